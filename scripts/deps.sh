@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing syncore needs on Debian 12, idempotently.
+# Packages come from Debian's registry, JS tooling from npm; nothing is vendored.
+# Usage: scripts/deps.sh [native|wasm|browser|server|all]
+set -euo pipefail
+want=${1:-all}
+pkgs=()
+need() { dpkg -s "$1" >/dev/null 2>&1 || pkgs+=("$1"); }
+case $want in
+  native)  need gcc; need make; need clang; need libclang-rt-14-dev; need libcmocka-dev; need pkg-config; need curl; need ca-certificates ;;
+  wasm)    need emscripten; need curl ;;
+  browser) need chromium; need nodejs; need npm ;;
+  server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl ;;
+  all)     for w in native wasm browser server; do "$0" "$w"; done; exit 0 ;;
+esac
+if [ ${#pkgs[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  stamp=/tmp/.syncore-apt-updated
+  [ -f $stamp ] || { $SUDO apt-get update -qq && touch $stamp; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+if [ "$want" = browser ] && [ ! -d node_modules/playwright-core ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,82 @@
+/*
+** syncore.h — the one public C header of the syncore core.
+**
+** The core keeps an offline-first store in SQLite: records (kept clean of sync
+** metadata), the outbox, conflicts, the archive, cursors and the device identity.
+** It decides everything about merging and retrying, but performs no I/O besides
+** SQLite: the host (js-glue in the browser, the simulation in tests) moves the
+** JSON bodies it produces to the server and hands the answers back.
+**
+** Every call is JSON text in, JSON text out (docs/CORE_API.md lists the methods and
+** their shapes); only the opaque sc_store handle crosses the boundary as a pointer.
+** Error codes reach JS through sc_constants_json(); JS hard-codes none.
+*/
+#ifndef SYNCORE_H
+#define SYNCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes. Must match the names in sc_constants_json() and the JS `code`
+** strings (SC_EBADINPUT ↔ 'SC_BAD_INPUT', …). */
+#define SC_OK              0
+#define SC_EBADINPUT       1  /* malformed or invalid input from the app        */
+#define SC_EUNKNOWNCOLL    2  /* collection not in the store's configuration     */
+#define SC_EREADONLY       3  /* write to a readOnly collection                  */
+#define SC_ENOTFOUND       4  /* record, conflict or op does not exist           */
+#define SC_ESTORAGE        5  /* SQLite / persistence failure                    */
+#define SC_ECLOSED         6  /* store already closed                            */
+#define SC_ENOMEM          7  /* allocation failed                               */
+#define SC_EPROTOCOL       8  /* server answer of the wrong shape                */
+#define SC_EINTERNAL       9  /* a bug: an invariant did not hold                */
+
+typedef struct sc_store sc_store;
+
+/* Host hooks. Both are optional; the defaults read the real clock and the OS
+** entropy source. The simulation installs deterministic ones. */
+typedef struct sc_hooks {
+  int64_t (*now_ms)(void *ctx);                       /* wall clock, ms since epoch */
+  void (*random_bytes)(void *ctx, unsigned char *buf, size_t n);
+  void *ctx;
+} sc_hooks;
+
+/* One allocator pair for everything the core hands out (also cJSON's hooks). */
+void *sc_malloc(size_t n);
+void sc_free(void *p);
+
+/* Open (creating if needed) the store described by config_json (docs/CORE_API.md
+** "open"). hooks may be NULL. On success *ppStore is the handle; on failure it is
+** NULL and *pzErr (if pzErr is not NULL) holds a message the caller frees with
+** sc_free. Returns an SC_ code. */
+int sc_open(const char *config_json, const sc_hooks *hooks, sc_store **ppStore, char **pzErr);
+
+/* Run one API method (docs/CORE_API.md). input_json may be NULL for "{}".
+** On SC_OK *pzOut is the JSON result, owned by the caller (sc_free). On failure
+** *pzOut is NULL and sc_errmsg(store) says what was wrong. A failing call changes
+** nothing stored. */
+int sc_call(sc_store *store, const char *method, const char *input_json, char **pzOut);
+
+/* The message of the last failing call on this store; valid until the next call. */
+const char *sc_errmsg(const sc_store *store);
+
+/* Close the store and free the handle. NULL is a no-op. Returns an SC_ code. */
+int sc_close(sc_store *store);
+
+/* normalizeTime without a store: value_json is a JSON string or number.
+** On SC_OK *pzOut is a JSON string "YYYY-MM-DDTHH:MM:SS.mmmZ"; else *pzErr. */
+int sc_normalize_time(const char *value_json, int assume_offset_minutes, char **pzOut, char **pzErr);
+
+/* {"SC_OK":0,"SC_BAD_INPUT":1,…} — static, not to be freed. */
+const char *sc_constants_json(void);
+
+/* The JS name of a code ("SC_BAD_INPUT"). Static. */
+const char *sc_code_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SYNCORE_H */
