@@ -1,0 +1,110 @@
+// transport.js — the default HTTP transport of the SPEC §4 wire protocol.
+//
+// A transport moves bodies; it decides nothing. push(body) and pull({cursor, limit})
+// resolve with the parsed 200 body or throw an Error carrying `status` (0 for a network
+// failure, a timeout or an unreadable answer) and `retryAfter` (seconds, or 0).
+// events(onPoke) opens the Server-Sent Events stream and returns a stop function.
+// What to do with a failure (retry schedule, 410 resync) is the core's business.
+// Adapters for other backends (seed 000's REST, seed 001's delta endpoint) implement
+// the same three functions; see docs/API.md.
+
+const DEFAULT_TIMEOUT_MS = 30000;
+
+function transportError(message, status, retryAfter, cause) {
+  const err = new Error(message, cause ? { cause } : undefined);
+  err.status = status;
+  err.retryAfter = retryAfter;
+  return err;
+}
+
+function parseRetryAfter(value) {
+  if (!value) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : 0;
+}
+
+// remote = { url, token?: async () => jwt, timeoutMs?, fetch? }
+export function createHttpTransport(remote) {
+  const base = String(remote.url).replace(/\/+$/, '');
+  const doFetch = remote.fetch || globalThis.fetch.bind(globalThis);
+  const timeoutMs = remote.timeoutMs || DEFAULT_TIMEOUT_MS;
+  let cachedToken = null;
+
+  async function token(refresh) {
+    if (!remote.token) return null;
+    if (refresh || cachedToken === null) cachedToken = await remote.token();
+    return cachedToken;
+  }
+
+  async function once(path, init, refresh) {
+    const headers = { ...(init.headers || {}) };
+    const jwt = await token(refresh);
+    if (jwt) headers.Authorization = `Bearer ${jwt}`;
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    let res;
+    try {
+      res = await doFetch(base + path, { ...init, headers, signal: ctrl.signal });
+    } catch (e) {
+      throw transportError(`network error on ${path}: ${e.message}`, 0, 0, e);
+    } finally {
+      clearTimeout(timer);
+    }
+    return res;
+  }
+
+  async function request(path, init) {
+    let res = await once(path, init, false);
+    if (res.status === 401 && remote.token) res = await once(path, init, true);  // SPEC §3: ask token() again, retry once
+    let text;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw transportError(`truncated answer on ${path}: ${e.message}`, 0, 0, e);
+    }
+    if (res.status !== 200) {
+      let message = `HTTP ${res.status} on ${path}`;
+      try { const body = JSON.parse(text); if (body && body.error) message += `: ${body.error}`; } catch { /* not JSON */ }
+      throw transportError(message, res.status, parseRetryAfter(res.headers.get('Retry-After')));
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      // The server may have applied a push whose answer got cut: retryable, same op_ids.
+      throw transportError(`unreadable answer on ${path}: ${e.message}`, 0, 0, e);
+    }
+  }
+
+  return {
+    push(body) {
+      return request('/push', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    },
+    pull({ cursor, limit }) {
+      const q = new URLSearchParams({ cursor: cursor || '', limit: String(limit) });
+      return request(`/pull?${q}`, { method: 'GET' });
+    },
+    // EventSource cannot send headers: the token travels as access_token (SPEC §11).
+    // Service workers have no EventSource; there the interval and Background Sync remain.
+    events(onPoke, onState) {
+      if (typeof EventSource === 'undefined') return () => {};
+      let source = null;
+      let stopped = false;
+      (async () => {
+        const jwt = await token(false).catch(() => null);
+        if (stopped) return;
+        const q = jwt ? `?access_token=${encodeURIComponent(jwt)}` : '';
+        source = new EventSource(`${base}/events${q}`);
+        source.addEventListener('poke', () => onPoke());
+        source.onopen = () => onState && onState(true);
+        source.onerror = () => onState && onState(false);
+      })();
+      return () => { stopped = true; if (source) source.close(); };
+    },
+  };
+}
