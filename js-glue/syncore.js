@@ -1,0 +1,334 @@
+// syncore.js — the public API of SPEC §2 over the wasm core.
+//
+// Everything that decides (validation, merge, outbox, retry schedule, conflicts) is C
+// behind core.js; this file only sequences calls, moves bodies between the core and the
+// transport, and turns results into events. Persistence and cross-context coherence are
+// storage.js's; when to sync is triggers.js's; Background Sync is sw.js's.
+
+import { loadCore, normalizeTimeSync, SyncoreError } from './core.js';
+import { openDatabase } from './storage.js';
+import { createHttpTransport } from './transport.js';
+import { createTriggers } from './triggers.js';
+import { requestBackgroundSync } from './sw.js';
+
+export { SyncoreError, createHttpTransport };
+export { handleSyncEvents } from './sw.js';
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const PULL_LIMIT = 500;
+const SYNC_DEFAULTS = { auto: true, reconnectDebounceMs: 5000, intervalMs: 1800000, batchSize: 100,
+                        retrySchedule: [30, 60, 300, 900, 3600] };
+const EVENTS = ['change', 'status', 'progress', 'conflict'];
+
+export const ready = loadCore();
+
+// SPEC §2: synchronous, so it needs the module loaded (`await ready`, or any openStore).
+export function normalizeTime(value, options = {}) {
+  return normalizeTimeSync(value, options.assumeOffsetMinutes || 0);
+}
+
+function badInput(message) {
+  return new SyncoreError(message, 'SC_BAD_INPUT');
+}
+
+function checkOptions(options) {
+  if (!options || typeof options !== 'object') throw badInput('openStore: options must be an object');
+  if (typeof options.name !== 'string' || !NAME_RE.test(options.name)) {
+    throw badInput('openStore: name must match [A-Za-z0-9_-]{1,64}');
+  }
+  const storage = options.storage || 'auto';
+  if (!['auto', 'idb', 'opfs', 'memory'].includes(storage)) {
+    throw badInput(`openStore: storage must be 'auto', 'idb', 'opfs' or 'memory', not ${JSON.stringify(storage)}`);
+  }
+  if (!options.collections || typeof options.collections !== 'object' || Array.isArray(options.collections)) {
+    throw badInput('openStore: collections must be an object of name → CollectionConfig');
+  }
+  if (options.remote !== undefined && (!options.remote || (typeof options.remote.url !== 'string' && !options.remote.transport))) {
+    throw badInput('openStore: remote needs a url (or a transport)');
+  }
+  return storage;
+}
+
+export async function openStore(options) {
+  const storage = checkOptions(options);
+  const core = await ready;
+  const sync = { ...SYNC_DEFAULTS, ...(options.sync || {}) };
+  const config = {
+    name: options.name,
+    deviceId: options.deviceId ?? null,
+    collections: options.collections,
+    sync: { batchSize: sync.batchSize, retrySchedule: sync.retrySchedule },
+  };
+  const db = await openDatabase(core, { name: options.name, storage, config });
+  return new Store(db, options, sync);
+}
+
+class Store {
+  constructor(db, options, sync) {
+    this._db = db;
+    this._name = options.name;
+    this._sync = sync;
+    this._listeners = new Map(EVENTS.map((e) => [e, new Set()]));
+    this._closed = false;
+    this._running = null;       // the sync() promise while one runs
+    this._again = false;        // a write arrived during a sync: run once more
+    this._online = true;
+    this._lastStatus = null;
+    const remote = options.remote;
+    this._transport = remote ? (remote.transport || createHttpTransport(remote)) : null;
+    this._channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(`syncore-events:${this._name}`) : null;
+    if (this._channel) this._channel.onmessage = (e) => this._onOtherContext(e.data);
+    this._triggers = null;
+    if (this._transport && sync.auto) {
+      this._triggers = createTriggers({
+        sync,
+        transport: this._transport,
+        requestSync: (reason) => this._autoSync(reason),
+        nextWakeAt: async () => {
+          const { at } = this._db.read('nextWakeAt', {});
+          return at ? Date.parse(at) : null;
+        },
+        onOnlineChange: (online) => { this._online = online; this._emitStatus(); },
+      });
+      this._online = this._triggers.isOnline();
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  _check() {
+    if (this._closed) throw new SyncoreError(`store '${this._name}' is closed`, 'SC_CLOSED');
+  }
+
+  async _write(method, input) {
+    this._check();
+    const out = await this._db.call(method, input);
+    this._announce(out.changed, 'local');
+    if (this._triggers) this._triggers.onWrite();
+    else if (this._transport && this._sync.auto !== false) requestBackgroundSync(this._name);
+    if (this._transport && !this._online) requestBackgroundSync(this._name);
+    return out;
+  }
+
+  _read(method, input) {
+    this._check();
+    return this._db.read(method, input);
+  }
+
+  _emit(event, payload) {
+    for (const fn of this._listeners.get(event)) {
+      try { fn(payload); } catch (e) { setTimeout(() => { throw e; }); }   // a listener's bug is not ours
+    }
+  }
+
+  _announce(changed, origin) {
+    if (!changed || !changed.length) return;
+    for (const c of changed) this._emit('change', { collection: c.collection, ids: c.ids, origin });
+    if (this._channel) this._channel.postMessage({ changed });
+    this._emitStatus();
+  }
+
+  _onOtherContext(msg) {
+    if (this._closed || !msg || !Array.isArray(msg.changed)) return;
+    this._db.refresh().then(() => {
+      for (const c of msg.changed) this._emit('change', { collection: c.collection, ids: c.ids, origin: 'other-context' });
+      this._emitStatus();
+    }, () => {});
+  }
+
+  _emitStatus() {
+    if (this._closed) return;
+    const s = this.status();
+    const key = JSON.stringify(s);
+    if (key === this._lastStatus) return;
+    this._lastStatus = key;
+    this._emit('status', s);
+  }
+
+  // ---------------------------------------------------------------- local API
+
+  async put(collection, record) {
+    return (await this._write('put', { collection, record })).record;
+  }
+  async patch(collection, id, fields) {
+    return (await this._write('patch', { collection, id, fields })).record;
+  }
+  async get(collection, id) {
+    return this._read('get', { collection, id }).record;
+  }
+  async delete(collection, id) {
+    return (await this._write('delete', { collection, id })).deleted;
+  }
+  async list(collection, options = {}) {
+    return this._read('list', { collection, ...options }).records;
+  }
+  async count(collection, options = {}) {
+    return this._read('count', { collection, ...options }).count;
+  }
+  async conflicts() {
+    return this._read('conflicts', {}).conflicts;
+  }
+  async resolve(conflictId, choice) {
+    const input = typeof choice === 'string' ? { conflictId, choice } : { conflictId, merged: choice };
+    if (choice === null || (typeof choice !== 'string' && typeof choice !== 'object')) {
+      throw badInput("resolve: choice must be 'mine', 'theirs' or a merged record");
+    }
+    return (await this._write('resolve', input)).record;
+  }
+  async archive({ collection, recordId } = {}) {
+    return this._read('archive', { collection, recordId }).versions;
+  }
+  async outbox() {
+    return this._read('outbox', {}).ops;
+  }
+  async retryFailed() {
+    const out = await this._write('retryFailed', {});
+    if (this._triggers) this._autoSync('retry');
+    return out.retried;
+  }
+  async discard(opId) {
+    return (await this._write('discard', { opId })).discarded;
+  }
+  async importLegacy(blob, mapping, options = {}) {
+    if (typeof blob === 'string') {
+      try { blob = JSON.parse(blob); } catch (e) { throw badInput(`importLegacy: the blob is not JSON: ${e.message}`); }
+    }
+    const out = await this._write('importLegacy', { blob, mapping, pending: options.pending !== false });
+    return { imported: out.imported, unmapped: out.unmapped };
+  }
+
+  status() {
+    if (this._closed) {
+      return { online: this._online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null };
+    }
+    const s = this._db.read('status', {});
+    return { online: this._online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
+             conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError };
+  }
+
+  on(event, fn) {
+    if (!this._listeners.has(event)) throw badInput(`on: unknown event '${event}' (one of ${EVENTS.join(', ')})`);
+    if (typeof fn !== 'function') throw badInput('on: the listener must be a function');
+    this._listeners.get(event).add(fn);
+    return () => this._listeners.get(event).delete(fn);
+  }
+
+  async close() {
+    if (this._closed) return;
+    if (this._running) await this._running.catch(() => {});
+    this._closed = true;
+    if (this._triggers) this._triggers.stop();
+    if (this._channel) this._channel.close();
+    await this._db.close();
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  sync() {
+    if (this._closed) return Promise.reject(new SyncoreError(`store '${this._name}' is closed`, 'SC_CLOSED'));
+    return this._startSync(true);
+  }
+
+  _autoSync(reason) {
+    if (this._closed || !this._transport) return;
+    if (this._running) { if (reason === 'write' || reason === 'poke') this._again = true; return; }
+    this._startSync(false);
+  }
+
+  _startSync(force) {
+    if (this._running) return this._running;
+    if (!this._transport) {
+      return Promise.resolve({ pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: 'no remote configured' });
+    }
+    this._running = this._runSyncLocked(force).finally(() => {
+      this._running = null;
+      this._emitStatus();
+      if (this._triggers) this._triggers.rearm();
+      if (this._again && !this._closed) { this._again = false; this._autoSync('again'); }
+    });
+    this._emitStatus();
+    return this._running;
+  }
+
+  // Never two syncs at once for a store, across contexts too: one Web Lock per store.
+  async _runSyncLocked(force) {
+    const locks = typeof navigator !== 'undefined' && navigator.locks;
+    if (!locks) return this._runSync(force);
+    return locks.request(`syncore-sync:${this._name}`, () => this._runSync(force));
+  }
+
+  async _runSync(force) {
+    const result = { pulled: 0, pushed: 0, conflicts: 0, failed: 0 };
+    try {
+      await this._db.call('syncBegin', {});
+      await this._pullAll(result);
+      const pushed = await this._pushAll(result, force);
+      if (pushed) await this._pullAll(result);
+    } catch (e) {
+      result.error = e.message;
+    }
+    if (!this._closed) {
+      try { await this._db.call('syncDone', { error: result.error ?? null }); } catch (e) { result.error ??= e.message; }
+    }
+    return result;
+  }
+
+  async _pullAll(result) {
+    let done = 0;
+    let gone = 0;
+    for (;;) {
+      const request = await this._db.call('pullRequest', { limit: PULL_LIMIT });
+      let response;
+      try {
+        response = await this._transport.pull(request);
+      } catch (e) {
+        if (e.status !== 410 || gone++) throw e;
+        await this._db.call('pullGone', {});       // full resync, keeping unpushed edits
+        continue;
+      }
+      const out = await this._db.call('pullResponse', { response });
+      result.pulled += out.pulled;
+      this._noteConflicts(result, out.conflicts);
+      this._announce(out.changed, 'remote');
+      done += out.pulled;
+      this._emit('progress', { phase: 'pull', done, total: done + (out.remaining || 0) });
+      if (!out.hasMore) return;
+    }
+  }
+
+  async _pushAll(result, force) {
+    const batch = this._sync.batchSize;
+    let request = await this._db.call('pushRequest', { force, limit: batch });
+    const total = request.total;
+    let done = 0;
+    let rounds = Math.ceil(total / batch) * 2 + 4;   // rebased ops may go round again; never loop forever
+    let pushed = 0;
+    while (request.body && rounds-- > 0) {
+      let out;
+      try {
+        const response = await this._transport.push(request.body);
+        out = await this._db.call('pushResponse', { response });
+      } catch (e) {
+        const fail = await this._db.call('pushFailure', { status: e.status ?? 0, retryAfter: e.retryAfter || 0, error: e.message });
+        result.failed += fail.failed;
+        throw e;
+      }
+      pushed += out.pushed;
+      result.pushed += out.pushed;
+      result.failed += out.failed;
+      this._noteConflicts(result, out.conflicts);
+      this._announce(out.changed, 'remote');
+      done += request.opIds.length;
+      this._emit('progress', { phase: 'push', done: Math.min(done, total), total });
+      request = await this._db.call('pushRequest', { force, limit: batch });
+    }
+    return pushed;
+  }
+
+  _noteConflicts(result, count) {
+    if (!count) return;
+    result.conflicts += count;
+    const all = this._db.read('conflicts', {}).conflicts;
+    for (const c of all.slice(-count)) this._emit('conflict', c);
+  }
+}
