@@ -1,0 +1,111 @@
+/* test_remap.c — temp ids for idFrom 'server', refs held back and rewritten, derived fields. */
+#include "sc_testkit.h"
+
+static const char *CFG = "{\"name\":\"vet\",\"deviceId\":\"d1\",\"collections\":{"
+  "\"pets\":{\"idFrom\":\"server\"},"
+  "\"appointments\":{\"idFrom\":\"server\",\"refs\":{\"petId\":\"pets\"},\"indexes\":[\"petId\"]}}}";
+
+typedef struct fx { tk_env env; tk_server srv; sc_store *st; } fx;
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  f->env.now = 1735732800000LL;
+  f->env.rng = 5;
+  tk_server_init(&f->srv);
+  f->srv.server_ids = "pets,appointments";
+  f->st = tk_open_at(&f->env, CFG);
+  *state = f;
+  return 0;
+}
+static int teardown(void **state) {
+  fx *f = *state;
+  sc_close(f->st);
+  tk_server_free(&f->srv);
+  free(f);
+  return 0;
+}
+
+static void local_creates_should_get_tmp_ids(void **state) {
+  fx *f = *state;
+  cJSON *p = tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  assert_memory_equal(tk_str(p, "record.id"), "tmp_", 4);
+  cJSON_Delete(p);
+}
+
+static void an_op_pointing_at_an_unmapped_tmp_id_should_wait_then_follow_the_real_id(void **state) {
+  fx *f = *state;
+  cJSON *p = tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\",\"ownerId\":\"own1\"}}");
+  char pet[64];
+  snprintf(pet, sizeof pet, "%s", tk_str(p, "record.id"));
+  cJSON_Delete(p);
+  cJSON *a = tk_call(f->st, "put", "{\"collection\":\"appointments\",\"record\":{\"petId\":\"%s\",\"at\":\"x\"}}", pet);
+  char appt[64];
+  snprintf(appt, sizeof appt, "%s", tk_str(a, "record.id"));
+  cJSON_Delete(a);
+  /* first batch: only the pet; the appointment waits (pending) for the mapping */
+  cJSON *req = tk_call(f->st, "pushRequest", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(req, "body.ops")), 1);
+  assert_string_equal(tk_str(req, "body.ops.0.collection"), "pets");
+  cJSON *o = tk_call(f->st, "outbox", "{}");
+  assert_string_equal(tk_str(o, "ops.1.status"), "pending");
+  cJSON_Delete(o);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  cJSON *ans = tk_call_json(f->st, "pushResponse", tk_wrap("response", resp));
+  const cJSON *rm = tk_get(ans, "remapped");
+  assert_string_equal(cJSON_GetObjectItem(rm, pet)->valuestring, "srv1");
+  cJSON_Delete(ans);
+  /* the appointment's petId now names the real pet; the old id resolves too */
+  cJSON *g = tk_call(f->st, "get", "{\"collection\":\"appointments\",\"id\":\"%s\"}", appt);
+  assert_string_equal(tk_str(g, "record.petId"), "srv1");
+  cJSON_Delete(g);
+  g = tk_call(f->st, "get", "{\"collection\":\"pets\",\"id\":\"%s\"}", pet);
+  assert_string_equal(tk_str(g, "record.id"), "srv1");
+  cJSON_Delete(g);
+  cJSON *c = tk_call(f->st, "count", "{\"collection\":\"appointments\",\"where\":{\"petId\":\"srv1\"}}");
+  assert_int_equal((int)tk_num(c, "count"), 1);
+  cJSON_Delete(c);
+  /* second round: the appointment goes with the real id and gets the derived clientId */
+  tk_round r = tk_sync(f->st, &f->srv, 100);
+  assert_int_equal(r.pushed, 1);
+  cJSON *l = tk_call(f->st, "list", "{\"collection\":\"appointments\"}");
+  assert_string_equal(tk_str(l, "records.0.id"), "srv2");
+  assert_string_equal(tk_str(l, "records.0.petId"), "srv1");
+  assert_string_equal(tk_str(l, "records.0.clientId"), "own1");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  cJSON_Delete(l);
+  l = tk_call(f->st, "list", "{\"collection\":\"pets\"}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  cJSON_Delete(l);
+  cJSON *s = tk_call(f->st, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  cJSON_Delete(s);
+}
+
+static void edits_queued_behind_a_create_should_follow_the_remap(void **state) {
+  fx *f = *state;
+  cJSON *p = tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  char pet[64];
+  snprintf(pet, sizeof pet, "%s", tk_str(p, "record.id"));
+  cJSON_Delete(p);
+  cJSON *req = tk_call(f->st, "pushRequest", "{}");
+  cJSON_Delete(tk_call(f->st, "patch", "{\"collection\":\"pets\",\"id\":\"%s\",\"fields\":{\"name\":\"Rexy\"}}", pet));
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call_json(f->st, "pushResponse", tk_wrap("response", resp)));
+  cJSON *o = tk_call(f->st, "outbox", "{}");
+  assert_string_equal(tk_str(o, "ops.0.recordId"), "srv1");
+  assert_string_equal(tk_str(o, "ops.0.kind"), "update");
+  cJSON_Delete(o);
+  tk_sync(f->st, &f->srv, 100);
+  assert_string_equal(tk_str(tk_server_find(&f->srv, "pets", "srv1"), "data.name"), "Rexy");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(local_creates_should_get_tmp_ids, setup, teardown),
+    cmocka_unit_test_setup_teardown(an_op_pointing_at_an_unmapped_tmp_id_should_wait_then_follow_the_real_id, setup, teardown),
+    cmocka_unit_test_setup_teardown(edits_queued_behind_a_create_should_follow_the_remap, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* test_store.c — the local API over the store: put/get/patch/delete/list/count,
+** validation of inputs, and atomicity of failing calls. */
+#include "sc_testkit.h"
+
+static const char *CFG =
+  "{\"name\":\"t\",\"deviceId\":\"d1\",\"collections\":{"
+  "\"feedings\":{\"timeFields\":[\"feeding_time\"],\"indexes\":[\"baby\",\"amount\"]},"
+  "\"audit\":{\"strategy\":\"append-only\"},"
+  "\"library\":{\"readOnly\":true}},\"maxRecordBytes\":200}";
+
+static int setup(void **state) {
+  tk_env *env = calloc(1, sizeof *env);
+  env->now = 1735732800000LL;
+  env->rng = 7;
+  *state = env;
+  return 0;
+}
+static int teardown(void **state) { free(*state); return 0; }
+
+static void put_should_store_a_clean_record_and_generate_an_id(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON *r = tk_call(st, "put", "{\"collection\":\"feedings\",\"record\":{\"baby\":\"a\",\"amount\":3}}");
+  const char *id = tk_str(r, "record.id");
+  assert_non_null(id);
+  assert_int_equal(strlen(id), 36);
+  cJSON *g = tk_call(st, "get", "{\"collection\":\"feedings\",\"id\":\"%s\"}", id);
+  const cJSON *rec = tk_get(g, "record");
+  assert_int_equal(cJSON_GetArraySize(rec), 3);   /* id, baby, amount: no metadata */
+  assert_string_equal(tk_str(g, "record.baby"), "a");
+  assert_string_equal(tk_str(r, "changed.0.collection"), "feedings");
+  cJSON_Delete(r); cJSON_Delete(g);
+  sc_close(st);
+}
+
+static void put_should_normalize_time_fields_to_utc(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON *r = tk_call(st, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":\"f1\",\"feeding_time\":\"2025-01-01 13:00:00+01:00\"}}");
+  assert_string_equal(tk_str(r, "record.feeding_time"), "2025-01-01T12:00:00.000Z");
+  cJSON_Delete(r);
+  /* editing the time keeps the id: still one record */
+  cJSON_Delete(tk_call(st, "patch", "{\"collection\":\"feedings\",\"id\":\"f1\",\"fields\":{\"feeding_time\":\"2025-01-01T14:00:00Z\"}}"));
+  cJSON *c = tk_call(st, "count", "{\"collection\":\"feedings\"}");
+  assert_int_equal((int)tk_num(c, "count"), 1);
+  cJSON_Delete(c);
+  sc_close(st);
+}
+
+static void put_should_reject_bad_inputs_and_change_nothing(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  char longid[200];
+  memset(longid, 'x', 129); longid[129] = 0;
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":\"%s\"}}", longid);
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":\"x\",\"feeding_time\":\"2025-02-30\"}}");
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":7}}");
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",\"record\":[1]}");
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",\"record\":{\"big\":\"%0200d\"}}", 1);
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"feedings\",");
+  tk_call_fails(st, SC_EUNKNOWNCOLL, "put", "{\"collection\":\"nope\",\"record\":{}}");
+  tk_call_fails(st, SC_EREADONLY, "put", "{\"collection\":\"library\",\"record\":{\"id\":\"a\"}}");
+  tk_call_fails(st, SC_EBADINPUT, "nosuchmethod", "{}");
+  cJSON *o = tk_call(st, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 0);
+  cJSON_Delete(o);
+  cJSON *c = tk_call(st, "count", "{\"collection\":\"feedings\"}");
+  assert_int_equal((int)tk_num(c, "count"), 0);
+  cJSON_Delete(c);
+  sc_close(st);
+}
+
+static void patch_should_merge_shallowly_and_refuse_missing_or_id_change(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":\"f1\",\"baby\":\"a\",\"amount\":1}}"));
+  cJSON *p = tk_call(st, "patch", "{\"collection\":\"feedings\",\"id\":\"f1\",\"fields\":{\"amount\":2}}");
+  assert_string_equal(tk_str(p, "record.baby"), "a");
+  assert_int_equal((int)tk_num(p, "record.amount"), 2);
+  cJSON_Delete(p);
+  tk_call_fails(st, SC_ENOTFOUND, "patch", "{\"collection\":\"feedings\",\"id\":\"zz\",\"fields\":{}}");
+  tk_call_fails(st, SC_EBADINPUT, "patch", "{\"collection\":\"feedings\",\"id\":\"f1\",\"fields\":{\"id\":\"f2\"}}");
+  cJSON_Delete(tk_call(st, "delete", "{\"collection\":\"feedings\",\"id\":\"f1\"}"));
+  tk_call_fails(st, SC_ENOTFOUND, "patch", "{\"collection\":\"feedings\",\"id\":\"f1\",\"fields\":{}}");
+  sc_close(st);
+}
+
+static void delete_should_tombstone_and_report_false_the_second_time(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"feedings\",\"record\":{\"id\":\"f1\"}}"));
+  cJSON *d = tk_call(st, "delete", "{\"collection\":\"feedings\",\"id\":\"f1\"}");
+  assert_true(cJSON_IsTrue(tk_get(d, "deleted")));
+  cJSON_Delete(d);
+  d = tk_call(st, "delete", "{\"collection\":\"feedings\",\"id\":\"f1\"}");
+  assert_true(cJSON_IsFalse(tk_get(d, "deleted")));
+  cJSON_Delete(d);
+  cJSON *g = tk_call(st, "get", "{\"collection\":\"feedings\",\"id\":\"f1\"}");
+  assert_true(cJSON_IsNull(tk_get(g, "record")));
+  cJSON_Delete(g);
+  sc_close(st);
+}
+
+static void list_should_filter_order_page_and_show_tombstones_on_request(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  const char *rows[] = {"{\"id\":\"c\",\"baby\":\"a\",\"amount\":3}", "{\"id\":\"a\",\"baby\":\"a\",\"amount\":1}",
+                        "{\"id\":\"b\",\"baby\":\"b\",\"amount\":2}", "{\"id\":\"d\",\"baby\":\"a\",\"amount\":5}"};
+  for (int i = 0; i < 4; i++) cJSON_Delete(tk_call(st, "put", "{\"collection\":\"feedings\",\"record\":%s}", rows[i]));
+  cJSON *l = tk_call(st, "list", "{\"collection\":\"feedings\"}");
+  assert_string_equal(tk_str(l, "records.0.id"), "a");
+  assert_string_equal(tk_str(l, "records.3.id"), "d");
+  cJSON_Delete(l);
+  l = tk_call(st, "list", "{\"collection\":\"feedings\",\"where\":{\"baby\":\"a\"},\"orderBy\":\"amount\",\"desc\":true,\"limit\":2}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 2);
+  assert_string_equal(tk_str(l, "records.0.id"), "d");
+  assert_string_equal(tk_str(l, "records.1.id"), "c");
+  cJSON_Delete(l);
+  l = tk_call(st, "list", "{\"collection\":\"feedings\",\"offset\":3}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  cJSON_Delete(l);
+  cJSON_Delete(tk_call(st, "delete", "{\"collection\":\"feedings\",\"id\":\"b\"}"));
+  /* b never reached the server: create+delete leaves nothing, not even a tombstone */
+  l = tk_call(st, "list", "{\"collection\":\"feedings\",\"includeDeleted\":true}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 3);
+  cJSON_Delete(l);
+  cJSON *c = tk_call(st, "count", "{\"collection\":\"feedings\",\"where\":{\"amount\":5}}");
+  assert_int_equal((int)tk_num(c, "count"), 1);
+  cJSON_Delete(c);
+  tk_call_fails(st, SC_EBADINPUT, "list", "{\"collection\":\"feedings\",\"limit\":-1}");
+  sc_close(st);
+}
+
+static void append_only_should_refuse_replace_patch_and_delete(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"audit\",\"record\":{\"id\":\"e1\",\"msg\":\"x\"}}"));
+  tk_call_fails(st, SC_EBADINPUT, "put", "{\"collection\":\"audit\",\"record\":{\"id\":\"e1\",\"msg\":\"y\"}}");
+  tk_call_fails(st, SC_EBADINPUT, "patch", "{\"collection\":\"audit\",\"id\":\"e1\",\"fields\":{\"msg\":\"y\"}}");
+  tk_call_fails(st, SC_EBADINPUT, "delete", "{\"collection\":\"audit\",\"id\":\"e1\"}");
+  sc_close(st);
+}
+
+static void open_should_reject_bad_config_with_a_message(void **state) {
+  sc_hooks hooks = {tk_now, tk_random, *state};
+  const char *bad[] = {"{}", "{\"name\":\"bad name\"}", "{\"name\":\"x\",\"collections\":{\"a\":{\"strategy\":\"nope\"}}}",
+                       "{\"name\":\"x\",\"collections\":{\"a\":{\"refs\":{\"b\":\"missing\"}}}}", "not json",
+                       "{\"name\":\"x\",\"sync\":{\"retrySchedule\":[\"a\"]}}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    sc_store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(sc_open(bad[i], &hooks, &st, &err), SC_EBADINPUT);
+    assert_null(st);
+    assert_non_null(err);
+    sc_free(err);
+  }
+}
+
+static void store_should_persist_device_id_and_records_in_a_file(void **state) {
+  char path[] = "/tmp/sc_test_storeXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
+  sc_store *st = tk_open_at(*state, cfg);
+  cJSON *s1 = tk_call(st, "status", "{}");
+  char dev[80];
+  snprintf(dev, sizeof dev, "%s", tk_str(s1, "deviceId"));
+  cJSON_Delete(s1);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\"}}"));
+  sc_close(st);
+  st = tk_open_at(*state, cfg);
+  s1 = tk_call(st, "status", "{}");
+  assert_string_equal(tk_str(s1, "deviceId"), dev);
+  assert_int_equal((int)tk_num(s1, "pending"), 1);
+  cJSON_Delete(s1);
+  sc_close(st);
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(put_should_store_a_clean_record_and_generate_an_id, setup, teardown),
+    cmocka_unit_test_setup_teardown(put_should_normalize_time_fields_to_utc, setup, teardown),
+    cmocka_unit_test_setup_teardown(put_should_reject_bad_inputs_and_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(patch_should_merge_shallowly_and_refuse_missing_or_id_change, setup, teardown),
+    cmocka_unit_test_setup_teardown(delete_should_tombstone_and_report_false_the_second_time, setup, teardown),
+    cmocka_unit_test_setup_teardown(list_should_filter_order_page_and_show_tombstones_on_request, setup, teardown),
+    cmocka_unit_test_setup_teardown(append_only_should_refuse_replace_patch_and_delete, setup, teardown),
+    cmocka_unit_test_setup_teardown(open_should_reject_bad_config_with_a_message, setup, teardown),
+    cmocka_unit_test_setup_teardown(store_should_persist_device_id_and_records_in_a_file, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,195 @@
+/* test_sync.c — pull pages and cursors, server answers of the wrong shape, tombstones,
+** 410 full resync, our own change echoed by a pull. */
+#include "sc_testkit.h"
+
+static const char *CFG = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"timeFields\":[\"t\"]}}}";
+
+typedef struct fx { tk_env ea, eb; tk_server srv; sc_store *a, *b; } fx;
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  char cfg[256];
+  f->ea.now = f->eb.now = 1735732800000LL;
+  f->ea.rng = 3; f->eb.rng = 4;
+  tk_server_init(&f->srv);
+  snprintf(cfg, sizeof cfg, CFG, "dA"); f->a = tk_open_at(&f->ea, cfg);
+  snprintf(cfg, sizeof cfg, CFG, "dB"); f->b = tk_open_at(&f->eb, cfg);
+  *state = f;
+  return 0;
+}
+static int teardown(void **state) {
+  fx *f = *state;
+  sc_close(f->a); sc_close(f->b);
+  tk_server_free(&f->srv);
+  free(f);
+  return 0;
+}
+
+static int count(sc_store *st) {
+  cJSON *c = tk_call(st, "count", "{\"collection\":\"a\"}");
+  int n = (int)tk_num(c, "count");
+  cJSON_Delete(c);
+  return n;
+}
+
+static void pull_should_page_until_has_more_is_false_and_keep_the_cursor(void **state) {
+  fx *f = *state;
+  for (int i = 0; i < 7; i++) cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r%d\",\"t\":%d}}", i, i * 1000));
+  tk_sync(f->a, &f->srv, 100);
+  cJSON *req = tk_call(f->b, "pullRequest", "{\"limit\":3}");
+  assert_string_equal(tk_str(req, "cursor"), "");
+  cJSON *resp = tk_server_pull(&f->srv, tk_str(req, "cursor"), 3);
+  cJSON_Delete(req);
+  cJSON *ans = tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+  assert_true(cJSON_IsTrue(tk_get(ans, "hasMore")));
+  assert_int_equal((int)tk_num(ans, "remaining"), 4);
+  assert_int_equal((int)tk_num(ans, "pulled"), 3);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "changed.0.ids")), 3);
+  cJSON_Delete(ans);
+  req = tk_call(f->b, "pullRequest", "{}");
+  assert_string_equal(tk_str(req, "cursor"), "3");
+  cJSON_Delete(req);
+  tk_round r = tk_sync(f->b, &f->srv, 3);
+  assert_int_equal(r.pulled, 4);
+  assert_int_equal(count(f->b), 7);
+  cJSON *g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"r2\"}");
+  assert_string_equal(tk_str(g, "record.t"), "1970-01-01T00:00:02.000Z");
+  cJSON_Delete(g);
+  /* nothing new: a second round pulls nothing */
+  r = tk_sync(f->b, &f->srv, 3);
+  assert_int_equal(r.pulled, 0);
+}
+
+static void pull_response_of_the_wrong_shape_should_change_nothing(void **state) {
+  fx *f = *state;
+  const char *bad[] = {
+    "[]", "{\"changes\":{},\"cursor\":\"1\",\"has_more\":false}",
+    "{\"changes\":[],\"has_more\":false}",
+    "{\"changes\":[{\"seq\":1,\"collection\":\"a\",\"id\":\"x\",\"version\":0,\"data\":{}}],\"cursor\":\"1\",\"has_more\":false}",
+    "{\"changes\":[{\"seq\":1,\"collection\":\"a\",\"id\":\"x\",\"version\":1,\"data\":{}},"
+    "{\"seq\":2,\"collection\":\"a\",\"id\":\"y\",\"version\":1,\"data\":7}],\"cursor\":\"2\",\"has_more\":false}",
+    "{\"changes\":[{\"seq\":1,\"collection\":\"a\",\"id\":\"x\",\"version\":1,\"data\":{}}],\"cursor\":\"1\"}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", bad[i]);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "{\"response\":{\"results\":[{\"op_id\":\"x\",\"status\":\"weird\"}]}}");
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "{\"response\":{\"results\":7}}");
+  tk_call_fails(f->b, SC_EBADINPUT, "pullResponse", "{\"response\":{\"changes\":[");
+  assert_int_equal(count(f->b), 0);
+  cJSON *req = tk_call(f->b, "pullRequest", "{}");
+  assert_string_equal(tk_str(req, "cursor"), "");
+  cJSON_Delete(req);
+}
+
+static void pull_should_apply_tombstones_and_ignore_unknown_collections(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->a, "delete", "{\"collection\":\"a\",\"id\":\"r\"}"));
+  tk_sync(f->a, &f->srv, 100);
+  tk_round r = tk_sync(f->b, &f->srv, 100);
+  assert_int_equal(r.pulled, 1);
+  assert_int_equal(count(f->b), 0);
+  cJSON *l = tk_call(f->b, "list", "{\"collection\":\"a\",\"includeDeleted\":true}");
+  assert_true(cJSON_IsTrue(tk_get(l, "records.0._deleted")));
+  cJSON_Delete(l);
+  cJSON *resp = cJSON_Parse("{\"changes\":[{\"seq\":9,\"collection\":\"zzz\",\"id\":\"q\",\"version\":1,\"data\":{}}],"
+                            "\"cursor\":\"9\",\"has_more\":false}");
+  cJSON *ans = tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pulled"), 0);
+  cJSON_Delete(ans);
+}
+
+static void pull_gone_should_resync_and_drop_clean_records_the_server_lost(void **state) {
+  fx *f = *state;
+  for (int i = 0; i < 3; i++) cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r%d\"}}", i));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  /* B has an unpushed edit of r1 and a new local record; the server loses r0 and r1 */
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"a\",\"id\":\"r1\",\"fields\":{\"v\":1}}"));
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"local\"}}"));
+  cJSON_DeleteItemFromArray(f->srv.records, 0);
+  cJSON_DeleteItemFromArray(f->srv.records, 0);
+  cJSON_Delete(tk_call(f->b, "pullGone", "{}"));
+  cJSON *req = tk_call(f->b, "pullRequest", "{}");
+  assert_string_equal(tk_str(req, "cursor"), "");
+  cJSON_Delete(req);
+  cJSON *resp = tk_server_pull(&f->srv, "", 100);
+  cJSON *ans = tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+  assert_string_equal(tk_str(ans, "changed.0.ids.0"), "r0");
+  cJSON_Delete(ans);
+  cJSON *g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"r0\"}");
+  assert_true(cJSON_IsNull(tk_get(g, "record")));
+  cJSON_Delete(g);
+  g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"r1\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 1);
+  cJSON_Delete(g);
+  assert_int_equal(count(f->b), 3);  /* r1 (unpushed), r2, local */
+  cJSON *s = tk_call(f->b, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 2);
+  cJSON_Delete(s);
+}
+
+static void our_change_echoed_by_a_pull_should_count_as_acknowledged(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* answer lost */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0}"));
+  tk_round r = tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(r.conflicts, 0);
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  assert_int_equal((int)tk_num(s, "conflicts"), 0);
+  assert_true(cJSON_IsNull(tk_get(s, "lastError")));
+  assert_non_null(tk_str(s, "lastSyncAt"));
+  cJSON_Delete(s);
+}
+
+static void sync_done_should_record_the_last_error(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "syncDone", "{\"error\":\"offline\"}"));
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_string_equal(tk_str(s, "lastError"), "offline");
+  cJSON_Delete(s);
+  cJSON_Delete(tk_call(f->a, "syncDone", "{}"));
+  s = tk_call(f->a, "status", "{}");
+  assert_true(cJSON_IsNull(tk_get(s, "lastError")));
+  cJSON_Delete(s);
+}
+
+static void per_op_rejection_should_mark_only_that_op(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r1\"}}"));
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r2\"}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(resp, "results"), 0);
+  cJSON_ReplaceItemInObject(first, "status", cJSON_CreateString("rejected"));
+  cJSON_AddStringToObject(first, "error", "name too long");
+  cJSON_Delete(req);
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pushed"), 1);
+  assert_int_equal((int)tk_num(ans, "failed"), 1);
+  cJSON_Delete(ans);
+  cJSON *o = tk_call(f->a, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 1);
+  assert_string_equal(tk_str(o, "ops.0.status"), "rejected");
+  assert_string_equal(tk_str(o, "ops.0.lastError"), "name too long");
+  cJSON_Delete(o);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
+    cmocka_unit_test_setup_teardown(pull_response_of_the_wrong_shape_should_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(pull_should_apply_tombstones_and_ignore_unknown_collections, setup, teardown),
+    cmocka_unit_test_setup_teardown(pull_gone_should_resync_and_drop_clean_records_the_server_lost, setup, teardown),
+    cmocka_unit_test_setup_teardown(our_change_echoed_by_a_pull_should_count_as_acknowledged, setup, teardown),
+    cmocka_unit_test_setup_teardown(sync_done_should_record_the_last_error, setup, teardown),
+    cmocka_unit_test_setup_teardown(per_op_rejection_should_mark_only_that_op, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,69 @@
+/* test_util.c — codes, constants, uuids, sc_normalize_time without a store. */
+#include "sc_testkit.h"
+#include "util.h"
+
+static void constants_should_name_every_code(void **state) {
+  (void)state;
+  cJSON *c = cJSON_Parse(sc_constants_json());
+  assert_non_null(c);
+  for (int code = SC_OK; code <= SC_EINTERNAL; code++) {
+    const cJSON *v = cJSON_GetObjectItem(c, sc_code_name(code));
+    assert_non_null(v);
+    assert_int_equal(v->valueint, code);
+  }
+  assert_string_equal(sc_code_name(SC_EBADINPUT), "SC_BAD_INPUT");
+  assert_string_equal(sc_code_name(SC_EUNKNOWNCOLL), "SC_UNKNOWN_COLLECTION");
+  cJSON_Delete(c);
+}
+
+static void uuid_should_be_v4_shaped_and_come_from_the_hook(void **state) {
+  (void)state;
+  tk_env env = {0, 1};
+  sc_hooks hooks = {tk_now, tk_random, &env};
+  char a[37], b[37];
+  util_uuid(&hooks, a);
+  util_uuid(&hooks, b);
+  assert_int_equal(strlen(a), 36);
+  assert_int_equal(a[14], '4');
+  assert_int_equal(a[8], '-');
+  assert_string_not_equal(a, b);
+  env.rng = 1;
+  util_uuid(&hooks, b);
+  assert_string_equal(a, b);   /* deterministic under the simulation's hooks */
+}
+
+static void normalize_time_should_answer_json_or_an_error(void **state) {
+  (void)state;
+  char *out = NULL, *err = NULL;
+  assert_int_equal(sc_normalize_time("\"2025-01-01T12:00:00Z\"", 0, &out, &err), SC_OK);
+  assert_string_equal(out, "\"2025-01-01T12:00:00.000Z\"");
+  sc_free(out);
+  assert_int_equal(sc_normalize_time("0", 0, &out, &err), SC_OK);
+  assert_string_equal(out, "\"1970-01-01T00:00:00.000Z\"");
+  sc_free(out);
+  assert_int_equal(sc_normalize_time("{}", 0, &out, &err), SC_EBADINPUT);
+  assert_null(out);
+  assert_non_null(err);
+  sc_free(err);
+  assert_int_equal(sc_normalize_time("\"2025-13-01\"", 0, &out, &err), SC_EBADINPUT);
+  sc_free(err);
+}
+
+static void json_equal_should_ignore_key_order(void **state) {
+  (void)state;
+  cJSON *a = cJSON_Parse("{\"x\":1,\"y\":[1,2]}"), *b = cJSON_Parse("{\"y\":[1,2],\"x\":1}"), *c = cJSON_Parse("{\"x\":1}");
+  assert_true(util_json_equal(a, b));
+  assert_false(util_json_equal(a, c));
+  assert_true(util_json_equal(NULL, cJSON_GetObjectItem(a, "nope")));
+  cJSON_Delete(a); cJSON_Delete(b); cJSON_Delete(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(constants_should_name_every_code),
+    cmocka_unit_test(uuid_should_be_v4_shaped_and_come_from_the_hook),
+    cmocka_unit_test(normalize_time_should_answer_json_or_an_error),
+    cmocka_unit_test(json_equal_should_ignore_key_order),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

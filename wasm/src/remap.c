@@ -1,0 +1,112 @@
+/*
+** remap.c — replacing temporary ids (tmp_<uuid>, made for local creates in idFrom
+** 'server' collections) with the ids the server assigned. sync.c calls remap_apply when
+** an applied push result names a different id; outbox.c holds back ops whose refs still
+** name a temp id, so after a remap they go out with the real one. api.c resolves temp ids
+** the app still holds (get/patch/delete of a mapped temp id reach the real record).
+*/
+#include "remap.h"
+
+#include <string.h>
+
+static int run(sc_store *st, const char *sql, const char *a, const char *b, const char *c, const char *doing) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, sql, &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, a);
+  store_bind_text(stmt, 2, b);
+  store_bind_text(stmt, 3, c);
+  if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, doing);
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+/* Rewrite refs field `field` of collection `coll` from temp_id to real_id. */
+static int rewrite_field(sc_store *st, const char *coll, const char *field, const char *temp_id, const char *real_id,
+                         cJSON *changed) {
+  sqlite3_stmt *stmt = NULL;
+  char *path = util_printf("$.\"%s\"", field);
+  if (!path) return SC_ENOMEM;
+  int rc = store_prep(st, "SELECT id FROM records WHERE coll=?1 AND deleted=0 AND json_extract(data, ?2)=?3", &stmt);
+  if (rc == SC_OK) {
+    store_bind_text(stmt, 1, coll);
+    store_bind_text(stmt, 2, path);
+    store_bind_text(stmt, 3, temp_id);
+    while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
+      rc = store_changed_add(changed, coll, (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+  }
+  if (rc == SC_OK) rc = store_prep(st,
+      "UPDATE records SET data=json_set(data, ?2, ?4),"
+      " base_data=CASE WHEN json_extract(base_data, ?2)=?3 THEN json_set(base_data, ?2, ?4) ELSE base_data END"
+      " WHERE coll=?1 AND deleted=0 AND json_extract(data, ?2)=?3", &stmt);
+  if (rc == SC_OK) {
+    store_bind_text(stmt, 1, coll);
+    store_bind_text(stmt, 2, path);
+    store_bind_text(stmt, 3, temp_id);
+    store_bind_text(stmt, 4, real_id);
+    if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "rewriting refs");
+    sqlite3_finalize(stmt);
+  }
+  sc_free(path);
+  return rc;
+}
+
+int remap_apply(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed) {
+  int rc = SC_OK;
+  if (strcmp(temp_id, real_id) == 0) return SC_OK;
+  rc = run(st, "INSERT OR REPLACE INTO idmap(coll, temp_id, real_id) VALUES(?,?,?)", coll, temp_id, real_id, "remembering an id");
+  /* A pull may already have brought the real record: the local row (temp id) supersedes it. */
+  if (rc == SC_OK) rc = run(st, "DELETE FROM records WHERE coll=?1 AND id=?3 AND EXISTS"
+                                " (SELECT 1 FROM records WHERE coll=?1 AND id=?2)", coll, temp_id, real_id, "remapping");
+  if (rc == SC_OK) rc = run(st, "UPDATE records SET id=?3 WHERE coll=?1 AND id=?2", coll, temp_id, real_id, "remapping a record");
+  if (rc == SC_OK) rc = run(st, "UPDATE outbox SET record_id=?3 WHERE coll=?1 AND record_id=?2", coll, temp_id, real_id, "remapping ops");
+  if (rc == SC_OK) rc = run(st, "UPDATE conflicts SET record_id=?3 WHERE coll=?1 AND record_id=?2", coll, temp_id, real_id, "remapping conflicts");
+  if (rc == SC_OK) rc = run(st, "UPDATE archive SET record_id=?3 WHERE coll=?1 AND record_id=?2", coll, temp_id, real_id, "remapping the archive");
+  if (rc == SC_OK) rc = store_changed_add(changed, coll, temp_id);
+  if (rc == SC_OK) rc = store_changed_add(changed, coll, real_id);
+  for (int i = 0; rc == SC_OK && i < st->ncoll; i++) {
+    const cJSON *ref;
+    if (!st->colls[i].refs) continue;
+    cJSON_ArrayForEach(ref, st->colls[i].refs) {
+      if (strcmp(ref->valuestring, coll) != 0) continue;
+      if ((rc = rewrite_field(st, st->colls[i].name, ref->string, temp_id, real_id, changed)) != SC_OK) break;
+    }
+  }
+  return rc;
+}
+
+int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal) {
+  sqlite3_stmt *stmt = NULL;
+  *pReal = NULL;
+  if (strncmp(id, "tmp_", 4) != 0) return SC_OK;
+  int rc = store_prep(st, "SELECT real_id FROM idmap WHERE coll=? AND temp_id=?", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    *pReal = store_col_text(stmt, 0);
+    if (!*pReal) rc = SC_ENOMEM;
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int remap_rewrite_refs(sc_store *st, const sc_coll *c, cJSON *data) {
+  const cJSON *ref;
+  if (!c->refs) return SC_OK;
+  cJSON_ArrayForEach(ref, c->refs) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(data, ref->string);
+    char *real = NULL;
+    if (!cJSON_IsString(v)) continue;
+    int rc = remap_resolve(st, ref->valuestring, v->valuestring, &real);
+    if (rc != SC_OK) return rc;
+    if (real) {
+      cJSON *s = cJSON_CreateString(real);
+      sc_free(real);
+      if (!s) return SC_ENOMEM;
+      cJSON_ReplaceItemInObjectCaseSensitive(data, ref->string, s);
+    }
+  }
+  return SC_OK;
+}

@@ -1,0 +1,23 @@
+/*
+** remap.h — temporary ids (idFrom 'server') replaced by the server's real ids.
+*/
+#ifndef SC_REMAP_H
+#define SC_REMAP_H
+
+#include "store.h"
+
+/* The server mapped (coll, temp_id) → real_id: rewrite the record row, its outbox ops,
+** conflicts and archive entries, and every refs field of every collection that points at
+** temp_id; remember the mapping. changed gets the ids whose view changed (temp and real
+** id of the record, and each referencing record). SC_OK or a storage code. */
+int remap_apply(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed);
+
+/* The real id a temporary one was mapped to: *pReal owned by the caller, NULL when
+** id is not a mapped temp id. */
+int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal);
+
+/* Rewrite, in data (an app record about to be stored in coll), refs fields still
+** holding a temp id that has been mapped. */
+int remap_rewrite_refs(sc_store *st, const sc_coll *c, cJSON *data);
+
+#endif /* SC_REMAP_H */

@@ -1,0 +1,620 @@
+/*
+** store.c — the store's configuration, its SQLite schema and the row-level access the
+** other modules build on: records (load/save with their base snapshot), meta, the
+** device identity and the persisted clock. It decides nothing about sync: the outbox
+** rules are outbox.c's, merging is merge.c's, applying server answers is sync.c's.
+** Nothing here begins a transaction; api.c wraps each method in one.
+*/
+#include "store.h"
+#include "time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_fail(sc_store *st, int code, const char *fmt, ...) {
+  va_list ap;
+  char buf[512];
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  sc_free(st->errmsg);
+  st->errmsg = util_strdup(buf);
+  return code;
+}
+
+int store_sqlfail(sc_store *st, const char *doing) {
+  int code = SC_ESTORAGE;
+  if (st->db && sqlite3_errcode(st->db) == SQLITE_NOMEM) code = SC_ENOMEM;
+  return store_fail(st, code, "storage error while %s: %s", doing,
+                    st->db ? sqlite3_errmsg(st->db) : "no database");
+}
+
+int64_t store_now(const sc_store *st) { return st->hooks.now_ms(st->hooks.ctx); }
+
+static int name_chars_ok(const char *s, size_t max, int allow_dash) {
+  size_t n = 0;
+  if (!s || !*s) return 0;
+  for (; s[n]; n++) {
+    char ch = s[n];
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+             (allow_dash && (ch == '-' || ch == '$'));
+    if (!ok || n >= max) return 0;
+  }
+  return 1;
+}
+
+int store_coll_name_valid(const char *s) { return name_chars_ok(s, 64, 0); }
+int store_field_name_valid(const char *s) { return name_chars_ok(s, 128, 1); }
+
+const sc_coll *store_coll(const sc_store *st, const char *name) {
+  if (!name) return NULL;
+  for (int i = 0; i < st->ncoll; i++)
+    if (strcmp(st->colls[i].name, name) == 0) return &st->colls[i];
+  return NULL;
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static int pick(const char *value, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(value, names[i]) == 0) return i;
+  return -1;
+}
+
+static int string_array(sc_store *st, const cJSON *cfg, const char *coll, const char *key, int fields, cJSON **pOut) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  *pOut = NULL;
+  if (!arr || cJSON_IsNull(arr)) return SC_OK;
+  if (!cJSON_IsArray(arr))
+    return store_fail(st, SC_EBADINPUT, "collections.%s.%s must be an array of field names", coll, key);
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr) {
+    if (!cJSON_IsString(it) || !(fields == 2 ? store_coll_name_valid(it->valuestring) : store_field_name_valid(it->valuestring)))
+      return store_fail(st, SC_EBADINPUT, "collections.%s.%s holds an invalid field name (use %s)", coll, key,
+                        fields == 2 ? "[A-Za-z0-9_]{1,64}" : "[A-Za-z0-9_$-]{1,128}");
+  }
+  *pOut = cJSON_Duplicate(arr, 1);
+  return *pOut ? SC_OK : SC_ENOMEM;
+}
+
+static int config_coll(sc_store *st, sc_coll *c, const char *name, const cJSON *cfg) {
+  static const char *const strategies[] = {"lww", "merge-fields", "ask", "server-wins", "client-wins", "max", "append-only"};
+  static const char *const on_deletes[] = {"ask", "delete-wins", "edit-wins", "latest"};
+  const char *s = NULL;
+  char err[200];
+  int rc;
+  c->name = util_strdup(name);
+  if (!c->name) return SC_ENOMEM;
+  if (!cfg || cJSON_IsNull(cfg)) cfg = NULL;
+  else if (!cJSON_IsObject(cfg)) return store_fail(st, SC_EBADINPUT, "collections.%s must be an object", name);
+  if ((rc = util_get_string(cfg, "strategy", &s, err, sizeof err)) != SC_OK) goto bad;
+  c->strategy = s ? pick(s, strategies, 7) : SC_STRAT_LWW;
+  if (c->strategy < 0)
+    return store_fail(st, SC_EBADINPUT, "collections.%s.strategy '%s' is not one of lww, merge-fields, ask, server-wins, client-wins, max, append-only", name, s);
+  s = NULL;
+  if ((rc = util_get_string(cfg, "fieldStrategy", &s, err, sizeof err)) != SC_OK) goto bad;
+  if (s && strcmp(s, "lww") != 0 && strcmp(s, "ask") != 0)
+    return store_fail(st, SC_EBADINPUT, "collections.%s.fieldStrategy must be 'lww' or 'ask'", name);
+  c->field_ask = s && strcmp(s, "ask") == 0;
+  s = NULL;
+  if ((rc = util_get_string(cfg, "onDelete", &s, err, sizeof err)) != SC_OK) goto bad;
+  if (s) {
+    c->on_delete = pick(s, on_deletes, 4);
+    if (c->on_delete < 0)
+      return store_fail(st, SC_EBADINPUT, "collections.%s.onDelete must be 'ask', 'delete-wins', 'edit-wins' or 'latest'", name);
+  } else {
+    c->on_delete = c->strategy == SC_STRAT_SERVER_WINS || c->strategy == SC_STRAT_APPEND_ONLY ? SC_ONDEL_REMOTE
+                 : c->strategy == SC_STRAT_CLIENT_WINS ? SC_ONDEL_LOCAL : SC_ONDEL_ASK;
+  }
+  s = NULL;
+  if ((rc = util_get_string(cfg, "idFrom", &s, err, sizeof err)) != SC_OK) goto bad;
+  if (s && strcmp(s, "client") != 0 && strcmp(s, "server") != 0)
+    return store_fail(st, SC_EBADINPUT, "collections.%s.idFrom must be 'client' or 'server'", name);
+  c->server_ids = s && strcmp(s, "server") == 0;
+  if ((rc = util_get_bool(cfg, "readOnly", &c->read_only, err, sizeof err)) != SC_OK) goto bad;
+  if ((rc = string_array(st, cfg, name, "maxFields", 1, &c->max_fields)) != SC_OK) return rc;
+  if ((rc = string_array(st, cfg, name, "timeFields", 1, &c->time_fields)) != SC_OK) return rc;
+  if ((rc = string_array(st, cfg, name, "indexes", 2, &c->indexes)) != SC_OK) return rc;
+  const cJSON *refs = cJSON_GetObjectItemCaseSensitive(cfg, "refs");
+  if (refs && !cJSON_IsNull(refs)) {
+    const cJSON *it;
+    if (!cJSON_IsObject(refs)) return store_fail(st, SC_EBADINPUT, "collections.%s.refs must be an object field → collection", name);
+    cJSON_ArrayForEach(it, refs) {
+      if (!cJSON_IsString(it) || !store_field_name_valid(it->string))
+        return store_fail(st, SC_EBADINPUT, "collections.%s.refs.%s must name a collection", name, it->string);
+    }
+    c->refs = cJSON_Duplicate(refs, 1);
+    if (!c->refs) return SC_ENOMEM;
+  }
+  return SC_OK;
+bad:
+  return store_fail(st, rc, "collections.%s: %s", name, err);
+}
+
+static int config_sync(sc_store *st, const cJSON *sync) {
+  char err[200];
+  int64_t batch = 100;
+  int rc;
+  st->batch_size = 100;
+  static const int64_t defaults[] = {30, 60, 300, 900, 3600};
+  const cJSON *sched = NULL;
+  if (sync && !cJSON_IsNull(sync) && !cJSON_IsObject(sync))
+    return store_fail(st, SC_EBADINPUT, "sync must be an object");
+  if ((rc = util_get_int(sync, "batchSize", &batch, err, sizeof err)) != SC_OK) return store_fail(st, rc, "sync: %s", err);
+  if (batch < 1 || batch > 1000) return store_fail(st, SC_EBADINPUT, "sync.batchSize must be within 1..1000");
+  st->batch_size = (int)batch;
+  if ((rc = util_get_node(sync, "retrySchedule", cJSON_Array, &sched, err, sizeof err)) != SC_OK)
+    return store_fail(st, rc, "sync: %s", err);
+  int n = sched ? cJSON_GetArraySize(sched) : 5;
+  st->retry = sc_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+  if (!st->retry) return SC_ENOMEM;
+  st->nretry = n;
+  for (int i = 0; i < n; i++) {
+    if (!sched) { st->retry[i] = defaults[i]; continue; }
+    const cJSON *it = cJSON_GetArrayItem(sched, i);
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1e9)
+      return store_fail(st, SC_EBADINPUT, "sync.retrySchedule[%d] must be a number of seconds ≥ 0", i);
+    st->retry[i] = (int64_t)(it->valuedouble * 1000.0); /* kept in ms: fractions allowed */
+  }
+  if (!sched) for (int i = 0; i < n; i++) st->retry[i] *= 1000;
+  return SC_OK;
+}
+
+int store_config(sc_store *st, const cJSON *config) {
+  char err[200];
+  const char *name = NULL;
+  const cJSON *colls = NULL, *sync = NULL;
+  int64_t max_bytes = 1048576;
+  int rc;
+  if (!cJSON_IsObject(config)) return store_fail(st, SC_EBADINPUT, "config must be a JSON object");
+  if ((rc = util_get_string(config, "name", &name, err, sizeof err)) != SC_OK) return store_fail(st, rc, "%s", err);
+  if (!name || !sc_device_id_valid(name))
+    return store_fail(st, SC_EBADINPUT, "name is required and must match [A-Za-z0-9_-]{1,64}");
+  st->name = util_strdup(name);
+  if ((rc = util_get_int(config, "maxRecordBytes", &max_bytes, err, sizeof err)) != SC_OK) return store_fail(st, rc, "%s", err);
+  if (max_bytes < 16) return store_fail(st, SC_EBADINPUT, "maxRecordBytes must be at least 16");
+  st->max_record_bytes = max_bytes;
+  if ((rc = util_get_node(config, "collections", cJSON_Object, &colls, err, sizeof err)) != SC_OK) return store_fail(st, rc, "%s", err);
+  if ((rc = util_get_node(config, "sync", cJSON_Object, &sync, err, sizeof err)) != SC_OK) return store_fail(st, rc, "%s", err);
+  if ((rc = config_sync(st, sync)) != SC_OK) return rc;
+  int n = colls ? cJSON_GetArraySize(colls) : 0;
+  st->colls = sc_malloc(sizeof(sc_coll) * (size_t)(n ? n : 1));
+  if (!st->colls) return SC_ENOMEM;
+  memset(st->colls, 0, sizeof(sc_coll) * (size_t)(n ? n : 1));
+  const cJSON *it;
+  if (colls) cJSON_ArrayForEach(it, colls) {
+    if (!store_coll_name_valid(it->string))
+      return store_fail(st, SC_EBADINPUT, "collection name '%s' must match [A-Za-z0-9_]{1,64}", it->string);
+    if (store_coll(st, it->string)) return store_fail(st, SC_EBADINPUT, "collection '%s' is configured twice", it->string);
+    rc = config_coll(st, &st->colls[st->ncoll], it->string, it);
+    st->ncoll++;
+    if (rc != SC_OK) return rc;
+  }
+  for (int i = 0; i < st->ncoll; i++) {
+    if (!st->colls[i].refs) continue;
+    cJSON_ArrayForEach(it, st->colls[i].refs) {
+      if (!store_coll(st, it->valuestring))
+        return store_fail(st, SC_EBADINPUT, "collections.%s.refs.%s names '%s', which is not a configured collection",
+                          st->colls[i].name, it->string, it->valuestring);
+    }
+  }
+  return SC_OK;
+}
+
+/* ---- database ------------------------------------------------------------------ */
+
+static const char *const schema_sql =
+  "CREATE TABLE IF NOT EXISTS records(coll TEXT NOT NULL, id TEXT NOT NULL, data TEXT, deleted INTEGER NOT NULL DEFAULT 0,"
+  " hlc TEXT, updated_at TEXT, device_id TEXT, version INTEGER NOT NULL DEFAULT 0,"
+  " base_version INTEGER NOT NULL DEFAULT 0, base_data TEXT, base_deleted INTEGER NOT NULL DEFAULT 0,"
+  " base_hlc TEXT, base_updated_at TEXT, base_device_id TEXT, PRIMARY KEY(coll, id));"
+  "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+  " coll TEXT NOT NULL, record_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
+  " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL,"
+  " sent INTEGER NOT NULL DEFAULT 0, payload TEXT);"
+  "CREATE INDEX IF NOT EXISTS outbox_record ON outbox(coll, record_id);"
+  "CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status, seq);"
+  "CREATE TABLE IF NOT EXISTS conflicts(id TEXT PRIMARY KEY, coll TEXT NOT NULL, record_id TEXT NOT NULL,"
+  " kind TEXT NOT NULL, local TEXT, remote TEXT, base TEXT, fields TEXT, remote_version INTEGER NOT NULL DEFAULT 0,"
+  " remote_hlc TEXT, remote_updated_at TEXT, remote_device_id TEXT, created_at INTEGER NOT NULL,"
+  " UNIQUE(coll, record_id));"
+  "CREATE TABLE IF NOT EXISTS archive(n INTEGER PRIMARY KEY AUTOINCREMENT, coll TEXT NOT NULL, record_id TEXT NOT NULL,"
+  " data TEXT, version INTEGER, hlc TEXT, updated_at TEXT, device_id TEXT, archived_at INTEGER NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS archive_record ON archive(coll, record_id);"
+  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+  "CREATE TABLE IF NOT EXISTS idmap(coll TEXT NOT NULL, temp_id TEXT NOT NULL, real_id TEXT NOT NULL, PRIMARY KEY(coll, temp_id));"
+  "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));";
+
+static int create_indexes(sc_store *st) {
+  for (int i = 0; i < st->ncoll; i++) {
+    const cJSON *f;
+    if (!st->colls[i].indexes) continue;
+    cJSON_ArrayForEach(f, st->colls[i].indexes) {
+      /* Names are [A-Za-z0-9_] (store_config), so inlining them is safe; the literal
+      ** coll in WHERE lets the planner use the partial index (must match api.c's
+      ** list/count expression text). */
+      char *sql = util_printf("CREATE INDEX IF NOT EXISTS \"ix_%s_%s\" ON records(json_extract(data,'$.\"%s\"'))"
+                              " WHERE coll='%s'", st->colls[i].name, f->valuestring, f->valuestring, st->colls[i].name);
+      if (!sql) return SC_ENOMEM;
+      int rc = store_exec(st, sql);
+      sc_free(sql);
+      if (rc != SC_OK) return rc;
+    }
+  }
+  return SC_OK;
+}
+
+int store_save_clock(sc_store *st) {
+  int rc = store_meta_set_int(st, "hlc_last_ms", st->clock.last_ms);
+  if (rc == SC_OK) rc = store_meta_set_int(st, "hlc_counter", st->clock.counter);
+  if (rc == SC_OK) rc = store_meta_set_int(st, "hlc_offset_ms", st->clock.offset_ms);
+  return rc;
+}
+
+static int load_identity(sc_store *st, const char *device_id) {
+  char *stored = NULL;
+  char uuid[37];
+  int64_t v;
+  int rc = store_meta_get(st, "device_id", &stored);
+  if (rc != SC_OK) return rc;
+  if (device_id && !sc_device_id_valid(device_id)) {
+    sc_free(stored);
+    return store_fail(st, SC_EBADINPUT, "deviceId must match [A-Za-z0-9_-]{1,64}");
+  }
+  if (!device_id) {
+    if (stored && sc_device_id_valid(stored)) device_id = stored;
+    else { util_uuid(&st->hooks, uuid); device_id = uuid; }
+  }
+  sc_hlc_init(&st->clock, device_id);
+  if (!stored || strcmp(stored, device_id) != 0) rc = store_meta_set(st, "device_id", device_id);
+  sc_free(stored);
+  if (rc != SC_OK) return rc;
+  v = 0; if ((rc = store_meta_get_int(st, "hlc_last_ms", &v)) != SC_OK) return rc;
+  st->clock.last_ms = v;
+  v = 0; if ((rc = store_meta_get_int(st, "hlc_counter", &v)) != SC_OK) return rc;
+  st->clock.counter = (int32_t)v;
+  v = 0; if ((rc = store_meta_get_int(st, "hlc_offset_ms", &v)) != SC_OK) return rc;
+  st->clock.offset_ms = v;
+  return SC_OK;
+}
+
+int store_open_db(sc_store *st, const char *path, const char *vfs, const char *device_id) {
+  int rc;
+  if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, vfs) != SQLITE_OK) {
+    rc = store_sqlfail(st, "opening the database");
+    sqlite3_close(st->db);
+    st->db = NULL;
+    return rc;
+  }
+  sqlite3_busy_timeout(st->db, 2000);
+  /* DELETE journaling: crash-safe on every VFS (WAL needs shared memory, OFF is unsafe). */
+  if ((rc = store_exec(st, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")) != SC_OK) return rc;
+  if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != SC_OK) return rc;
+  rc = store_exec(st, schema_sql);
+  if (rc == SC_OK) rc = create_indexes(st);
+  if (rc == SC_OK) rc = load_identity(st, device_id);
+  /* Ops a crash left inflight are resent with the same op_id (the server answers duplicate). */
+  if (rc == SC_OK) rc = store_exec(st, "UPDATE outbox SET status='pending' WHERE status='inflight'");
+  if (rc == SC_OK) rc = store_exec(st, "COMMIT");
+  if (rc != SC_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+void store_release(sc_store *st) {
+  if (st->db) sqlite3_close_v2(st->db);
+  st->db = NULL;
+  for (int i = 0; i < st->ncoll; i++) {
+    sc_coll *c = &st->colls[i];
+    sc_free(c->name);
+    cJSON_Delete(c->max_fields);
+    cJSON_Delete(c->refs);
+    cJSON_Delete(c->time_fields);
+    cJSON_Delete(c->indexes);
+  }
+  sc_free(st->colls);
+  st->colls = NULL;
+  st->ncoll = 0;
+  sc_free(st->retry);
+  st->retry = NULL;
+  sc_free(st->name);
+  st->name = NULL;
+  sc_free(st->errmsg);
+  st->errmsg = NULL;
+}
+
+/* ---- statements ------------------------------------------------------------- */
+
+int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
+  if (sqlite3_prepare_v2(st->db, sql, -1, pStmt, NULL) != SQLITE_OK) return store_sqlfail(st, "preparing a statement");
+  return SC_OK;
+}
+
+int store_exec(sc_store *st, const char *sql) {
+  if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) return store_sqlfail(st, "updating the store");
+  return SC_OK;
+}
+
+void store_bind_text(sqlite3_stmt *stmt, int i, const char *s) {
+  if (s) sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(stmt, i);
+}
+
+int store_bind_json(sqlite3_stmt *stmt, int i, const cJSON *v) {
+  if (!v || cJSON_IsNull(v)) { sqlite3_bind_null(stmt, i); return SC_OK; }
+  char *text = cJSON_PrintUnformatted(v);
+  if (!text) return SC_ENOMEM;
+  sqlite3_bind_text(stmt, i, text, -1, sc_free);
+  return SC_OK;
+}
+
+char *store_col_text(sqlite3_stmt *stmt, int i) {
+  const unsigned char *t = sqlite3_column_text(stmt, i);
+  return t ? util_strdup((const char *)t) : NULL;
+}
+
+cJSON *store_col_json(sqlite3_stmt *stmt, int i) {
+  const unsigned char *t = sqlite3_column_text(stmt, i);
+  return t ? util_json_parse((const char *)t) : NULL;
+}
+
+/* ---- meta ------------------------------------------------------------------- */
+
+int store_meta_get(sc_store *st, const char *key, char **pOut) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "SELECT value FROM meta WHERE key=?", &stmt);
+  *pOut = NULL;
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, key);
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) *pOut = store_col_text(stmt, 0);
+  else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading meta");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int store_meta_set(sc_store *st, const char *key, const char *value) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, key);
+  store_bind_text(stmt, 2, value);
+  if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing meta");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int store_meta_get_int(sc_store *st, const char *key, int64_t *pOut) {
+  char *v = NULL;
+  int rc = store_meta_get(st, key, &v);
+  if (rc == SC_OK && v) *pOut = (int64_t)strtoll(v, NULL, 10);
+  sc_free(v);
+  return rc;
+}
+
+int store_meta_set_int(sc_store *st, const char *key, int64_t value) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld", (long long)value);
+  return store_meta_set(st, key, buf);
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+void store_rec_free(sc_rec *rec) {
+  sc_free(rec->id);
+  cJSON_Delete(rec->data);
+  sc_free(rec->hlc);
+  sc_free(rec->updated_at);
+  sc_free(rec->device_id);
+  cJSON_Delete(rec->base_data);
+  sc_free(rec->base_hlc);
+  sc_free(rec->base_updated_at);
+  sc_free(rec->base_device_id);
+  memset(rec, 0, sizeof *rec);
+}
+
+int store_set_str(char **field, const char *value) {
+  char *copy = NULL;
+  if (value && !(copy = util_strdup(value))) return SC_ENOMEM;
+  sc_free(*field);
+  *field = copy;
+  return SC_OK;
+}
+
+int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) {
+  sqlite3_stmt *stmt = NULL;
+  store_rec_free(rec);
+  int rc = store_prep(st, "SELECT data, deleted, hlc, updated_at, device_id, version, base_version, base_data,"
+                          " base_deleted, base_hlc, base_updated_at, base_device_id FROM records WHERE coll=? AND id=?", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) {
+    rec->exists = 1;
+    rec->id = util_strdup(id);
+    rec->deleted = sqlite3_column_int(stmt, 1);
+    rec->data = rec->deleted ? NULL : store_col_json(stmt, 0);
+    if (!rec->deleted && !rec->data) rec->data = cJSON_CreateObject();
+    rec->hlc = store_col_text(stmt, 2);
+    rec->updated_at = store_col_text(stmt, 3);
+    rec->device_id = store_col_text(stmt, 4);
+    rec->version = sqlite3_column_int64(stmt, 5);
+    rec->base_version = sqlite3_column_int64(stmt, 6);
+    rec->base_deleted = sqlite3_column_int(stmt, 8);
+    rec->base_data = store_col_json(stmt, 7);
+    rec->base_hlc = store_col_text(stmt, 9);
+    rec->base_updated_at = store_col_text(stmt, 10);
+    rec->base_device_id = store_col_text(stmt, 11);
+    if (!rec->id || (!rec->deleted && !rec->data)) rc = SC_ENOMEM;
+  } else if (step != SQLITE_DONE) {
+    rc = store_sqlfail(st, "reading a record");
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "INSERT OR REPLACE INTO records(coll, id, data, deleted, hlc, updated_at, device_id, version,"
+                          " base_version, base_data, base_deleted, base_hlc, base_updated_at, base_device_id)"
+                          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, rec->id);
+  rc = store_bind_json(stmt, 3, rec->deleted ? NULL : rec->data);
+  sqlite3_bind_int(stmt, 4, rec->deleted ? 1 : 0);
+  store_bind_text(stmt, 5, rec->hlc);
+  store_bind_text(stmt, 6, rec->updated_at);
+  store_bind_text(stmt, 7, rec->device_id);
+  sqlite3_bind_int64(stmt, 8, rec->version);
+  sqlite3_bind_int64(stmt, 9, rec->base_version);
+  if (rc == SC_OK) rc = store_bind_json(stmt, 10, rec->base_deleted ? NULL : rec->base_data);
+  sqlite3_bind_int(stmt, 11, rec->base_deleted ? 1 : 0);
+  store_bind_text(stmt, 12, rec->base_hlc);
+  store_bind_text(stmt, 13, rec->base_updated_at);
+  store_bind_text(stmt, 14, rec->base_device_id);
+  if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing a record");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int store_rec_remove(sc_store *st, const char *coll, const char *id) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "DELETE FROM records WHERE coll=? AND id=?", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "removing a record");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+static int dup_json(cJSON **dst, const cJSON *src) {
+  cJSON *copy = NULL;
+  if (src && !(copy = cJSON_Duplicate(src, 1))) return SC_ENOMEM;
+  cJSON_Delete(*dst);
+  *dst = copy;
+  return SC_OK;
+}
+
+int store_rec_set_base_from_view(sc_rec *rec) {
+  rec->base_version = rec->version;
+  rec->base_deleted = rec->deleted;
+  int rc = dup_json(&rec->base_data, rec->deleted ? NULL : rec->data);
+  if (rc == SC_OK) rc = store_set_str(&rec->base_hlc, rec->hlc);
+  if (rc == SC_OK) rc = store_set_str(&rec->base_updated_at, rec->updated_at);
+  if (rc == SC_OK) rc = store_set_str(&rec->base_device_id, rec->device_id);
+  return rc;
+}
+
+int store_rec_set_view_from_base(sc_rec *rec) {
+  rec->version = rec->base_version;
+  rec->deleted = rec->base_deleted || !rec->base_data;
+  int rc = dup_json(&rec->data, rec->deleted ? NULL : rec->base_data);
+  if (rc == SC_OK) rc = store_set_str(&rec->hlc, rec->base_hlc);
+  if (rc == SC_OK) rc = store_set_str(&rec->updated_at, rec->base_updated_at);
+  if (rc == SC_OK) rc = store_set_str(&rec->device_id, rec->base_device_id);
+  return rc;
+}
+
+int store_stamp(sc_store *st, sc_rec *rec) {
+  char hlc[SC_HLC_TEXT_MAX + 1];
+  char iso[32];
+  int64_t ms = 0;
+  sc_hlc_tick(&st->clock, store_now(st), hlc, &ms);
+  util_iso(ms, iso);
+  int rc = store_set_str(&rec->hlc, hlc);
+  if (rc == SC_OK) rc = store_set_str(&rec->updated_at, iso);
+  if (rc == SC_OK) rc = store_set_str(&rec->device_id, st->clock.device_id);
+  return rc;
+}
+
+cJSON *store_record_json(const char *id, const cJSON *data) {
+  if (!data || !cJSON_IsObject(data)) return NULL;
+  cJSON *out = cJSON_CreateObject();
+  if (!out || !cJSON_AddStringToObject(out, "id", id)) { cJSON_Delete(out); return NULL; }
+  const cJSON *it;
+  cJSON_ArrayForEach(it, data) {
+    if (strcmp(it->string, "id") == 0) continue;
+    cJSON *copy = cJSON_Duplicate(it, 1);
+    if (!copy) { cJSON_Delete(out); return NULL; }
+    cJSON_AddItemToObject(out, it->string, copy);
+  }
+  return out;
+}
+
+int store_has_ops(sc_store *st, const char *coll, const char *id, int *pHas) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "SELECT 1 FROM outbox WHERE coll=? AND record_id=? LIMIT 1", &stmt);
+  *pHas = 0;
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) *pHas = 1;
+  else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading the outbox");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+/* ---- validation --------------------------------------------------------------- */
+
+int store_check_data(sc_store *st, const sc_coll *c, cJSON *data, const char *what) {
+  char err[200];
+  char text[32];
+  if (!cJSON_IsObject(data)) return store_fail(st, SC_EBADINPUT, "%s must be a JSON object", what);
+  if (c->time_fields) {
+    const cJSON *f;
+    cJSON_ArrayForEach(f, c->time_fields) {
+      cJSON *v = cJSON_GetObjectItemCaseSensitive(data, f->valuestring);
+      int64_t ms = 0;
+      int rc;
+      if (!v || cJSON_IsNull(v)) continue;
+      err[0] = 0;
+      if (cJSON_IsString(v)) rc = sc_time_parse(v->valuestring, 0, &ms, err, sizeof err);
+      else if (cJSON_IsNumber(v)) rc = sc_time_from_number(v->valuedouble, &ms, err, sizeof err);
+      else { rc = SC_EBADINPUT; snprintf(err, sizeof err, "must be a time string or epoch milliseconds"); }
+      if (rc == SC_OK) rc = sc_time_format(ms, text);
+      if (rc != SC_OK) return store_fail(st, SC_EBADINPUT, "%s.%s (a timeField of '%s'): %s", what, f->valuestring, c->name, err);
+      cJSON *norm = cJSON_CreateString(text);
+      if (!norm) return SC_ENOMEM;
+      cJSON_ReplaceItemInObjectCaseSensitive(data, f->valuestring, norm);
+    }
+  }
+  char *textual = cJSON_PrintUnformatted(data);
+  if (!textual) return SC_ENOMEM;
+  size_t n = strlen(textual);
+  sc_free(textual);
+  if ((int64_t)n > st->max_record_bytes)
+    return store_fail(st, SC_EBADINPUT, "%s of '%s' is %zu bytes, over maxRecordBytes (%lld)", what, c->name, n,
+                      (long long)st->max_record_bytes);
+  return SC_OK;
+}
+
+int store_changed_add(cJSON *changed, const char *coll, const char *id) {
+  cJSON *entry;
+  if (!changed) return SC_OK;
+  cJSON_ArrayForEach(entry, changed) {
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(entry, "collection");
+    if (cJSON_IsString(c) && strcmp(c->valuestring, coll) == 0) {
+      cJSON *ids = cJSON_GetObjectItemCaseSensitive(entry, "ids");
+      const cJSON *x;
+      cJSON_ArrayForEach(x, ids) if (strcmp(x->valuestring, id) == 0) return SC_OK;
+      cJSON *s = cJSON_CreateString(id);
+      if (!s) return SC_ENOMEM;
+      cJSON_AddItemToArray(ids, s);
+      return SC_OK;
+    }
+  }
+  entry = cJSON_CreateObject();
+  cJSON *ids = cJSON_CreateArray();
+  cJSON *s = cJSON_CreateString(id);
+  if (!entry || !ids || !s) { cJSON_Delete(entry); cJSON_Delete(ids); cJSON_Delete(s); return SC_ENOMEM; }
+  cJSON_AddStringToObject(entry, "collection", coll);
+  cJSON_AddItemToArray(ids, s);
+  cJSON_AddItemToObject(entry, "ids", ids);
+  cJSON_AddItemToArray(changed, entry);
+  return SC_OK;
+}

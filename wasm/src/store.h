@@ -1,0 +1,152 @@
+/*
+** store.h — the store handle and the SQLite schema every module works on.
+**
+** Tables (one SQLite file):
+**   records(coll, id, data, deleted, hlc, updated_at, device_id,       -- the local view
+**           version,                                                  -- newest server version known, 0 = never on server
+**           base_version, base_data, base_deleted, base_hlc,          -- the server state the local
+**           base_updated_at, base_device_id)                          --   edit started from (= the view when clean)
+**   outbox(seq, op_id, coll, record_id, kind, status, attempts, next_attempt_at, last_error,
+**          created_at, sent, payload)                                 -- outbox.c owns its rules
+**   conflicts(id, coll, record_id, kind, local, remote, base, fields, remote_*, created_at)
+**   archive(coll, record_id, data, version, hlc, updated_at, device_id, archived_at)
+**   meta(key, value)    idmap(coll, temp_id, real_id)    resync_seen(coll, id)
+** `data` is the record's JSON object without `id` (NULL for a tombstone). A record has a
+** local unpushed change exactly when outbox rows exist for it. Callers run every
+** method inside one transaction (api.c); nothing in this module begins one.
+*/
+#ifndef SC_STORE_H
+#define SC_STORE_H
+
+#include <stdint.h>
+#include "syncore.h"
+#include "hlc.h"
+#include "util.h"
+#include "sqlite3.h"
+
+enum { SC_STRAT_LWW, SC_STRAT_MERGE_FIELDS, SC_STRAT_ASK, SC_STRAT_SERVER_WINS,
+       SC_STRAT_CLIENT_WINS, SC_STRAT_MAX, SC_STRAT_APPEND_ONLY };
+enum { SC_ONDEL_ASK, SC_ONDEL_DELETE_WINS, SC_ONDEL_EDIT_WINS, SC_ONDEL_LATEST,
+       SC_ONDEL_REMOTE, SC_ONDEL_LOCAL /* defaults of server-wins / client-wins */ };
+
+#define SC_ID_MAX 128
+
+typedef struct sc_coll {
+  char *name;
+  int strategy;
+  int field_ask;          /* merge-fields: both sides changed a field → ask */
+  int on_delete;
+  int server_ids;         /* idFrom 'server': local creates get tmp_ ids */
+  int read_only;
+  cJSON *max_fields;      /* array of strings, or NULL */
+  cJSON *refs;            /* object field → collection name, or NULL */
+  cJSON *time_fields;     /* array of strings, or NULL */
+  cJSON *indexes;         /* array of strings, or NULL */
+} sc_coll;
+
+struct sc_store {
+  sqlite3 *db;
+  sc_hooks hooks;
+  sc_hlc clock;
+  char *name;
+  sc_coll *colls;
+  int ncoll;
+  int batch_size;
+  int64_t *retry;         /* retrySchedule, seconds */
+  int nretry;
+  int64_t max_record_bytes;
+  char *errmsg;
+};
+
+/* One record row, fully loaded. All pointers owned (store_rec_free). */
+typedef struct sc_rec {
+  int exists;
+  char *id;
+  cJSON *data;            /* NULL when deleted */
+  int deleted;
+  char *hlc, *updated_at, *device_id;
+  int64_t version;
+  int64_t base_version;
+  cJSON *base_data;
+  int base_deleted;
+  char *base_hlc, *base_updated_at, *base_device_id;
+} sc_rec;
+
+/* Set the store's message from printf arguments and return code (for `return store_fail(...)`). */
+int store_fail(sc_store *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A failure of SQLite: SC_ESTORAGE with sqlite's message and what was being done. */
+int store_sqlfail(sc_store *st, const char *doing);
+
+/* Parse config_json into st (name, collections, sync settings). SC_OK or SC_EBADINPUT
+** with st->errmsg set. st must be zeroed. */
+int store_config(sc_store *st, const cJSON *config);
+/* Open the database at path (vfs may be NULL), create the schema and indexes, load or
+** create the device id and clock state. SC_OK or SC_ESTORAGE / SC_EBADINPUT. */
+int store_open_db(sc_store *st, const char *path, const char *vfs, const char *device_id);
+/* Free everything st holds (closes the db); st itself is not freed. */
+void store_release(sc_store *st);
+
+/* The collection config named name, or NULL. */
+const sc_coll *store_coll(const sc_store *st, const char *name);
+
+/* Prepare sql; SC_OK or SC_ESTORAGE with a message. */
+int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt);
+/* Run sql (no results). */
+int store_exec(sc_store *st, const char *sql);
+/* Bind a string or NULL. */
+void store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/* Bind a JSON value as its text (NULL → SQL NULL). Returns SC_OK or SC_ENOMEM. */
+int store_bind_json(sqlite3_stmt *stmt, int i, const cJSON *v);
+/* Column as an owned string (NULL stays NULL). */
+char *store_col_text(sqlite3_stmt *stmt, int i);
+/* Column parsed as JSON (NULL or unparsable → NULL). */
+cJSON *store_col_json(sqlite3_stmt *stmt, int i);
+
+/* meta table. get: *pOut owned by caller, NULL when absent. */
+int store_meta_get(sc_store *st, const char *key, char **pOut);
+int store_meta_set(sc_store *st, const char *key, const char *value);
+int store_meta_get_int(sc_store *st, const char *key, int64_t *pOut);
+int store_meta_set_int(sc_store *st, const char *key, int64_t value);
+/* Persist the clock state (meta). */
+int store_save_clock(sc_store *st);
+
+/* Load (coll, id) into *rec (rec->exists = 0 when absent). rec must be zeroed or freed. */
+int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec);
+/* Insert or replace the row for rec (rec->id must be set). */
+int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec);
+/* Delete the row (no tombstone). */
+int store_rec_remove(sc_store *st, const char *coll, const char *id);
+void store_rec_free(sc_rec *rec);
+/* Make the base_* fields a copy of the current view (a clean record). SC_OK/SC_ENOMEM. */
+int store_rec_set_base_from_view(sc_rec *rec);
+/* Set the view from the base (undo local edits). */
+int store_rec_set_view_from_base(sc_rec *rec);
+/* Replace an owned string field. */
+int store_set_str(char **field, const char *value);
+
+/* Stamp rec as a local write now: a fresh hlc (sc_hlc_tick), updated_at from its
+** corrected physical time, this device's id. SC_OK or SC_ENOMEM. */
+int store_stamp(sc_store *st, sc_rec *rec);
+
+/* {"id": id, ...data} — a fresh record object; NULL on no memory or data == NULL. */
+cJSON *store_record_json(const char *id, const cJSON *data);
+
+/* Does (coll, id) have outbox rows (a local unpushed change)? */
+int store_has_ops(sc_store *st, const char *coll, const char *id, int *pHas);
+
+/* Number of ms now, via the hooks. */
+int64_t store_now(const sc_store *st);
+
+/* Validate and normalize an app record's data (without id) for coll: timeFields
+** normalized to canonical UTC, size ≤ maxRecordBytes. SC_OK or SC_EBADINPUT with
+** the message in st. what names the source ("record", "fields"). */
+int store_check_data(sc_store *st, const sc_coll *c, cJSON *data, const char *what);
+
+/* Append a {collection, ids} change to a changed list (array) unless already there. */
+int store_changed_add(cJSON *changed, const char *coll, const char *id);
+
+/* Validation of names. */
+int store_coll_name_valid(const char *s);
+int store_field_name_valid(const char *s);
+
+#endif /* SC_STORE_H */

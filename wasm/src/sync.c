@@ -1,0 +1,480 @@
+/*
+** sync.c — what the server's answers mean for the store. A pull page is validated
+** whole, then applied with its cursor (one transaction, api.c): clean records take the
+** server's version, records with a local change go to merge.c when the server moved past
+** their base. A push answer acknowledges ops (taking server-derived fields and remapping
+** temp ids through remap.c), hands conflicts to merge.c and marks rejections. A 410 starts
+** a full resync that ends by removing clean records the server no longer has.
+** Retry timing of failed pushes is outbox.c's.
+*/
+#include "sync.h"
+#include "merge.h"
+#include "outbox.h"
+#include "remap.h"
+#include "time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shape checks ---------------------------------------------------------------- */
+
+static int is_opt_string(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return !v || cJSON_IsNull(v) || cJSON_IsString(v);
+}
+
+static int is_int(const cJSON *v, double min) {
+  return cJSON_IsNumber(v) && util_is_integral(v->valuedouble) && v->valuedouble >= min;
+}
+
+/* A server record/change: {collection?, id, version, data, updated_at, deleted_at, hlc, device_id}. */
+static int check_server_record(sc_store *st, const cJSON *r, const char *where, int need_collection) {
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+  const cJSON *coll = cJSON_GetObjectItemCaseSensitive(r, "collection");
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+  if (!cJSON_IsObject(r)) return store_fail(st, SC_EPROTOCOL, "%s must be an object", where);
+  if (!cJSON_IsString(id) || !*id->valuestring || strlen(id->valuestring) > SC_ID_MAX)
+    return store_fail(st, SC_EPROTOCOL, "%s.id must be a string of 1..128 characters", where);
+  if (need_collection ? !cJSON_IsString(coll) : (coll && !cJSON_IsString(coll)))
+    return store_fail(st, SC_EPROTOCOL, "%s.collection must be a string", where);
+  if (!is_int(cJSON_GetObjectItemCaseSensitive(r, "version"), 1))
+    return store_fail(st, SC_EPROTOCOL, "%s.version must be an integer ≥ 1", where);
+  if (data && !cJSON_IsNull(data) && !cJSON_IsObject(data))
+    return store_fail(st, SC_EPROTOCOL, "%s.data must be an object or null", where);
+  static const char *const keys[] = {"updated_at", "deleted_at", "hlc", "device_id"};
+  for (int i = 0; i < 4; i++)
+    if (!is_opt_string(r, keys[i])) return store_fail(st, SC_EPROTOCOL, "%s.%s must be a string or null", where, keys[i]);
+  return SC_OK;
+}
+
+static void observe_server_time(sc_store *st, const cJSON *resp) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(resp, "server_time");
+  int64_t ms;
+  if (cJSON_IsString(t) && sc_time_parse(t->valuestring, 0, &ms, NULL, 0) == SC_OK)
+    sc_hlc_observe_server(&st->clock, ms, store_now(st));
+}
+
+static const char *opt_str(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The server's data for a record: a copy without `id`, timeFields normalized where
+** they parse (a server value that does not is kept as sent). NULL for a tombstone. */
+static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data");
+  *pData = NULL;
+  if (!cJSON_IsObject(d)) return SC_OK;
+  cJSON *copy = cJSON_Duplicate(d, 1);
+  if (!copy) return SC_ENOMEM;
+  cJSON_DeleteItemFromObjectCaseSensitive(copy, "id");
+  const cJSON *f;
+  if (c && c->time_fields) cJSON_ArrayForEach(f, c->time_fields) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(copy, f->valuestring);
+    int64_t ms;
+    char text[32];
+    int ok = 0;
+    if (cJSON_IsString(v)) ok = sc_time_parse(v->valuestring, 0, &ms, NULL, 0) == SC_OK;
+    else if (cJSON_IsNumber(v)) ok = sc_time_from_number(v->valuedouble, &ms, NULL, 0) == SC_OK;
+    if (ok && sc_time_format(ms, text) == SC_OK) cJSON_ReplaceItemInObjectCaseSensitive(copy, f->valuestring, cJSON_CreateString(text));
+  }
+  *pData = copy;
+  return SC_OK;
+}
+
+/* ---- acknowledging an op (push applied/duplicate, or our own change seen in a pull) -- */
+
+/* Take the server's derived fields into the local view: a field the server returned
+** differently from what was sent, and that the app has not changed since, follows the server. */
+static int take_derived(cJSON *view, const cJSON *sent, const cJSON *server) {
+  const cJSON *it;
+  if (!view || !server) return SC_OK;
+  cJSON_ArrayForEach(it, server) {
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(sent, it->string);
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(view, it->string);
+    if (util_json_equal(s, it) || !util_json_equal(l, s)) continue;
+    cJSON *copy = cJSON_Duplicate(it, 1);
+    if (!copy) return SC_ENOMEM;
+    if (l) cJSON_ReplaceItemInObjectCaseSensitive(view, it->string, copy);
+    else cJSON_AddItemToObject(view, it->string, copy);
+  }
+  return SC_OK;
+}
+
+static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t version, const cJSON *record,
+                  cJSON *changed, cJSON *remapped) {
+  const sc_coll *c = store_coll(st, op->coll);
+  const cJSON *sent = op->payload;
+  const cJSON *sent_data = cJSON_GetObjectItemCaseSensitive(sent, "data");
+  cJSON *data = NULL;
+  sc_rec rec;
+  int has_more = 0, rc = SC_OK;
+  memset(&rec, 0, sizeof rec);
+  if (!c) return outbox_ack(st, op->op_id);
+  if (real_id && strcmp(real_id, op->record_id) != 0) {
+    if ((rc = remap_apply(st, op->coll, op->record_id, real_id, changed)) != SC_OK) return rc;
+    if (remapped) cJSON_AddStringToObject(remapped, op->record_id, real_id);
+  } else {
+    real_id = op->record_id;
+  }
+  if ((rc = outbox_ack(st, op->op_id)) != SC_OK) goto fail;
+  if ((rc = store_rec_load(st, op->coll, real_id, &rec)) != SC_OK || !rec.exists) goto fail;
+  if (version < rec.base_version) goto fail;   /* a stale repeat: never move a record back */
+  if (record) rc = server_data(c, record, &data);
+  else if (cJSON_IsObject(sent_data)) data = cJSON_Duplicate(sent_data, 1);
+  if (rc != SC_OK) goto fail;
+  const cJSON *meta = record ? record : sent;
+  sc_remote rm = {version, data, 0, opt_str(meta, "hlc"), opt_str(meta, "updated_at"), opt_str(meta, "device_id")};
+  if (!rm.device_id) rm.device_id = st->clock.device_id;
+  if ((rc = store_has_ops(st, op->coll, real_id, &has_more)) != SC_OK) goto fail;
+  if (!has_more) {
+    int same = !rec.deleted && data && util_json_equal(rec.data, data);
+    cJSON *empty = cJSON_CreateArray();
+    if (!empty) { rc = SC_ENOMEM; goto fail; }
+    rc = merge_take_remote(st, c, &rec, &rm, same ? empty : changed);
+    cJSON_Delete(empty);
+  } else {
+    /* Ops queued behind this one keep the local view; they now build on this version. */
+    rc = merge_set_base(&rec, &rm);
+    if (rc == SC_OK && !rec.deleted) rc = take_derived(rec.data, sent_data, data);
+    if (rc == SC_OK) rc = store_rec_save(st, op->coll, &rec);
+  }
+fail:
+  cJSON_Delete(data);
+  store_rec_free(&rec);
+  return rc;
+}
+
+/* ---- pull ------------------------------------------------------------------------- */
+
+int sync_pull_request(sc_store *st, const cJSON *in, cJSON **pOut) {
+  char err[160];
+  int64_t limit = 500;
+  char *cursor = NULL;
+  int rc = util_get_int(in, "limit", &limit, err, sizeof err);
+  if (rc != SC_OK) return store_fail(st, rc, "pullRequest: %s", err);
+  if (limit < 1 || limit > 5000) return store_fail(st, SC_EBADINPUT, "pullRequest: limit must be within 1..5000");
+  if ((rc = store_meta_get(st, "cursor", &cursor)) != SC_OK) return rc;
+  cJSON *out = cJSON_CreateObject();
+  if (!out) { sc_free(cursor); return SC_ENOMEM; }
+  cJSON_AddStringToObject(out, "cursor", cursor ? cursor : "");
+  cJSON_AddNumberToObject(out, "limit", (double)limit);
+  sc_free(cursor);
+  *pOut = out;
+  return SC_OK;
+}
+
+static int check_pull_body(sc_store *st, const cJSON *resp) {
+  char where[64];
+  const cJSON *changes = cJSON_GetObjectItemCaseSensitive(resp, "changes");
+  const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(resp, "cursor");
+  const cJSON *more = cJSON_GetObjectItemCaseSensitive(resp, "has_more");
+  const cJSON *remaining = cJSON_GetObjectItemCaseSensitive(resp, "remaining");
+  if (!cJSON_IsObject(resp)) return store_fail(st, SC_EPROTOCOL, "pull response must be a JSON object");
+  if (!cJSON_IsArray(changes)) return store_fail(st, SC_EPROTOCOL, "pull response: changes must be an array");
+  if (!cJSON_IsString(cursor) && !cJSON_IsNumber(cursor))
+    return store_fail(st, SC_EPROTOCOL, "pull response: cursor must be a string");
+  if (!cJSON_IsBool(more)) return store_fail(st, SC_EPROTOCOL, "pull response: has_more must be true or false");
+  if (remaining && !cJSON_IsNull(remaining) && !is_int(remaining, 0))
+    return store_fail(st, SC_EPROTOCOL, "pull response: remaining must be an integer ≥ 0");
+  if (!is_opt_string(resp, "server_time")) return store_fail(st, SC_EPROTOCOL, "pull response: server_time must be a string");
+  int i = 0;
+  const cJSON *ch;
+  cJSON_ArrayForEach(ch, changes) {
+    snprintf(where, sizeof where, "pull response: changes[%d]", i++);
+    int rc = check_server_record(st, ch, where, 1);
+    if (rc != SC_OK) return rc;
+  }
+  return SC_OK;
+}
+
+/* Our own change coming back in a pull (its answer was lost): the op it matches, if any. */
+static int find_echo(sc_store *st, const char *coll, const char *id, const cJSON *ch, sc_op *op) {
+  sqlite3_stmt *stmt = NULL;
+  const char *hlc = opt_str(ch, "hlc"), *dev = opt_str(ch, "device_id");
+  if (!hlc || !dev || strcmp(dev, st->clock.device_id) != 0) return SC_OK;
+  int rc = store_prep(st, "SELECT op_id FROM outbox WHERE coll=? AND record_id=? AND sent=1"
+                          " AND json_extract(payload, '$.hlc')=? ORDER BY seq LIMIT 1", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  store_bind_text(stmt, 3, hlc);
+  char *op_id = NULL;
+  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (op_id) rc = outbox_find(st, op_id, op);
+  sc_free(op_id);
+  return rc;
+}
+
+static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *changed, int64_t *pPulled, int64_t *pConflicts) {
+  const char *coll = cJSON_GetObjectItemCaseSensitive(ch, "collection")->valuestring;
+  const char *id = cJSON_GetObjectItemCaseSensitive(ch, "id")->valuestring;
+  int64_t version = (int64_t)cJSON_GetObjectItemCaseSensitive(ch, "version")->valuedouble;
+  const sc_coll *c = store_coll(st, coll);
+  cJSON *data = NULL;
+  sc_rec rec;
+  sc_op echo;
+  int has_ops = 0, rc;
+  memset(&rec, 0, sizeof rec);
+  memset(&echo, 0, sizeof echo);
+  if (!c) return SC_OK;   /* a collection this app does not configure: not ours to keep */
+  const char *hlc = opt_str(ch, "hlc");
+  if (hlc) (void)sc_hlc_receive(&st->clock, hlc, store_now(st));
+  if (resync) {
+    sqlite3_stmt *stmt = NULL;
+    if ((rc = store_prep(st, "INSERT OR IGNORE INTO resync_seen(coll, id) VALUES(?,?)", &stmt)) != SC_OK) return rc;
+    store_bind_text(stmt, 1, coll);
+    store_bind_text(stmt, 2, id);
+    if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "recording a resync");
+    sqlite3_finalize(stmt);
+    if (rc != SC_OK) return rc;
+  }
+  if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
+  sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
+  if ((rc = store_rec_load(st, coll, id, &rec)) != SC_OK) goto fail;
+  if (rec.exists && (rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
+  if (!rec.exists) {
+    if ((rc = store_set_str(&rec.id, id)) != SC_OK) goto fail;
+    rc = merge_take_remote(st, c, &rec, &rm, data ? changed : NULL);
+  } else if (!has_ops) {
+    if (version <= rec.version) goto fail;     /* already have it (e.g. our own push) */
+    rc = merge_take_remote(st, c, &rec, &rm, changed);
+  } else {
+    if (version <= rec.base_version) goto fail; /* the server did not move past our base */
+    if ((rc = find_echo(st, coll, id, ch, &echo)) != SC_OK) goto fail;
+    if (echo.op_id) rc = ack_op(st, &echo, id, version, ch, changed, NULL);
+    else rc = merge_incoming(st, c, &rec, &rm, 0, changed, pConflicts);
+  }
+  if (rc == SC_OK) (*pPulled)++;
+fail:
+  outbox_op_free(&echo);
+  cJSON_Delete(data);
+  store_rec_free(&rec);
+  return rc;
+}
+
+/* After the last page of a full resync: clean records the server did not send go. */
+static int finish_resync(sc_store *st, cJSON *changed) {
+  sqlite3_stmt *stmt = NULL;
+  const char *victims = "FROM records AS r WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
+                        " AND NOT EXISTS(SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id)";
+  char *sql = util_printf("SELECT coll, id, deleted %s", victims);
+  int rc = sql ? store_prep(st, sql, &stmt) : SC_ENOMEM;
+  sc_free(sql);
+  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    if (!sqlite3_column_int(stmt, 2))
+      rc = store_changed_add(changed, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
+  sqlite3_finalize(stmt);
+  if (rc != SC_OK) return rc;
+  sql = util_printf("DELETE %s", victims);
+  rc = sql ? store_exec(st, sql) : SC_ENOMEM;
+  sc_free(sql);
+  if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_seen; DELETE FROM meta WHERE key='resync'");
+  return rc;
+}
+
+int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
+  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  int64_t pulled = 0, conflicts = 0, resync = 0;
+  char cursor_buf[64];
+  cJSON *changed = cJSON_CreateArray(), *out = NULL;
+  int rc = changed ? check_pull_body(st, resp) : SC_ENOMEM;
+  if (rc != SC_OK) goto fail;
+  observe_server_time(st, resp);
+  if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
+  const cJSON *ch;
+  cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(resp, "changes")) {
+    if ((rc = apply_change(st, ch, resync != 0, changed, &pulled, &conflicts)) != SC_OK) goto fail;
+  }
+  const cJSON *cur = cJSON_GetObjectItemCaseSensitive(resp, "cursor");
+  const char *cursor = cur->valuestring;
+  if (cJSON_IsNumber(cur)) { snprintf(cursor_buf, sizeof cursor_buf, "%.17g", cur->valuedouble); cursor = cursor_buf; }
+  if ((rc = store_meta_set(st, "cursor", cursor)) != SC_OK) goto fail;
+  int has_more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "has_more"));
+  if (!has_more && resync && (rc = finish_resync(st, changed)) != SC_OK) goto fail;
+  const cJSON *remaining = cJSON_GetObjectItemCaseSensitive(resp, "remaining");
+  out = cJSON_CreateObject();
+  if (!out) { rc = SC_ENOMEM; goto fail; }
+  cJSON_AddNumberToObject(out, "pulled", (double)pulled);
+  cJSON_AddBoolToObject(out, "hasMore", has_more);
+  cJSON_AddNumberToObject(out, "remaining", cJSON_IsNumber(remaining) ? remaining->valuedouble : 0);
+  cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
+  cJSON_AddItemToObject(out, "changed", changed);
+  changed = NULL;
+  cJSON_AddStringToObject(out, "cursor", cursor);
+  *pOut = out;
+fail:
+  cJSON_Delete(changed);
+  return rc;
+}
+
+int sync_pull_gone(sc_store *st, const cJSON *in, cJSON **pOut) {
+  (void)in;
+  int rc = store_meta_set(st, "cursor", "");
+  if (rc == SC_OK) rc = store_meta_set_int(st, "resync", 1);
+  if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_seen");
+  if (rc == SC_OK && !(*pOut = cJSON_CreateObject())) rc = SC_ENOMEM;
+  return rc;
+}
+
+/* ---- push -------------------------------------------------------------------------- */
+
+static int check_push_body(sc_store *st, const cJSON *resp) {
+  char where[64];
+  const cJSON *results = cJSON_GetObjectItemCaseSensitive(resp, "results");
+  if (!cJSON_IsObject(resp)) return store_fail(st, SC_EPROTOCOL, "push response must be a JSON object");
+  if (!cJSON_IsArray(results)) return store_fail(st, SC_EPROTOCOL, "push response: results must be an array");
+  if (!is_opt_string(resp, "server_time")) return store_fail(st, SC_EPROTOCOL, "push response: server_time must be a string");
+  int i = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, results) {
+    snprintf(where, sizeof where, "push response: results[%d]", i++);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(r, "version");
+    if (!cJSON_IsObject(r)) return store_fail(st, SC_EPROTOCOL, "%s must be an object", where);
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, "op_id")))
+      return store_fail(st, SC_EPROTOCOL, "%s.op_id must be a string", where);
+    if (!cJSON_IsString(status) || (strcmp(status->valuestring, "applied") && strcmp(status->valuestring, "duplicate") &&
+                                    strcmp(status->valuestring, "conflict") && strcmp(status->valuestring, "rejected")))
+      return store_fail(st, SC_EPROTOCOL, "%s.status must be applied, duplicate, conflict or rejected", where);
+    if (!is_opt_string(r, "error") || !is_opt_string(r, "id"))
+      return store_fail(st, SC_EPROTOCOL, "%s: id and error must be strings", where);
+    int ok_status = strcmp(status->valuestring, "applied") == 0 || strcmp(status->valuestring, "duplicate") == 0;
+    if (ok_status && !is_int(version, 1)) return store_fail(st, SC_EPROTOCOL, "%s.version must be an integer ≥ 1", where);
+    if (ok_status && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, "id")))
+      return store_fail(st, SC_EPROTOCOL, "%s.id must be a string", where);
+    if (!strcmp(status->valuestring, "conflict") && version && !cJSON_IsNull(version) && !is_int(version, 0))
+      return store_fail(st, SC_EPROTOCOL, "%s.version must be an integer ≥ 0", where);
+    if (record && !cJSON_IsNull(record)) {
+      char rwhere[80];
+      snprintf(rwhere, sizeof rwhere, "%s.record", where);
+      int rc = check_server_record(st, record, rwhere, 0);
+      if (rc != SC_OK) return rc;
+    }
+  }
+  return SC_OK;
+}
+
+static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *changed, int64_t *pConflicts) {
+  const sc_coll *c = store_coll(st, op->coll);
+  const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
+  cJSON *data = NULL;
+  sc_rec rec;
+  memset(&rec, 0, sizeof rec);
+  if (!c) return outbox_ack(st, op->op_id);
+  int rc = store_rec_load(st, op->coll, op->record_id, &rec);
+  if (rc != SC_OK) return rc;
+  if (!rec.exists) { rc = outbox_ack(st, op->op_id); goto fail; }
+  int absent = !cJSON_IsObject(record);
+  if (!absent && (rc = server_data(c, record, &data)) != SC_OK) goto fail;
+  int64_t version = absent ? 0 : (int64_t)cJSON_GetObjectItemCaseSensitive(record, "version")->valuedouble;
+  sc_remote rm = {version, data, absent, absent ? NULL : opt_str(record, "hlc"),
+                  absent ? NULL : opt_str(record, "updated_at"), absent ? NULL : opt_str(record, "device_id")};
+  if (rm.hlc) (void)sc_hlc_receive(&st->clock, rm.hlc, store_now(st));
+  rc = merge_incoming(st, c, &rec, &rm, 1, changed, pConflicts);
+fail:
+  cJSON_Delete(data);
+  store_rec_free(&rec);
+  return rc;
+}
+
+static int mark_rejected(sc_store *st, const char *op_id, const char *error) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "UPDATE outbox SET status='rejected', last_error=?2, sent=0, payload=NULL,"
+                          " next_attempt_at=NULL WHERE op_id=?1", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, op_id);
+  store_bind_text(stmt, 2, error ? error : "rejected by the server");
+  if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "marking an op rejected");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
+  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  int64_t pushed = 0, conflicts = 0, failed = 0;
+  cJSON *changed = cJSON_CreateArray(), *remapped = cJSON_CreateObject(), *out = NULL;
+  sc_op op;
+  memset(&op, 0, sizeof op);
+  int rc = changed && remapped ? check_push_body(st, resp) : SC_ENOMEM;
+  if (rc != SC_OK) goto fail;
+  observe_server_time(st, resp);
+  const cJSON *r;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(resp, "results")) {
+    const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
+    const char *status = cJSON_GetObjectItemCaseSensitive(r, "status")->valuestring;
+    rc = outbox_find(st, op_id, &op);
+    if (rc == SC_ENOTFOUND) { rc = SC_OK; continue; }   /* not ours (or already settled) */
+    if (rc != SC_OK) goto fail;
+    if (!strcmp(status, "applied") || !strcmp(status, "duplicate")) {
+      const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
+      int64_t version = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "version")->valuedouble;
+      const cJSON *h = cJSON_IsObject(record) ? cJSON_GetObjectItemCaseSensitive(record, "hlc") : NULL;
+      if (cJSON_IsString(h)) (void)sc_hlc_receive(&st->clock, h->valuestring, store_now(st));
+      rc = ack_op(st, &op, opt_str(r, "id"), version, cJSON_IsObject(record) ? record : NULL, changed, remapped);
+      pushed++;
+    } else if (!strcmp(status, "conflict")) {
+      rc = apply_conflict(st, &op, r, changed, &conflicts);
+    } else {
+      rc = mark_rejected(st, op_id, opt_str(r, "error"));
+      failed++;
+    }
+    outbox_op_free(&op);
+    if (rc != SC_OK) goto fail;
+  }
+  if ((rc = outbox_requeue_inflight(st)) != SC_OK) goto fail;
+  out = cJSON_CreateObject();
+  if (!out) { rc = SC_ENOMEM; goto fail; }
+  cJSON_AddNumberToObject(out, "pushed", (double)pushed);
+  cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
+  cJSON_AddNumberToObject(out, "failed", (double)failed);
+  cJSON_AddItemToObject(out, "changed", changed);
+  cJSON_AddItemToObject(out, "remapped", remapped);
+  changed = remapped = NULL;
+  *pOut = out;
+fail:
+  outbox_op_free(&op);
+  cJSON_Delete(changed);
+  cJSON_Delete(remapped);
+  return rc;
+}
+
+int sync_push_failure(sc_store *st, const cJSON *in, cJSON **pOut) {
+  char err[160];
+  int64_t status = 0, failed = 0;
+  const char *error = NULL;
+  double retry_after = 0;
+  int rc = util_get_int(in, "status", &status, err, sizeof err);
+  if (rc == SC_OK) rc = util_get_string(in, "error", &error, err, sizeof err);
+  if (rc != SC_OK) return store_fail(st, rc, "pushFailure: %s", err);
+  const cJSON *ra = cJSON_GetObjectItemCaseSensitive(in, "retryAfter");
+  if (cJSON_IsNumber(ra)) retry_after = ra->valuedouble;
+  else if (cJSON_IsString(ra)) retry_after = atof(ra->valuestring);
+  else if (ra && !cJSON_IsNull(ra)) return store_fail(st, SC_EBADINPUT, "pushFailure: retryAfter must be a number of seconds");
+  if ((rc = outbox_push_failure(st, status, retry_after, error, &failed)) != SC_OK) return rc;
+  cJSON *out = cJSON_CreateObject();
+  if (!out) return SC_ENOMEM;
+  cJSON_AddNumberToObject(out, "failed", (double)failed);
+  *pOut = out;
+  return SC_OK;
+}
+
+int sync_done(sc_store *st, const cJSON *in, cJSON **pOut) {
+  const cJSON *error = cJSON_GetObjectItemCaseSensitive(in, "error");
+  char iso[32];
+  util_iso(store_now(st), iso);
+  int rc = store_meta_set(st, "lastSyncAt", iso);
+  if (rc == SC_OK) {
+    if (cJSON_IsString(error)) rc = store_meta_set(st, "lastError", error->valuestring);
+    else if (error && !cJSON_IsNull(error)) {
+      char *text = util_json_text(error);
+      rc = text ? store_meta_set(st, "lastError", text) : SC_ENOMEM;
+      sc_free(text);
+    } else rc = store_exec(st, "DELETE FROM meta WHERE key='lastError'");
+  }
+  if (rc == SC_OK && !(*pOut = cJSON_CreateObject())) rc = SC_ENOMEM;
+  return rc;
+}

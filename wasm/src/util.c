@@ -1,0 +1,216 @@
+/*
+** util.c — the allocator pair (also cJSON's), owned strings, JSON accessors with
+** messages naming the bad key, UUIDs, ISO time text, the default host hooks and the
+** store-less entry points of syncore.h (sc_constants_json, sc_code_name,
+** sc_normalize_time). Parsing of time text itself is time.c's; this file only wraps it.
+*/
+#include "util.h"
+#include "time.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+void *sc_malloc(size_t n) { return malloc(n ? n : 1); }
+void sc_free(void *p) { free(p); }
+
+void util_init(void) {
+  static int done = 0;
+  if (!done) {
+    cJSON_Hooks hooks = {sc_malloc, sc_free};
+    cJSON_InitHooks(&hooks);
+    done = 1;
+  }
+}
+
+char *util_strdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *out = sc_malloc(n);
+  if (out) memcpy(out, s, n);
+  return out;
+}
+
+char *util_printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return NULL;
+  char *out = sc_malloc((size_t)n + 1);
+  if (!out) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(out, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return out;
+}
+
+char *util_json_text(const cJSON *item) {
+  if (!item) return util_strdup("null");
+  return cJSON_PrintUnformatted(item);
+}
+
+cJSON *util_json_parse(const char *text) {
+  if (!text || !*text) return NULL;
+  return cJSON_ParseWithOpts(text, NULL, 1);
+}
+
+int util_json_equal(const cJSON *a, const cJSON *b) {
+  int a_null = !a || cJSON_IsNull(a), b_null = !b || cJSON_IsNull(b);
+  if (a_null || b_null) return a_null && b_null;
+  return cJSON_Compare(a, b, 1) ? 1 : 0;
+}
+
+int util_get_string(const cJSON *obj, const char *key, const char **pOut, char *zErr, size_t nErr) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it || cJSON_IsNull(it)) return SC_OK;
+  if (!cJSON_IsString(it)) {
+    snprintf(zErr, nErr, "'%s' must be a string", key);
+    return SC_EBADINPUT;
+  }
+  *pOut = it->valuestring;
+  return SC_OK;
+}
+
+int util_is_integral(double d) {
+  return isfinite(d) && d == floor(d) && fabs(d) < 9007199254740992.0;
+}
+
+int util_get_int(const cJSON *obj, const char *key, int64_t *pOut, char *zErr, size_t nErr) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it || cJSON_IsNull(it)) return SC_OK;
+  if (!cJSON_IsNumber(it) || !util_is_integral(it->valuedouble)) {
+    snprintf(zErr, nErr, "'%s' must be an integer", key);
+    return SC_EBADINPUT;
+  }
+  *pOut = (int64_t)it->valuedouble;
+  return SC_OK;
+}
+
+int util_get_bool(const cJSON *obj, const char *key, int *pOut, char *zErr, size_t nErr) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it || cJSON_IsNull(it)) return SC_OK;
+  if (!cJSON_IsBool(it)) {
+    snprintf(zErr, nErr, "'%s' must be true or false", key);
+    return SC_EBADINPUT;
+  }
+  *pOut = cJSON_IsTrue(it) ? 1 : 0;
+  return SC_OK;
+}
+
+int util_get_node(const cJSON *obj, const char *key, int type_mask, const cJSON **pOut, char *zErr, size_t nErr) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  *pOut = NULL;
+  if (!it || cJSON_IsNull(it)) return SC_OK;
+  if (!(it->type & type_mask)) {
+    snprintf(zErr, nErr, "'%s' must be %s", key,
+             type_mask == cJSON_Object ? "an object" : type_mask == cJSON_Array ? "an array" : "an object or array");
+    return SC_EBADINPUT;
+  }
+  *pOut = it;
+  return SC_OK;
+}
+
+void util_uuid(const sc_hooks *hooks, char out[37]) {
+  unsigned char b[16];
+  static const char hex[] = "0123456789abcdef";
+  hooks->random_bytes(hooks->ctx, b, sizeof b);
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  int o = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  out[o] = 0;
+}
+
+void util_iso(int64_t ms, char out[25]) {
+  const int64_t lo = -62135596800000LL, hi = 253402300799999LL; /* 0001-01-01 .. 9999-12-31 */
+  if (ms < lo) ms = lo;
+  if (ms > hi) ms = hi;
+  if (sc_time_format(ms, out) != SC_OK) strcpy(out, "1970-01-01T00:00:00.000Z");
+}
+
+cJSON *util_iso_node(int64_t ms, int has_value) {
+  char buf[32];
+  if (!has_value) return cJSON_CreateNull();
+  util_iso(ms, buf);
+  return cJSON_CreateString(buf);
+}
+
+int64_t util_default_now(void *ctx) {
+  (void)ctx;
+  /* gettimeofday: <time.h> is shadowed by wasm/src/time.h on the include path. */
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void util_default_random(void *ctx, unsigned char *buf, size_t n) {
+  (void)ctx;
+  while (n > 0) {
+    size_t chunk = n > 256 ? 256 : n;
+    if (getentropy(buf, chunk) != 0) {
+      /* No entropy source: fall back to a clock-seeded generator rather than fail. */
+      static uint64_t x = 0;
+      if (!x) x = (uint64_t)util_default_now(NULL) | 1;
+      for (size_t i = 0; i < chunk; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        buf[i] = (unsigned char)x;
+      }
+    }
+    buf += chunk;
+    n -= chunk;
+  }
+}
+
+/* Must match the JS error codes (js-glue/core.js reads them from here) and syncore.h. */
+static const char *const code_names[] = {
+  "SC_OK", "SC_BAD_INPUT", "SC_UNKNOWN_COLLECTION", "SC_READ_ONLY", "SC_NOT_FOUND",
+  "SC_STORAGE", "SC_CLOSED", "SC_NO_MEMORY", "SC_PROTOCOL", "SC_INTERNAL"};
+
+const char *sc_constants_json(void) {
+  return "{\"SC_OK\":0,\"SC_BAD_INPUT\":1,\"SC_UNKNOWN_COLLECTION\":2,\"SC_READ_ONLY\":3,"
+         "\"SC_NOT_FOUND\":4,\"SC_STORAGE\":5,\"SC_CLOSED\":6,\"SC_NO_MEMORY\":7,"
+         "\"SC_PROTOCOL\":8,\"SC_INTERNAL\":9}";
+}
+
+const char *sc_code_name(int code) {
+  if (code < 0 || code > SC_EINTERNAL) return "SC_INTERNAL";
+  return code_names[code];
+}
+
+int sc_normalize_time(const char *value_json, int assume_offset_minutes, char **pzOut, char **pzErr) {
+  char err[160] = "";
+  char text[32];
+  int64_t ms = 0;
+  int rc = SC_EBADINPUT;
+  util_init();
+  *pzOut = NULL;
+  if (pzErr) *pzErr = NULL;
+  cJSON *value = util_json_parse(value_json);
+  if (!value) {
+    snprintf(err, sizeof err, "value is not valid JSON");
+  } else if (cJSON_IsString(value)) {
+    rc = sc_time_parse(value->valuestring, assume_offset_minutes, &ms, err, sizeof err);
+  } else if (cJSON_IsNumber(value)) {
+    rc = sc_time_from_number(value->valuedouble, &ms, err, sizeof err);
+  } else {
+    snprintf(err, sizeof err, "a time must be a string or a number of epoch milliseconds");
+  }
+  if (rc == SC_OK) rc = sc_time_format(ms, text);
+  if (rc == SC_OK) {
+    *pzOut = util_printf("\"%s\"", text);
+    if (!*pzOut) rc = SC_ENOMEM;
+  } else if (pzErr) {
+    *pzErr = util_strdup(err[0] ? err : "invalid time");
+  }
+  cJSON_Delete(value);
+  return rc;
+}
