@@ -1,0 +1,198 @@
+/*
+** test_vfs_mem.c — the in-heap VFS: dirty-chunk tracking, lock levels between
+** transactions, and the host's persist/reload cycle (copy dirty chunks out, load them
+** into a fresh image or under a live connection) producing intact databases.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfs_mem.h"
+
+static sqlite3 *open_db(const char *name) {
+  sqlite3 *db = NULL;
+  assert_int_equal(vfs_mem_register(0), SQLITE_OK);
+  assert_int_equal(sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, VFS_MEM_NAME), SQLITE_OK);
+  return db;
+}
+
+static void exec(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK) fail_msg("%s: %s", sql, err ? err : "?");
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *stmt = NULL;
+  int64_t value;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+static void assert_integrity_ok(sqlite3 *db) {
+  sqlite3_stmt *stmt = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "ok");
+  sqlite3_finalize(stmt);
+}
+
+static vfs_mem_image *image_of(const char *name) {
+  vfs_mem_image *image = NULL;
+  assert_int_equal(vfs_mem_image_find(name, 0, &image), SQLITE_OK);
+  return image;
+}
+
+/* What the host does after a commit: copy each dirty chunk into its storage. */
+static void persist(vfs_mem_image *image, unsigned char *storage, size_t *pSize) {
+  int64_t chunk;
+  size_t size = vfs_mem_image_size(image);
+  for (chunk = vfs_mem_image_next_dirty(image, 0); chunk >= 0; chunk = vfs_mem_image_next_dirty(image, chunk + 1)) {
+    size_t off = (size_t)chunk * VFS_MEM_CHUNK;
+    size_t n = size - off < VFS_MEM_CHUNK ? size - off : VFS_MEM_CHUNK;
+    memcpy(storage + off, vfs_mem_image_data(image) + off, n);
+  }
+  *pSize = size;
+  vfs_mem_image_clear_dirty(image);
+}
+
+static void vfs_mem_should_mark_only_the_chunks_a_commit_touched(void **state) {
+  sqlite3 *db = open_db("t1.db");
+  vfs_mem_image *image = image_of("t1.db");
+  size_t total;
+  (void)state;
+  exec(db, "PRAGMA page_size=4096; CREATE TABLE t(x); INSERT INTO t VALUES(1);");
+  for (int i = 0; i < 200; i++) exec(db, "INSERT INTO t VALUES(randomblob(3000))");
+  total = vfs_mem_image_size(image) / VFS_MEM_CHUNK;
+  vfs_mem_image_clear_dirty(image);
+  exec(db, "UPDATE t SET x = 2 WHERE rowid = 1");
+  assert_true(vfs_mem_image_dirty_count(image) >= 1);
+  assert_true(vfs_mem_image_dirty_count(image) <= 3);   /* header page + the leaf */
+  assert_true(total > 100);
+  assert_int_equal(vfs_mem_image_next_dirty(image, 0), 0); /* page 1: the change counter */
+  sqlite3_close(db);
+  assert_int_equal(vfs_mem_image_delete("t1.db"), SQLITE_OK);
+}
+
+static void vfs_mem_should_hold_no_lock_between_transactions(void **state) {
+  sqlite3 *db = open_db("t2.db");
+  vfs_mem_image *image = image_of("t2.db");
+  (void)state;
+  exec(db, "CREATE TABLE t(x)");
+  assert_int_equal(vfs_mem_image_lock_level(image), SQLITE_LOCK_NONE);
+  exec(db, "BEGIN; INSERT INTO t VALUES(1);");
+  assert_true(vfs_mem_image_lock_level(image) >= SQLITE_LOCK_RESERVED);
+  exec(db, "COMMIT");
+  assert_int_equal(vfs_mem_image_lock_level(image), SQLITE_LOCK_NONE);
+  assert_int_equal(vfs_mem_image_delete("t2.db"), SQLITE_BUSY);
+  sqlite3_close(db);
+  assert_int_equal(vfs_mem_image_open_count(image), 0);
+  assert_int_equal(vfs_mem_image_delete("t2.db"), SQLITE_OK);
+}
+
+static void persisted_chunks_should_reload_into_an_intact_database(void **state) {
+  static unsigned char storage[8 << 20];
+  size_t size = 0;
+  sqlite3 *db = open_db("t3.db");
+  vfs_mem_image *copy = NULL;
+  int64_t persisted_rows;
+  (void)state;
+  exec(db, "CREATE TABLE t(x); CREATE INDEX tx ON t(x);");
+  persist(image_of("t3.db"), storage, &size);
+  for (int i = 0; i < 50; i++) {
+    exec(db, "INSERT INTO t VALUES(randomblob(500)); INSERT INTO t VALUES(randomblob(900));"
+             "DELETE FROM t WHERE rowid IN (SELECT min(rowid) FROM t);");
+    persist(image_of("t3.db"), storage, &size);
+  }
+  persisted_rows = scalar(db, "SELECT count(*) FROM t");
+  exec(db, "INSERT INTO t VALUES('not persisted')");   /* a commit the host never saw */
+  assert_int_equal(vfs_mem_image_find("t3-copy.db", 1, &copy), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_resize(copy, size), SQLITE_OK);
+  memcpy(vfs_mem_image_data(copy), storage, size);
+  sqlite3_close(db);
+  db = open_db("t3-copy.db");
+  assert_integrity_ok(db);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t WHERE x = 'not persisted'"), 0);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t"), persisted_rows);
+  assert_int_equal(persisted_rows, 50);
+  sqlite3_close(db);
+  assert_int_equal(vfs_mem_image_delete("t3.db"), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_delete("t3-copy.db"), SQLITE_OK);
+}
+
+/* Another context committed: the host replaces the image under an open connection
+** between transactions, and that connection must see the new state, not its cache. */
+static void connection_should_see_an_image_replaced_between_transactions(void **state) {
+  sqlite3 *mine = open_db("t4.db"), *theirs;
+  vfs_mem_image *image = image_of("t4.db"), *other = NULL;
+  (void)state;
+  exec(mine, "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
+  assert_int_equal(scalar(mine, "SELECT count(*) FROM t"), 1);   /* warm the cache */
+  assert_int_equal(vfs_mem_image_find("t4-other.db", 1, &other), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_resize(other, vfs_mem_image_size(image)), SQLITE_OK);
+  memcpy(vfs_mem_image_data(other), vfs_mem_image_data(image), vfs_mem_image_size(image));
+  theirs = open_db("t4-other.db");
+  exec(theirs, "INSERT INTO t SELECT randomblob(2000) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3)");
+  sqlite3_close(theirs);
+  assert_int_equal(vfs_mem_image_resize(image, vfs_mem_image_size(other)), SQLITE_OK);
+  memcpy(vfs_mem_image_data(image), vfs_mem_image_data(other), vfs_mem_image_size(other));
+  assert_int_equal(scalar(mine, "SELECT count(*) FROM t"), 4);
+  exec(mine, "INSERT INTO t VALUES(5)");
+  assert_integrity_ok(mine);
+  sqlite3_close(mine);
+  assert_int_equal(vfs_mem_image_delete("t4.db"), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_delete("t4-other.db"), SQLITE_OK);
+}
+
+static void shrinking_the_file_should_mark_the_cut_chunk_and_report_the_size(void **state) {
+  sqlite3 *db = open_db("t5.db");
+  vfs_mem_image *image = image_of("t5.db");
+  size_t before;
+  (void)state;
+  exec(db, "CREATE TABLE t(x); INSERT INTO t SELECT randomblob(100000) FROM (SELECT 1 UNION SELECT 2);");
+  before = vfs_mem_image_size(image);
+  vfs_mem_image_clear_dirty(image);
+  exec(db, "DELETE FROM t; VACUUM;");
+  assert_true(vfs_mem_image_size(image) < before);
+  assert_true(vfs_mem_image_dirty_count(image) >= 1);
+  assert_int_equal(vfs_mem_image_next_dirty(image, (int64_t)(vfs_mem_image_size(image) / VFS_MEM_CHUNK) + 1), -1);
+  assert_integrity_ok(db);
+  sqlite3_close(db);
+  assert_int_equal(vfs_mem_image_delete("t5.db"), SQLITE_OK);
+}
+
+static void a_second_writer_should_get_busy_while_the_first_holds_the_write_lock(void **state) {
+  sqlite3 *a = open_db("t6.db"), *b;
+  (void)state;
+  exec(a, "CREATE TABLE t(x)");
+  b = open_db("t6.db");
+  exec(a, "BEGIN IMMEDIATE; INSERT INTO t VALUES(1);");
+  assert_int_equal(sqlite3_exec(b, "INSERT INTO t VALUES(2)", NULL, NULL, NULL), SQLITE_BUSY);
+  exec(a, "COMMIT");
+  exec(b, "INSERT INTO t VALUES(2)");
+  assert_int_equal(scalar(a, "SELECT count(*) FROM t"), 2);
+  sqlite3_close(a);
+  sqlite3_close(b);
+  assert_int_equal(vfs_mem_image_delete("t6.db"), SQLITE_OK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(vfs_mem_should_mark_only_the_chunks_a_commit_touched),
+    cmocka_unit_test(vfs_mem_should_hold_no_lock_between_transactions),
+    cmocka_unit_test(persisted_chunks_should_reload_into_an_intact_database),
+    cmocka_unit_test(connection_should_see_an_image_replaced_between_transactions),
+    cmocka_unit_test(shrinking_the_file_should_mark_the_cut_chunk_and_report_the_size),
+    cmocka_unit_test(a_second_writer_should_get_busy_while_the_first_holds_the_write_lock),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

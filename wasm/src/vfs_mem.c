@@ -1,0 +1,400 @@
+/*
+** vfs_mem.c — SQLite VFS keeping each file as one contiguous image in the heap,
+** with a bitmap of the VFS_MEM_CHUNK-sized chunks written since the marks were last
+** cleared. It gives SQLite synchronous, always-successful-or-SQLITE_NOMEM I/O and
+** leaves durability to the host: after a call commits, the host copies the dirty
+** chunks of the main database image to IndexedDB/OPFS in one atomic transaction
+** (js-glue/storage-*.js), or discards the image and reloads it when that fails.
+**
+** Invariants
+**  1. An image lives in the registry from vfs_mem_image_find(create) or xOpen until
+**     vfs_mem_image_delete()/xDelete (or the close of a DELETEONCLOSE/anonymous file),
+**     so the host can load it before SQLite opens it and read it after SQLite closed it.
+**  2. Every byte changed by xWrite or xTruncate since the last clear lies in a chunk
+**     marked dirty; bytes past the size are not part of the file (the host deletes
+**     stored chunks at or past ceil(size / VFS_MEM_CHUNK)).
+**  3. Locks are per image and follow SQLite's rollback protocol (SHARED readers,
+**     one RESERVED writer, EXCLUSIVE only when no other reader). When every handle is
+**     at SQLITE_LOCK_NONE, no transaction is open and the image is a committed state:
+**     only then may the host persist it or replace chunks under it. SQLite notices a
+**     replaced image by the file change counter on its next SHARED lock.
+**  4. A failed allocation leaves the image as it was and reports SQLITE_NOMEM/FULL.
+**
+** States of a handle: NONE → SHARED (xLock) → RESERVED (xLock) → EXCLUSIVE (xLock)
+** → back to SHARED or NONE (xUnlock). Journal and temporary files use the same images
+** but the host never persists them (journal_mode DELETE/MEMORY both work).
+*/
+#include "vfs_mem.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>   /* not <time.h>: -Iwasm/src makes that our time.h */
+
+struct vfs_mem_image {
+  char *name;               /* NULL for an anonymous temp file                   */
+  unsigned char *data;
+  size_t size;              /* file size in bytes                                */
+  size_t capacity;          /* bytes allocated in data                           */
+  unsigned char *dirty;     /* one bit per chunk of capacity                     */
+  size_t dirty_bytes;       /* bytes allocated in dirty                          */
+  int open_count;           /* handles open on it                                */
+  int shared_count;         /* handles holding SHARED or higher                  */
+  int delete_on_close;
+  struct vfs_mem_file *writer; /* the handle holding RESERVED or higher, if any  */
+  struct vfs_mem_image *next;
+};
+
+typedef struct vfs_mem_file {
+  sqlite3_file base;
+  vfs_mem_image *image;
+  int lock;
+} vfs_mem_file;
+
+static vfs_mem_image *g_images;   /* the registry (the wasm build is single-threaded) */
+
+/* ---------------------------------------------------------------- images */
+
+static vfs_mem_image *image_lookup(const char *name) {
+  vfs_mem_image *image;
+  for (image = g_images; image; image = image->next) {
+    if (image->name && strcmp(image->name, name) == 0) return image;
+  }
+  return NULL;
+}
+
+static vfs_mem_image *image_new(const char *name) {
+  vfs_mem_image *image = calloc(1, sizeof *image);
+  if (!image) return NULL;
+  if (name) {
+    size_t n = strlen(name) + 1;
+    image->name = malloc(n);
+    if (!image->name) { free(image); return NULL; }
+    memcpy(image->name, name, n);
+  }
+  image->next = g_images;
+  g_images = image;
+  return image;
+}
+
+static void image_free(vfs_mem_image *image) {
+  vfs_mem_image **pp;
+  for (pp = &g_images; *pp; pp = &(*pp)->next) {
+    if (*pp == image) { *pp = image->next; break; }
+  }
+  free(image->name);
+  free(image->data);
+  free(image->dirty);
+  free(image);
+}
+
+static size_t chunks_for(size_t bytes) {
+  return (bytes + VFS_MEM_CHUNK - 1) / VFS_MEM_CHUNK;
+}
+
+/* Make room for size bytes (zero-filled past the old size); capacity doubles. */
+static int image_reserve(vfs_mem_image *image, size_t size) {
+  size_t capacity, dirty_bytes;
+  unsigned char *data, *dirty;
+  if (size <= image->capacity) return SQLITE_OK;
+  capacity = image->capacity ? image->capacity : 16 * VFS_MEM_CHUNK;
+  while (capacity < size) {
+    if (capacity > SIZE_MAX / 2) return SQLITE_NOMEM;
+    capacity *= 2;
+  }
+  dirty_bytes = (chunks_for(capacity) + 7) / 8;
+  dirty = realloc(image->dirty, dirty_bytes);
+  if (!dirty) return SQLITE_NOMEM;
+  memset(dirty + image->dirty_bytes, 0, dirty_bytes - image->dirty_bytes);
+  image->dirty = dirty;
+  image->dirty_bytes = dirty_bytes;
+  data = realloc(image->data, capacity);
+  if (!data) return SQLITE_NOMEM;
+  memset(data + image->capacity, 0, capacity - image->capacity);
+  image->data = data;
+  image->capacity = capacity;
+  return SQLITE_OK;
+}
+
+static void mark_dirty(vfs_mem_image *image, size_t offset, size_t length) {
+  size_t chunk, last;
+  if (length == 0) return;
+  last = (offset + length - 1) / VFS_MEM_CHUNK;
+  for (chunk = offset / VFS_MEM_CHUNK; chunk <= last; chunk++) {
+    image->dirty[chunk / 8] = (unsigned char)(image->dirty[chunk / 8] | (1u << (chunk % 8)));
+  }
+}
+
+/* Change the size; bytes past a shrunk size are zeroed so a later growth reads zeros. */
+static int image_set_size(vfs_mem_image *image, size_t size, int track) {
+  int rc = image_reserve(image, size);
+  if (rc != SQLITE_OK) return rc;
+  if (size < image->size) {
+    memset(image->data + size, 0, image->size - size);
+    if (track && size % VFS_MEM_CHUNK) mark_dirty(image, size, 1);
+  } else if (track && size > image->size) {
+    mark_dirty(image, image->size, size - image->size);
+  }
+  image->size = size;
+  return SQLITE_OK;
+}
+
+int vfs_mem_image_find(const char *name, int create, vfs_mem_image **ppImage) {
+  vfs_mem_image *image = image_lookup(name);
+  *ppImage = NULL;
+  if (!image && !create) return SQLITE_NOTFOUND;
+  if (!image && (image = image_new(name)) == NULL) return SQLITE_NOMEM;
+  *ppImage = image;
+  return SQLITE_OK;
+}
+
+unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->data; }
+size_t vfs_mem_image_size(const vfs_mem_image *image) { return image->size; }
+
+int vfs_mem_image_resize(vfs_mem_image *image, size_t size) {
+  return image_set_size(image, size, 0);
+}
+
+int64_t vfs_mem_image_next_dirty(const vfs_mem_image *image, int64_t from) {
+  size_t chunk, end = chunks_for(image->size);
+  for (chunk = from < 0 ? 0 : (size_t)from; chunk < end; chunk++) {
+    if (image->dirty[chunk / 8] & (1u << (chunk % 8))) return (int64_t)chunk;
+  }
+  return -1;
+}
+
+size_t vfs_mem_image_dirty_count(const vfs_mem_image *image) {
+  size_t count = 0;
+  int64_t chunk = vfs_mem_image_next_dirty(image, 0);
+  while (chunk >= 0) {
+    count++;
+    chunk = vfs_mem_image_next_dirty(image, chunk + 1);
+  }
+  return count;
+}
+
+void vfs_mem_image_clear_dirty(vfs_mem_image *image) {
+  if (image->dirty) memset(image->dirty, 0, image->dirty_bytes);
+}
+
+int vfs_mem_image_lock_level(const vfs_mem_image *image) {
+  if (image->writer) return image->writer->lock;
+  return image->shared_count > 0 ? SQLITE_LOCK_SHARED : SQLITE_LOCK_NONE;
+}
+
+int vfs_mem_image_open_count(const vfs_mem_image *image) { return image->open_count; }
+
+int vfs_mem_image_delete(const char *name) {
+  vfs_mem_image *image = image_lookup(name);
+  if (!image) return SQLITE_OK;
+  if (image->open_count > 0) return SQLITE_BUSY;
+  image_free(image);
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------- sqlite3_io_methods */
+
+static int file_close(sqlite3_file *file) {
+  vfs_mem_file *f = (vfs_mem_file *)file;
+  vfs_mem_image *image = f->image;
+  if (f->lock > SQLITE_LOCK_NONE) image->shared_count--;
+  if (image->writer == f) image->writer = NULL;
+  image->open_count--;
+  if (image->open_count == 0 && (image->delete_on_close || !image->name)) image_free(image);
+  return SQLITE_OK;
+}
+
+static int file_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 offset) {
+  vfs_mem_image *image = ((vfs_mem_file *)file)->image;
+  size_t want = (size_t)amount, off = (size_t)offset, have = 0;
+  if (off < image->size) have = image->size - off < want ? image->size - off : want;
+  if (have) memcpy(buf, image->data + off, have);
+  if (have < want) {
+    memset((unsigned char *)buf + have, 0, want - have);
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  return SQLITE_OK;
+}
+
+static int file_write(sqlite3_file *file, const void *buf, int amount, sqlite3_int64 offset) {
+  vfs_mem_image *image = ((vfs_mem_file *)file)->image;
+  size_t length = (size_t)amount, off = (size_t)offset;
+  if (off + length > image->size) {
+    size_t old_size = image->size;
+    if (image_reserve(image, off + length) != SQLITE_OK) return SQLITE_FULL;
+    if (off > old_size) mark_dirty(image, old_size, off - old_size);   /* the hole */
+    image->size = off + length;
+  }
+  memcpy(image->data + off, buf, length);
+  mark_dirty(image, off, length);
+  return SQLITE_OK;
+}
+
+static int file_truncate(sqlite3_file *file, sqlite3_int64 size) {
+  vfs_mem_image *image = ((vfs_mem_file *)file)->image;
+  if ((size_t)size >= image->size) return SQLITE_OK;
+  return image_set_size(image, (size_t)size, 1) == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_TRUNCATE;
+}
+
+static int file_sync(sqlite3_file *file, int flags) {
+  (void)file; (void)flags;
+  return SQLITE_OK;   /* durability is the host's, after the commit (invariant 3) */
+}
+
+static int file_size(sqlite3_file *file, sqlite3_int64 *pSize) {
+  *pSize = (sqlite3_int64)((vfs_mem_file *)file)->image->size;
+  return SQLITE_OK;
+}
+
+static int file_lock(sqlite3_file *file, int level) {
+  vfs_mem_file *f = (vfs_mem_file *)file;
+  vfs_mem_image *image = f->image;
+  if (f->lock >= level) return SQLITE_OK;
+  if (level == SQLITE_LOCK_SHARED) {
+    if (image->writer && image->writer->lock >= SQLITE_LOCK_PENDING) return SQLITE_BUSY;
+    image->shared_count++;
+  } else if (level == SQLITE_LOCK_RESERVED) {
+    if (image->writer && image->writer != f) return SQLITE_BUSY;
+    image->writer = f;
+  } else {   /* PENDING or EXCLUSIVE */
+    if (image->writer && image->writer != f) return SQLITE_BUSY;
+    image->writer = f;
+    if (image->shared_count > 1) { f->lock = SQLITE_LOCK_PENDING; return SQLITE_BUSY; }
+  }
+  f->lock = level;
+  return SQLITE_OK;
+}
+
+static int file_unlock(sqlite3_file *file, int level) {
+  vfs_mem_file *f = (vfs_mem_file *)file;
+  vfs_mem_image *image = f->image;
+  if (f->lock <= level) return SQLITE_OK;
+  if (level < SQLITE_LOCK_RESERVED && image->writer == f) image->writer = NULL;
+  if (level == SQLITE_LOCK_NONE && f->lock > SQLITE_LOCK_NONE) image->shared_count--;
+  f->lock = level;
+  return SQLITE_OK;
+}
+
+static int file_check_reserved(sqlite3_file *file, int *pResOut) {
+  vfs_mem_image *image = ((vfs_mem_file *)file)->image;
+  *pResOut = image->writer != NULL && image->writer != (vfs_mem_file *)file;
+  return SQLITE_OK;
+}
+
+static int file_control(sqlite3_file *file, int op, void *arg) {
+  (void)file; (void)op; (void)arg;
+  return SQLITE_NOTFOUND;
+}
+
+static int file_sector_size(sqlite3_file *file) {
+  (void)file;
+  return (int)VFS_MEM_CHUNK;
+}
+
+static int file_device_characteristics(sqlite3_file *file) {
+  (void)file;
+  return SQLITE_IOCAP_SAFE_APPEND | SQLITE_IOCAP_SEQUENTIAL | SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+}
+
+static const sqlite3_io_methods g_io_methods = {
+  1, file_close, file_read, file_write, file_truncate, file_sync, file_size,
+  file_lock, file_unlock, file_check_reserved, file_control, file_sector_size,
+  file_device_characteristics, 0, 0, 0, 0, 0, 0
+};
+
+/* ---------------------------------------------------------------- sqlite3_vfs */
+
+static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *pOutFlags) {
+  vfs_mem_file *f = (vfs_mem_file *)file;
+  vfs_mem_image *image = name ? image_lookup(name) : NULL;
+  (void)vfs;
+  memset(f, 0, sizeof *f);
+  if (!image) {
+    if (name && !(flags & SQLITE_OPEN_CREATE)) return SQLITE_CANTOPEN;
+    if ((image = image_new(name)) == NULL) return SQLITE_NOMEM;
+  }
+  if (flags & SQLITE_OPEN_DELETEONCLOSE) image->delete_on_close = 1;
+  image->open_count++;
+  f->image = image;
+  f->base.pMethods = &g_io_methods;
+  if (pOutFlags) *pOutFlags = flags;
+  return SQLITE_OK;
+}
+
+static int vfs_delete(sqlite3_vfs *vfs, const char *name, int sync_dir) {
+  vfs_mem_image *image = image_lookup(name);
+  (void)vfs; (void)sync_dir;
+  if (!image) return SQLITE_IOERR_DELETE_NOENT;
+  if (image->open_count > 0) { image->delete_on_close = 1; return SQLITE_OK; }
+  image_free(image);
+  return SQLITE_OK;
+}
+
+static int vfs_access(sqlite3_vfs *vfs, const char *name, int flags, int *pResOut) {
+  vfs_mem_image *image = image_lookup(name);
+  (void)vfs; (void)flags;
+  /* an empty image counts as absent so SQLite never sees a zero-byte hot journal */
+  *pResOut = image != NULL && image->size > 0;
+  return SQLITE_OK;
+}
+
+static int vfs_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out) {
+  (void)vfs;
+  sqlite3_snprintf(n, out, "%s", name);
+  return SQLITE_OK;
+}
+
+static int vfs_randomness(sqlite3_vfs *vfs, int n, char *out) {
+  static uint64_t state;
+  int i;
+  (void)vfs;
+  if (!state) {
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    state = (uint64_t)now.tv_sec * UINT64_C(1000003) ^ (uint64_t)now.tv_usec ^ (uint64_t)(uintptr_t)&state;
+  }
+  for (i = 0; i < n; i++) {   /* splitmix64: SQLite only needs temp names and random() */
+    uint64_t z = (state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    out[i] = (char)(unsigned char)((z ^ (z >> 31)) & 0xFF);
+  }
+  return n;
+}
+
+static int vfs_sleep(sqlite3_vfs *vfs, int microseconds) {
+  (void)vfs;
+  return microseconds;   /* nothing to wait for: one thread owns every image */
+}
+
+static int vfs_current_time_int64(sqlite3_vfs *vfs, sqlite3_int64 *pNow) {
+  struct timeval now;
+  (void)vfs;
+  gettimeofday(&now, NULL);
+  *pNow = (sqlite3_int64)210866760000000LL + (sqlite3_int64)now.tv_sec * 1000 + now.tv_usec / 1000;
+  return SQLITE_OK;
+}
+
+static int vfs_current_time(sqlite3_vfs *vfs, double *pNow) {
+  sqlite3_int64 ms;
+  vfs_current_time_int64(vfs, &ms);
+  *pNow = (double)ms / 86400000.0;
+  return SQLITE_OK;
+}
+
+static int vfs_get_last_error(sqlite3_vfs *vfs, int n, char *out) {
+  (void)vfs; (void)n; (void)out;
+  return 0;
+}
+
+static sqlite3_vfs g_vfs = {
+  2, (int)sizeof(vfs_mem_file), 512, 0, VFS_MEM_NAME, 0,
+  vfs_open, vfs_delete, vfs_access, vfs_full_pathname,
+  0, 0, 0, 0,                                   /* no loadable extensions */
+  vfs_randomness, vfs_sleep, vfs_current_time, vfs_get_last_error,
+  vfs_current_time_int64, 0, 0, 0
+};
+
+int vfs_mem_register(int make_default) {
+  return sqlite3_vfs_register(&g_vfs, make_default);
+}

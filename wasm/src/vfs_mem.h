@@ -1,0 +1,62 @@
+/*
+** vfs_mem.h — the SQLite VFS of the browser stores: every file is an image in the
+** wasm heap with a per-chunk dirty bitmap. SQLite reads and writes the images
+** synchronously; the JS glue (js-glue/core.js + storage-*.js) loads an image before
+** the store opens and, after each committed call, persists the chunks marked dirty
+** in one atomic storage transaction, then clears the marks. This module performs no
+** I/O and knows nothing of IndexedDB or OPFS.
+**
+** The same code builds natively (registered under its name, not as the default), so
+** tests/c/test_vfs_mem.c runs it under cmocka; the wasm build makes it the default VFS
+** through sqlite3_os_init() in wasm_exports.c (SQLITE_OS_OTHER=1).
+*/
+#ifndef SC_VFS_MEM_H
+#define SC_VFS_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VFS_MEM_NAME  "sc-mem"
+#define VFS_MEM_CHUNK 4096u    /* bytes per dirty-tracked chunk; must match js-glue/core.js (it asks) */
+
+typedef struct vfs_mem_image vfs_mem_image;
+
+/* Register the VFS with SQLite under VFS_MEM_NAME; make_default != 0 makes it the
+** default VFS. Idempotent. Returns an SQLite result code. */
+int vfs_mem_register(int make_default);
+
+/* Find the image called name, creating an empty one when absent (create != 0).
+** *ppImage is NULL when absent and create == 0. The image stays alive until
+** vfs_mem_image_delete(), also while no SQLite connection has it open.
+** Returns SQLITE_OK, SQLITE_NOMEM or SQLITE_NOTFOUND. */
+int vfs_mem_image_find(const char *name, int create, vfs_mem_image **ppImage);
+
+/* The image's bytes (valid until the next call that may grow it) and its size. */
+unsigned char *vfs_mem_image_data(vfs_mem_image *image);
+size_t vfs_mem_image_size(const vfs_mem_image *image);
+
+/* Set the size for loading (growth is zero-filled). Marks nothing dirty: the loader
+** is writing what storage already holds. Returns SQLITE_OK or SQLITE_NOMEM. */
+int vfs_mem_image_resize(vfs_mem_image *image, size_t size);
+
+/* Index of the first dirty chunk at or after from, or -1 when none. */
+int64_t vfs_mem_image_next_dirty(const vfs_mem_image *image, int64_t from);
+
+/* Number of dirty chunks. */
+size_t vfs_mem_image_dirty_count(const vfs_mem_image *image);
+
+/* Forget every dirty mark (after the chunks were persisted, or before a reload). */
+void vfs_mem_image_clear_dirty(vfs_mem_image *image);
+
+/* Highest SQLite lock level (SQLITE_LOCK_NONE … EXCLUSIVE) any open handle holds:
+** NONE means no transaction is in progress and the image is a committed state. */
+int vfs_mem_image_lock_level(const vfs_mem_image *image);
+
+/* Number of SQLite handles open on the image. */
+int vfs_mem_image_open_count(const vfs_mem_image *image);
+
+/* Delete the image called name. SQLITE_BUSY (nothing changed) while a handle has it
+** open; SQLITE_OK also when it did not exist. */
+int vfs_mem_image_delete(const char *name);
+
+#endif /* SC_VFS_MEM_H */
