@@ -22,7 +22,7 @@ else
 OPT       := -O1 -g
 endif
 # Our code: strict warnings. Third-party code: theirs, compiled without -Werror.
-CFLAGS_CORE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iwasm/src -I$(TP)/sqlite -I$(TP)/cjson
+CFLAGS_CORE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote wasm/src -I$(TP)/sqlite -I$(TP)/cjson
 # SQLite as the core uses it, the same options in the native and wasm builds (must match mk/wasm.mk).
 SQLITE_DEFS := -DSQLITE_DQS=0 -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_LOAD_EXTENSION \
                -DSQLITE_OMIT_DEPRECATED -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK \

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// make bench-server: push and pull throughput of build/syncore-server on SQLite
+// and PostgreSQL, beside the same server's throughput for a static file of the
+// same size as a pull answer, measured in the same run (the ratio is the figure
+// that travels between machines). Writes the "Server" section of docs/BENCHMARKS.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startPostgres, startServer, client, tokenFor, op, tmp } from '../../tests/server/lib.mjs';
+
+const SECONDS = Number(process.env.BENCH_SECONDS || 5);
+const CONNS = Number(process.env.BENCH_CONNECTIONS || 16);
+const OPS = Number(process.env.BENCH_OPS || 10);
+const LIMIT = 100;
+
+function wrk(url, token, extra = []) {
+  const args = ['-t2', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', ...extra];
+  if (token) args.push('-H', `Authorization: Bearer ${token}`);
+  args.push(url);
+  const out = execFileSync('wrk', args, { env: { ...process.env, BENCH_OPS: String(OPS) } }).toString();
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const p50 = /50%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
+  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  if (non2xx) throw new Error(`wrk ${url}: ${non2xx} non-2xx answers\n${out}`);
+  return { rps, p50, p99 };
+}
+
+async function measure(name, dbUrl) {
+  const dir = tmp('syncore-bench-');
+  const srv = await startServer(dbUrl, ['--rate', '0', '--threads', '4', '--static', dir], { logToFile: true });
+  try {
+    const token = tokenFor('bench');
+    const c = client(srv, token);
+    for (let i = 0; i < 10; i++) {
+      await c.push(Array.from({ length: 100 }, (_, k) => op('create', 'items', `seed-${i}-${k}`,
+        { name: `item ${k}`, qty: k, tags: ['a', 'b'] })));
+    }
+    const pullUrl = `${srv.base}/sync/pull?cursor=&limit=${LIMIT}`;
+    const sample = await (await fetch(pullUrl, { headers: { authorization: `Bearer ${token}` } })).text();
+    writeFileSync(join(dir, 'same-size.json'), 'x'.repeat(sample.length));
+    const staticR = wrk(`${srv.base}/same-size.json`);
+    const pull = wrk(pullUrl, token);
+    const push = wrk(`${srv.base}/sync/push`, token, ['-s', join(ROOT, 'bench/server/push.lua')]);
+    return { name, bytes: sample.length, staticR, pull, push };
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+const sqliteDir = tmp('syncore-bench-db-');
+try {
+  results.push(await measure('SQLite', `sqlite:${join(sqliteDir, 'bench.sqlite')}`));
+  const pg = await startPostgres();
+  try { results.push(await measure('PostgreSQL 15', pg.freshDb())); } finally { pg.stop(); }
+} finally { rmSync(sqliteDir, { recursive: true, force: true }); }
+
+const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm).length;
+const f = (x) => x.toFixed(0);
+const lines = [
+  '## Server',
+  '',
+  `Measured by \`make bench-server\` (bench/server/bench.mjs) on ${new Date().toISOString().slice(0, 10)}:`,
+  `${cpu}, ${cores} cores shared by the load generator and the server; wrk -t2 -c${CONNS} -d${SECONDS}s;`,
+  'server with `--threads 4 --rate 0`, one JSON log line per request (to a file). Pull: one token, 1,000 records,',
+  `\`limit=${LIMIT}\` from the start (a ${results[0].bytes}-byte answer). Push: ${OPS} fresh creates per request.`,
+  'Static: the same server answering a file of the pull answer\'s size; the ratio column is',
+  'protocol throughput / static throughput from the same run, the figure to compare across machines.',
+  '',
+  '| backend | request | req/s | ops/s | p50 | p99 | ratio to static |',
+  '|---|---|---:|---:|---:|---:|---:|',
+];
+for (const r of results) {
+  lines.push(`| ${r.name} | static file, ${r.bytes} B | ${f(r.staticR.rps)} | | ${r.staticR.p50} | ${r.staticR.p99} | 1.00 |`);
+  lines.push(`| ${r.name} | pull, ${LIMIT} changes | ${f(r.pull.rps)} | ${f(r.pull.rps * LIMIT)} changes | ${r.pull.p50} | ${r.pull.p99} | ${(r.pull.rps / r.staticR.rps).toFixed(2)} |`);
+  lines.push(`| ${r.name} | push, ${OPS} creates | ${f(r.push.rps)} | ${f(r.push.rps * OPS)} ops | ${r.push.p50} | ${r.push.p99} | ${(r.push.rps / r.staticR.rps).toFixed(2)} |`);
+}
+lines.push('', 'SQLite serializes writers in one process (one push transaction at a time, WAL, synchronous=NORMAL);',
+  'PostgreSQL here runs with fsync off (a throw-away test cluster), so its push figure is an upper bound.', '');
+const section = lines.join('\n');
+console.log(section);
+
+const docPath = join(ROOT, 'docs/BENCHMARKS.md');
+let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n\n';
+const start = doc.search(/^## Server\s*$/m);
+if (start >= 0) {
+  const rest = doc.slice(start + 1);
+  const next = rest.search(/^## /m);
+  doc = doc.slice(0, start) + section + (next >= 0 ? '\n' + rest.slice(next) : '');
+} else {
+  doc = doc.replace(/\s*$/, '\n\n') + section;
+}
+writeFileSync(docPath, doc);
+console.log(`wrote the Server section of ${docPath}`);

@@ -1,0 +1,21 @@
+/*
+** files.h — --static DIR: files served by GET/HEAD with the MIME types a PWA
+** needs (.wasm application/wasm, .js/.mjs text/javascript, .webmanifest), never
+** anything outside DIR (no `..`, symlinks resolved and checked).
+*/
+#ifndef SRV_FILES_H
+#define SRV_FILES_H
+
+#include <microhttpd.h>
+
+/* Resolve root once (realpath). Returns 0 or -1 when it is not a directory. */
+int files_init(const char *root);
+
+/* The response for url (already percent-decoded by MHD), or NULL with *pStatus set
+** to 404 (absent, outside the root or not a regular file) or 403. */
+struct MHD_Response *files_response(const char *url, unsigned *pStatus);
+
+/* The MIME type of path by its extension. */
+const char *files_mime(const char *path);
+
+#endif /* SRV_FILES_H */

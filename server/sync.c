@@ -1,0 +1,520 @@
+/*
+** sync.c — push and pull as SPEC §4/§11 and docs/PROTOCOL.md define them.
+**
+** Push runs every op of one request inside one partition-locked transaction
+** (db.h), one result per op, in order:
+**   1. validate the op's shape and fields            → rejected (nothing written)
+**   2. op_id already applied in this partition        → duplicate (stored result)
+**   3. create:  absent → applied v1 (server id for a tmp_ id in a --server-ids
+**               collection); present (live or tombstone) → conflict
+**   4. update/delete: absent → conflict, record null, version 0;
+**               base_version ≠ version → conflict; else applied, version + 1
+**   5. an applied op takes the partition's next seq, derived fields are computed,
+**      and its result is stored under op_id for replays.
+** Only a storage failure aborts the whole request (500, rolled back): the client
+** resends the same op_ids and gets the same answers.
+*/
+#include "sync.h"
+#include "buf.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hlc.h"
+#include "time.h"
+
+#define OP_ID_MAX 128
+#define TIME_TEXT_MAX 64
+#define DEFAULT_LIMIT 500
+#define MAX_LIMIT 5000
+
+int64_t sync_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sync_error_reply(sync_reply *out, int status, const char *message) {
+  srv_buf b = {0};
+  buf_puts(&b, "{\"error\":");
+  buf_json_str(&b, message);
+  buf_puts(&b, "}");
+  out->status = status;
+  out->body = buf_take(&b);
+}
+
+static void put_server_time(srv_buf *b, int64_t now_ms) {
+  char text[SC_TIME_TEXT_LEN + 1];
+  if (sc_time_format(now_ms, text) != 0) snprintf(text, sizeof text, "1970-01-01T00:00:00.000Z");
+  buf_puts(b, "{\"server_time\":\"");
+  buf_puts(b, text);
+  buf_puts(b, "\"");
+}
+
+/* The record object of results and (with seq) of pull changes. */
+static void put_record(srv_buf *b, const db_record *r, int with_seq) {
+  buf_puts(b, "{");
+  if (with_seq) { buf_puts(b, "\"seq\":"); buf_int(b, r->seq); buf_puts(b, ","); }
+  buf_puts(b, "\"collection\":"); buf_json_str(b, r->collection);
+  buf_puts(b, ",\"id\":"); buf_json_str(b, r->id);
+  buf_puts(b, ",\"version\":"); buf_int(b, r->version);
+  buf_puts(b, ",\"data\":"); buf_puts(b, r->data ? r->data : "null");
+  buf_puts(b, ",\"updated_at\":"); buf_json_str(b, r->updated_at);
+  buf_puts(b, ",\"deleted_at\":"); buf_json_str(b, r->deleted_at);
+  buf_puts(b, ",\"hlc\":"); buf_json_str(b, r->hlc);
+  buf_puts(b, ",\"device_id\":"); buf_json_str(b, r->device_id);
+  buf_puts(b, "}");
+}
+
+static void put_result_head(srv_buf *b, const char *op_id, const char *status) {
+  buf_puts(b, "{\"op_id\":");
+  buf_json_str(b, op_id);
+  buf_puts(b, ",\"status\":\"");
+  buf_puts(b, status);
+  buf_puts(b, "\",");
+}
+
+/* ------------------------------------------------------------------ validation */
+
+typedef struct push_op {
+  const char *op_id;      /* borrowed from the cJSON tree */
+  const char *collection;
+  const char *id;
+  const char *kind;       /* "create" | "update" | "delete" */
+  int64_t base_version;
+  cJSON *data;            /* create/update: the object; else NULL */
+  const char *updated_at;
+  const char *hlc;
+} push_op;
+
+static int collection_name_valid(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+static const char *get_string(const cJSON *obj, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Fills op from item; returns 0, or -1 with the reason in zErr. */
+static int validate_op(const srv_config *cfg, cJSON *item, int64_t now_ms, push_op *op, char *zErr,
+                       size_t nErr) {
+  memset(op, 0, sizeof *op);
+  if (!cJSON_IsObject(item)) { snprintf(zErr, nErr, "op must be an object"); return -1; }
+  op->op_id = get_string(item, "op_id");
+  op->collection = get_string(item, "collection");
+  op->id = get_string(item, "id");
+  op->kind = get_string(item, "kind");
+  op->updated_at = get_string(item, "updated_at");
+  op->hlc = get_string(item, "hlc");
+  if (!op->op_id || !op->op_id[0] || strlen(op->op_id) > OP_ID_MAX) {
+    op->op_id = NULL;
+    snprintf(zErr, nErr, "op_id must be a string of 1-%d characters", OP_ID_MAX);
+    return -1;
+  }
+  if (!op->collection || !collection_name_valid(op->collection)) {
+    snprintf(zErr, nErr, "collection must match [A-Za-z0-9_]{1,64}");
+    return -1;
+  }
+  if (!op->id || !op->id[0] || strlen(op->id) > (size_t)cfg->max_id) {
+    snprintf(zErr, nErr, "id must be a string of 1-%d characters", cfg->max_id);
+    return -1;
+  }
+  if (!op->kind || (strcmp(op->kind, "create") && strcmp(op->kind, "update") && strcmp(op->kind, "delete"))) {
+    snprintf(zErr, nErr, "kind must be create, update or delete");
+    return -1;
+  }
+  const cJSON *bv = cJSON_GetObjectItemCaseSensitive(item, "base_version");
+  if (!cJSON_IsNumber(bv) || bv->valuedouble < 0 || bv->valuedouble > 9007199254740991.0 ||
+      floor(bv->valuedouble) != bv->valuedouble) {
+    snprintf(zErr, nErr, "base_version must be an integer >= 0");
+    return -1;
+  }
+  op->base_version = (int64_t)bv->valuedouble;
+  cJSON *data = cJSON_GetObjectItemCaseSensitive(item, "data");
+  if (strcmp(op->kind, "delete") != 0) {
+    if (!cJSON_IsObject(data)) { snprintf(zErr, nErr, "data must be an object for %s", op->kind); return -1; }
+    if (cJSON_GetObjectItemCaseSensitive(data, "id")) {
+      snprintf(zErr, nErr, "data must not carry an id key (the id is the op's)");
+      return -1;
+    }
+    op->data = data;
+  } else if (data && !cJSON_IsNull(data) && !cJSON_IsObject(data)) {
+    snprintf(zErr, nErr, "data of a delete must be null, an object or absent");
+    return -1;
+  }
+  int64_t ms = 0;
+  char why[160];
+  if (!op->updated_at || strlen(op->updated_at) > TIME_TEXT_MAX) {
+    snprintf(zErr, nErr, "updated_at must be an ISO 8601 time string");
+    return -1;
+  }
+  if (sc_time_parse(op->updated_at, 0, &ms, why, sizeof why) != 0) {
+    snprintf(zErr, nErr, "updated_at %s: %s", op->updated_at, why);
+    return -1;
+  }
+  if (ms > now_ms + cfg->future_tolerance_ms) {
+    snprintf(zErr, nErr, "updated_at is %lld s in the future (tolerance %lld s): fix the device clock",
+             (long long)((ms - now_ms) / 1000), (long long)(cfg->future_tolerance_ms / 1000));
+    return -1;
+  }
+  if (!op->hlc || strlen(op->hlc) > SC_HLC_TEXT_MAX) {
+    snprintf(zErr, nErr, "hlc must be a string 000000000000000-00000-device");
+    return -1;
+  }
+  if (sc_hlc_parse(op->hlc, &ms, NULL, NULL, why, sizeof why) != 0) {
+    snprintf(zErr, nErr, "hlc: %s", why);
+    return -1;
+  }
+  if (ms > now_ms + cfg->future_tolerance_ms) {
+    snprintf(zErr, nErr, "hlc time is %lld s in the future (tolerance %lld s)",
+             (long long)((ms - now_ms) / 1000), (long long)(cfg->future_tolerance_ms / 1000));
+    return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ apply */
+
+static int is_server_ids(const srv_config *cfg, const char *collection) {
+  for (int i = 0; i < cfg->server_id_count; i++)
+    if (strcmp(cfg->server_ids[i], collection) == 0) return 1;
+  return 0;
+}
+
+static char *new_uuid(void) {
+  unsigned char r[16];
+  static const char hex[] = "0123456789abcdef";
+  char out[37];
+  if (RAND_bytes(r, sizeof r) != 1) abort();
+  r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
+  r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
+  size_t o = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[r[i] >> 4];
+    out[o++] = hex[r[i] & 15];
+  }
+  out[o] = 0;
+  return db_strdup(out);
+}
+
+/* Set each --derive field of op->data from the record it references. */
+static int apply_derive(const srv_config *cfg, const db_backend *be, db_conn *conn,
+                        const char *partition, const push_op *op) {
+  for (int i = 0; i < cfg->derive_count; i++) {
+    const srv_derive *d = &cfg->derive[i];
+    if (strcmp(d->target, op->collection) != 0) continue;
+    cJSON *value = NULL;
+    const char *ref = get_string(op->data, d->ref_field);
+    if (ref) {
+      db_record src = {0};
+      int rc = be->record_get(conn, partition, d->source, ref, &src);
+      if (rc == DB_ERROR) return DB_ERROR;
+      if (rc == DB_OK && src.data) {
+        cJSON *obj = cJSON_Parse(src.data);
+        cJSON *field = obj ? cJSON_GetObjectItemCaseSensitive(obj, d->source_field) : NULL;
+        if (field) value = cJSON_Duplicate(field, 1);
+        cJSON_Delete(obj);
+      }
+      db_record_clear(&src);
+    }
+    if (!value) value = cJSON_CreateNull();
+    cJSON_DeleteItemFromObjectCaseSensitive(op->data, d->field);
+    cJSON_AddItemToObject(op->data, d->field, value);
+  }
+  return DB_OK;
+}
+
+typedef struct push_state {
+  const srv_config *cfg;
+  const db_backend *be;
+  db_conn *conn;
+  const char *partition;
+  const char *device_id;
+  int64_t now_ms;
+  int64_t seq;
+  int applied;
+} push_state;
+
+static void put_conflict(srv_buf *out, const push_op *op, const db_record *cur) {
+  put_result_head(out, op->op_id, "conflict");
+  buf_puts(out, "\"id\":");
+  buf_json_str(out, op->id);
+  buf_puts(out, ",\"version\":");
+  buf_int(out, cur ? cur->version : 0);
+  buf_puts(out, ",\"record\":");
+  if (cur) put_record(out, cur, 0);
+  else buf_puts(out, "null");
+  buf_puts(out, "}");
+}
+
+/* Writes the new state of the record and the op's result. */
+static int apply_write(push_state *st, const push_op *op, const char *id, int64_t version,
+                       srv_buf *out) {
+  db_record rec = {0};
+  srv_buf tail = {0};
+  int rc = DB_OK;
+  int is_delete = strcmp(op->kind, "delete") == 0;
+  if (!is_delete && (rc = apply_derive(st->cfg, st->be, st->conn, st->partition, op)) != DB_OK)
+    return rc;
+  rec.collection = (char *)op->collection;
+  rec.id = (char *)id;
+  rec.version = version;
+  rec.data = is_delete ? NULL : cJSON_PrintUnformatted(op->data);
+  rec.updated_at = (char *)op->updated_at;
+  rec.deleted_at = is_delete ? (char *)op->updated_at : NULL;
+  rec.hlc = (char *)op->hlc;
+  rec.device_id = (char *)st->device_id;
+  rec.seq = st->seq + 1;
+  if (!is_delete && !rec.data) abort();
+  rc = st->be->record_put(st->conn, st->partition, &rec, st->now_ms);
+  if (rc == DB_OK) {
+    buf_puts(&tail, "\"id\":");
+    buf_json_str(&tail, id);
+    buf_puts(&tail, ",\"version\":");
+    buf_int(&tail, version);
+    buf_puts(&tail, ",\"record\":");
+    put_record(&tail, &rec, 0);
+    rc = st->be->op_put(st->conn, st->partition, op->op_id, tail.data, st->now_ms);
+  }
+  if (rc == DB_OK) {
+    st->seq++;
+    st->applied++;
+    put_result_head(out, op->op_id, "applied");
+    buf_append(out, tail.data, tail.len);
+    buf_puts(out, "}");
+  }
+  cJSON_free(rec.data);
+  buf_free(&tail);
+  return rc;
+}
+
+/* One op, steps 2–5 (validation done). */
+static int apply_op(push_state *st, const push_op *op, srv_buf *out) {
+  char *stored = NULL;
+  db_record cur = {0};
+  char *new_id = NULL;
+  int rc = st->be->op_get(st->conn, st->partition, op->op_id, &stored);
+  if (rc == DB_ERROR) return rc;
+  if (rc == DB_OK) {
+    put_result_head(out, op->op_id, "duplicate");
+    buf_puts(out, stored);
+    buf_puts(out, "}");
+    free(stored);
+    return DB_OK;
+  }
+  const char *id = op->id;
+  int is_create = strcmp(op->kind, "create") == 0;
+  if (is_create && is_server_ids(st->cfg, op->collection) && strncmp(op->id, "tmp_", 4) == 0) {
+    new_id = new_uuid();
+    id = new_id;
+  }
+  rc = st->be->record_get(st->conn, st->partition, op->collection, id, &cur);
+  if (rc == DB_ERROR) goto done;
+  if (is_create) {
+    if (rc == DB_OK) { put_conflict(out, op, &cur); rc = DB_OK; goto done; }
+    rc = apply_write(st, op, id, 1, out);
+    goto done;
+  }
+  if (rc == DB_NOTFOUND) { put_conflict(out, op, NULL); rc = DB_OK; goto done; }
+  if (op->base_version != cur.version) { put_conflict(out, op, &cur); goto done; }
+  rc = apply_write(st, op, id, cur.version + 1, out);
+done:
+  db_record_clear(&cur);
+  free(new_id);
+  return rc;
+}
+
+static void put_rejected(srv_buf *out, const cJSON *item, const char *op_id, const char *why) {
+  const char *id = cJSON_IsObject(item) ? get_string(item, "id") : NULL;
+  put_result_head(out, op_id, "rejected");
+  buf_puts(out, "\"id\":");
+  buf_json_str(out, id);
+  buf_puts(out, ",\"version\":0,\"record\":null,\"error\":");
+  buf_json_str(out, why);
+  buf_puts(out, "}");
+}
+
+/* Parses and checks the body's envelope; NULL (with *out filled) when it is bad. */
+static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t len, sync_reply *out) {
+  char why[200];
+  if (buf_check_json_text(body, len, cfg->max_depth, why, sizeof why) != 0) {
+    sync_error_reply(out, 400, why);
+    return NULL;
+  }
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithOpts(body, &end, 1);
+  if (!root) {
+    snprintf(why, sizeof why, "body is not JSON (error near byte %ld)",
+             end ? (long)(end - body) : 0L);
+    sync_error_reply(out, 400, why);
+    return NULL;
+  }
+  const char *device_id = get_string(root, "device_id");
+  const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
+  if (!cJSON_IsObject(root) || !device_id || !cJSON_IsArray(ops)) {
+    sync_error_reply(out, 400, "body must be {\"device_id\": string, \"ops\": [...]}");
+  } else if (!sc_device_id_valid(device_id)) {
+    sync_error_reply(out, 400, "device_id must match [A-Za-z0-9_-]{1,64}");
+  } else if (cJSON_GetArraySize(ops) > cfg->max_ops) {
+    snprintf(why, sizeof why, "a push carries at most %d ops", cfg->max_ops);
+    sync_error_reply(out, 413, why);
+  } else {
+    return root;
+  }
+  cJSON_Delete(root);
+  return NULL;
+}
+
+void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
+               size_t len, int64_t now_ms, sync_reply *out) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = parse_push_body(cfg, body, len, out);
+  if (!root) return;
+  const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
+  push_state st = {cfg, db_pool_backend(pool), NULL, partition, get_string(root, "device_id"),
+                   now_ms, 0, 0};
+  srv_buf res = {0};
+  int rc = DB_OK;
+  st.conn = db_acquire(pool);
+  if (st.be->push_begin(st.conn, partition, &st.seq) != DB_OK) {
+    rc = DB_ERROR;
+    goto done;
+  }
+  put_server_time(&res, now_ms);
+  buf_puts(&res, ",\"results\":[");
+  int i = 0;
+  cJSON *item;
+  cJSON_ArrayForEach(item, ops) {
+    push_op op;
+    char why[300];
+    if (i++) buf_puts(&res, ",");
+    if (validate_op(cfg, item, now_ms, &op, why, sizeof why) != 0) {
+      put_rejected(&res, item, op.op_id, why);
+      continue;
+    }
+    if (op.data) {
+      char *text = cJSON_PrintUnformatted(op.data);
+      size_t n = text ? strlen(text) : 0;
+      cJSON_free(text);
+      if (n > cfg->max_record) {
+        snprintf(why, sizeof why, "data is %zu bytes, more than the %zu allowed", n, cfg->max_record);
+        put_rejected(&res, item, op.op_id, why);
+        continue;
+      }
+    }
+    if ((rc = apply_op(&st, &op, &res)) != DB_OK) break;
+  }
+  buf_puts(&res, "]}");
+  out->ops = i;
+  rc = st.be->push_end(st.conn, partition, st.seq, st.applied > 0, rc == DB_OK);
+done:
+  if (rc != DB_OK) {
+    char why[600];
+    snprintf(why, sizeof why, "storage failed, nothing was applied: %s", st.be->errmsg(st.conn));
+    buf_free(&res);
+    sync_error_reply(out, 500, why);
+  } else {
+    out->status = 200;
+    out->body = buf_take(&res);
+    out->changed = st.applied > 0;
+    out->applied = st.applied;
+  }
+  db_release(pool, st.conn);
+  cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------------ pull */
+
+/* Decimal digits only, at most 18 (fits int64). */
+static int parse_count(const char *s, int64_t *pOut) {
+  size_t n = strlen(s);
+  int64_t v = 0;
+  if (n == 0 || n > 18) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *pOut = v;
+  return 0;
+}
+
+/* A cursor is "<seq>.<purged>": the last seq the client holds and the partition's
+** purge watermark when the cursor was issued. A bare "<seq>" means watermark 0. */
+static int parse_cursor(const char *text, int64_t *pSeq, int64_t *pPurged) {
+  char head[24];
+  const char *dot = strchr(text, '.');
+  *pPurged = 0;
+  if (!dot) return parse_count(text, pSeq);
+  if ((size_t)(dot - text) >= sizeof head) return -1;
+  memcpy(head, text, (size_t)(dot - text));
+  head[dot - text] = 0;
+  return parse_count(head, pSeq) == 0 && parse_count(dot + 1, pPurged) == 0 ? 0 : -1;
+}
+
+void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, const char *cursor,
+               const char *limit, int64_t now_ms, sync_reply *out) {
+  int64_t after = 0, watermark = 0, lim = DEFAULT_LIMIT;
+  int from_start = !cursor || !cursor[0];
+  (void)cfg;
+  memset(out, 0, sizeof *out);
+  if (!from_start && parse_cursor(cursor, &after, &watermark) != 0) {
+    sync_error_reply(out, 400, "cursor is not one this server issued");
+    return;
+  }
+  if (limit && (parse_count(limit, &lim) != 0 || lim < 1 || lim > MAX_LIMIT)) {
+    sync_error_reply(out, 400, "limit must be an integer from 1 to 5000");
+    return;
+  }
+  db_pull_page page;
+  const db_backend *be = db_pool_backend(pool);
+  db_conn *conn = db_acquire(pool);
+  if (be->pull(conn, partition, after, (int)lim, &page) != DB_OK) {
+    char why[600];
+    snprintf(why, sizeof why, "storage failed: %s", be->errmsg(conn));
+    db_release(pool, conn);
+    sync_error_reply(out, 500, why);
+    return;
+  }
+  db_release(pool, conn);
+  /* 410 when a tombstone past the cursor may have been purged since the cursor
+  ** was issued (the client could hold a record whose delete it never saw), or
+  ** when the cursor is ahead of the data (a restored or different database). */
+  if (!from_start && (after > page.partition_seq ||
+                      (after < page.purged_seq && watermark < page.purged_seq))) {
+    sync_error_reply(out, 410, after > page.partition_seq
+                                   ? "cursor is ahead of this server's data (restored database?): resync from an empty cursor"
+                                   : "cursor is older than the kept tombstones: resync from an empty cursor");
+    db_pull_page_clear(&page);
+    return;
+  }
+  if (from_start) watermark = page.purged_seq;
+  srv_buf b = {0};
+  put_server_time(&b, now_ms);
+  buf_puts(&b, ",\"changes\":[");
+  for (size_t i = 0; i < page.count; i++) {
+    if (i) buf_puts(&b, ",");
+    put_record(&b, &page.rows[i], 1);
+  }
+  int64_t last = page.count ? page.rows[page.count - 1].seq : after;
+  if (page.purged_seq > watermark && last >= page.purged_seq) watermark = page.purged_seq;
+  buf_printf(&b, "],\"cursor\":\"%lld.%lld\",\"has_more\":%s,\"remaining\":%lld}", (long long)last,
+             (long long)watermark, page.remaining > 0 ? "true" : "false", (long long)page.remaining);
+  out->status = 200;
+  out->body = buf_take(&b);
+  out->ops = (int)page.count;
+  db_pull_page_clear(&page);
+}

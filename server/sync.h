@@ -1,0 +1,41 @@
+/*
+** sync.h — the protocol's decisions for POST /sync/push and GET /sync/pull:
+** body and field validation, optimistic version checks, idempotency by op_id,
+** server-assigned ids, derived fields, cursors and the 410 horizon. Storage is
+** db.h's; HTTP (auth, limits on the raw body, status lines, logging) is http.c's.
+** Must match docs/PROTOCOL.md and the client core's pushResponse/pullResponse.
+*/
+#ifndef SRV_SYNC_H
+#define SRV_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+
+/* Outcome of a protocol call: the HTTP status and the JSON body (caller frees). */
+typedef struct sync_reply {
+  int status;        /* 200, 400, 410, 413, 500 */
+  char *body;        /* JSON text, always set */
+  int changed;       /* push: at least one op applied (poke the partition's streams) */
+  int ops;           /* push: ops in the body (for the log) */
+  int applied;       /* push: ops applied */
+} sync_reply;
+
+/* POST /sync/push for partition with body[len] (len bytes, body[len] == 0).
+** Always fills *out; never fails otherwise. */
+void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
+               size_t len, int64_t now_ms, sync_reply *out);
+
+/* GET /sync/pull: cursor and limit are the raw query values (NULL when absent). */
+void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, const char *cursor,
+               const char *limit, int64_t now_ms, sync_reply *out);
+
+/* {"error": message} as a reply with status. */
+void sync_error_reply(sync_reply *out, int status, const char *message);
+
+/* Milliseconds since the epoch from the real clock. */
+int64_t sync_now_ms(void);
+
+#endif /* SRV_SYNC_H */

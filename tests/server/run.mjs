@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// make test-server: the conformance suite, the concurrency test and the SSE scale
+// test against build/syncore-server on SQLite and on a throw-away PostgreSQL 15.
+// Usage: node tests/server/run.mjs [--only sqlite|postgres] [--grep TEXT] [--seconds N]
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, startPostgres, tmp } from './lib.mjs';
+import { conformanceTests } from './conformance.mjs';
+import { concurrencyTests, sseScaleTests, crossServerTests } from './concurrency.mjs';
+
+const argv = process.argv.slice(2);
+const arg = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+const only = arg('--only');
+const grep = arg('--grep');
+const seconds = Number(arg('--seconds', '8'));
+
+if (!existsSync(BIN)) { console.error(`${BIN} missing: run make server`); process.exit(2); }
+
+const cleanups = [];
+let failed = 0, passed = 0;
+async function runSuite(backend) {
+  console.log(`# ${backend.name}`);
+  const tests = [...conformanceTests(backend), ...crossServerTests(backend), ...concurrencyTests(backend, { seconds }), ...sseScaleTests(backend)];
+  for (const [name, fn] of tests) {
+    const always = name.startsWith('setup') || name.startsWith('teardown');
+    if (grep && !always && !name.includes(grep)) continue;
+    const t0 = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL ${name}\n${String(e.stack || e).split('\n').map((l) => `       ${l}`).join('\n')}`);
+      if (name.startsWith('setup')) return;
+    }
+  }
+}
+
+try {
+  if (!only || only === 'sqlite') {
+    const dir = tmp('syncore-sqlite-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    let n = 0;
+    await runSuite({ name: 'sqlite', shared: false, freshDb: () => `sqlite:${join(dir, `db${++n}.sqlite`)}` });
+  }
+  if (!only || only === 'postgres') {
+    const pg = await startPostgres();
+    cleanups.push(() => pg.stop());
+    await runSuite({ name: 'postgres', shared: true, freshDb: () => pg.freshDb() });
+  }
+} catch (e) {
+  failed++;
+  console.error(e);
+} finally {
+  for (const c of cleanups.reverse()) { try { await c(); } catch (e) { console.error(e); } }
+}
+console.log(`# server tests: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
