@@ -1,0 +1,814 @@
+/*
+** sim.c — the deterministic simulation: several devices (each a real sc_store on
+** ":memory:"), the in-process server model (sim_server.c) and a faulty network
+** between them, all driven by one seeded PRNG and a virtual clock installed
+** through sc_hooks. Devices make random puts, patches and deletes in collections
+** with different strategies, go offline, run with clocks skewed by hours and
+** resolve some `ask` conflicts; the network loses requests and responses,
+** duplicates and delays deliveries and answers 5xx and 429. The core is driven
+** exactly as the JS host drives it (docs/CORE_API.md "Sync methods"). After the
+** network heals, syncs loop until quiescent and the invariants of
+** docs/SIMULATION.md are checked. What the core decides is the core's; this file
+** only plays the host, the network and the user, and judges.
+**   sim [--seeds N] [--seed S] [--verbose]
+*/
+#include "sim_server.h"
+#include "syncore.h"
+#include "time.h"
+#include "cJSON.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEVICES   4
+#define T_BASE        1735732800000LL        /* 2025-01-01T12:00:00Z */
+#define HOUR_MS       3600000LL
+#define MAX_WRITES    4096
+#define MAX_DELAYED   64
+#define HEAL_ROUNDS   40
+
+/* ------------------------------------------------------------------ PRNG */
+
+typedef struct rng { uint64_t s; } rng;
+
+static uint64_t rng_next(rng *r) {                 /* splitmix64 */
+  uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+static int rng_int(rng *r, int n) { return n <= 0 ? 0 : (int)(rng_next(r) % (uint64_t)n); }
+static int rng_chance(rng *r, int percent) { return rng_int(r, 1000) < percent * 10; }
+
+/* ------------------------------------------------------------------ the world */
+
+typedef struct write_rec {        /* one local write, to find where it went */
+  char collection[16], record_id[64], token[32], field[8];
+  int final;                      /* last write of this device to this record */
+  int exempt;                     /* a conflict/delete path legitimately dropped it */
+} write_rec;
+
+typedef struct device {
+  int index;
+  char name[16];
+  sc_store *store;
+  int64_t skew_ms;
+  int online;
+  rng entropy;
+  struct world *world;
+  int n_tokens;
+} device;
+
+typedef struct delayed {          /* a push that reaches the server late */
+  char *body;
+  int64_t deliver_at;
+} delayed;
+
+typedef struct world {
+  uint64_t seed;
+  rng r;
+  int64_t now;                    /* server (true) time */
+  sim_server *server;
+  device dev[MAX_DEVICES];
+  int n_dev;
+  int faults;                     /* network faults on */
+  delayed late[MAX_DELAYED];
+  int n_late;
+  write_rec *writes;
+  int n_writes;
+  int verbose;
+  /* verdict */
+  int failed;                     /* a harness/core call failed: not converged */
+  char why[1024];
+  int lost, duplicated, misreported;
+  char seen_resolved[64][256];    /* signatures of resolved conflicts, per world */
+  int n_seen_resolved;
+  char incidents[64][128];
+  int n_incidents;
+} world;
+
+typedef struct verdict { int converged, lost, duplicated, misreported; } verdict;
+
+static void fail_why(world *w, const char *fmt, ...) {
+  va_list ap;
+  if (w->why[0]) return;          /* keep the first reason */
+  va_start(ap, fmt);
+  vsnprintf(w->why, sizeof w->why, fmt, ap);
+  va_end(ap);
+}
+
+/* Counts a conflict-reporting incident once per (device, record, kind of fault):
+** the same stuck conflict seen by every later check is one incident. */
+static void misreport(world *w, const char *key, const char *fmt, ...) {
+  va_list ap;
+  char why[512];
+  for (int i = 0; i < w->n_incidents; i++) {
+    if (!strcmp(w->incidents[i], key)) return;
+  }
+  if (w->n_incidents < 64) snprintf(w->incidents[w->n_incidents++], 128, "%s", key);
+  w->misreported++;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  fail_why(w, "%s", why);
+}
+
+static void trace(world *w, const char *fmt, ...) {
+  va_list ap;
+  if (!w->verbose) return;
+  va_start(ap, fmt);
+  fprintf(stderr, "[t=%lld] ", (long long)(w->now - T_BASE));
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static int64_t hook_now(void *ctx) {
+  device *d = ctx;
+  return d->world->now + d->skew_ms;
+}
+
+static void hook_random(void *ctx, unsigned char *buf, size_t n) {
+  device *d = ctx;
+  for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)rng_next(&d->entropy);
+}
+
+/* ------------------------------------------------------------------ core calls */
+
+/* Runs method on d's store; returns the parsed output or NULL. A failure on an
+** input the sim knows to be valid marks the seed failed (must_ok). */
+static cJSON *call(device *d, const char *method, const char *input, int must_ok) {
+  char *out = NULL;
+  int rc = sc_call(d->store, method, input, &out);
+  cJSON *result;
+  if (rc != SC_OK) {
+    if (must_ok) {
+      d->world->failed = 1;
+      fail_why(d->world, "%s: %s failed (%s): %s; input %.300s", d->name, method, sc_code_name(rc),
+               sc_errmsg(d->store), input ? input : "{}");
+    }
+    trace(d->world, "%s %s -> %s %s", d->name, method, sc_code_name(rc), sc_errmsg(d->store));
+    return NULL;
+  }
+  result = cJSON_Parse(out);
+  sc_free(out);
+  if (!result) {
+    d->world->failed = 1;
+    fail_why(d->world, "%s: %s returned text that is not JSON", d->name, method);
+  }
+  return result;
+}
+
+static cJSON *callf(device *d, const char *method, int must_ok, const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return call(d, method, buf, must_ok);
+}
+
+static cJSON *call_with_body(device *d, const char *method, const char *key, const char *body) {
+  size_t n = strlen(body) + strlen(key) + 16;
+  char *input = malloc(n);
+  snprintf(input, n, "{\"%s\":%s}", key, body);
+  cJSON *out = call(d, method, input, 1);
+  free(input);
+  return out;
+}
+
+/* ------------------------------------------------------------------ configuration */
+
+static const char *k_collections =
+  "{\"notes\":{\"strategy\":\"lww\",\"onDelete\":\"latest\"},"
+  "\"tasks\":{\"strategy\":\"merge-fields\",\"fieldStrategy\":\"lww\",\"onDelete\":\"delete-wins\"},"
+  "\"forms\":{\"strategy\":\"ask\",\"onDelete\":\"ask\"},"
+  "\"docs\":{\"strategy\":\"merge-fields\",\"fieldStrategy\":\"ask\",\"onDelete\":\"ask\"},"
+  "\"stats\":{\"strategy\":\"max\",\"maxFields\":[\"n\"],\"onDelete\":\"edit-wins\"},"
+  "\"pets\":{\"strategy\":\"lww\",\"idFrom\":\"server\"},"
+  "\"visits\":{\"strategy\":\"lww\",\"idFrom\":\"server\",\"refs\":{\"petId\":\"pets\"}}}";
+
+static const char *const k_coll_names[] = { "notes", "tasks", "forms", "docs", "stats", "pets", "visits" };
+#define N_COLLS 7
+
+/* May this collection surface a conflict of this kind? (strategy / onDelete) */
+static int may_ask(const char *coll, const char *kind) {
+  if (!strcmp(coll, "forms") || !strcmp(coll, "docs")) return 1;          /* ask / field ask */
+  if (strcmp(kind, "edit-edit") == 0) return 0;
+  return !strcmp(coll, "pets") || !strcmp(coll, "visits");                 /* onDelete default 'ask' */
+}
+
+static const char *const k_server_ids[] = { "pets", "visits", NULL };
+
+static int open_device(world *w, int i) {
+  device *d = &w->dev[i];
+  char config[2048], *err = NULL;
+  sc_hooks hooks = { hook_now, hook_random, d };
+  memset(d, 0, sizeof *d);
+  d->index = i;
+  d->world = w;
+  snprintf(d->name, sizeof d->name, "dev%d", i);
+  d->entropy.s = w->seed * 1000003ULL + (uint64_t)i * 7919ULL + 1;
+  d->online = 1;
+  switch (rng_int(&w->r, 4)) {     /* clock skew: none, minutes, hours fast, hours slow */
+    case 0: d->skew_ms = 0; break;
+    case 1: d->skew_ms = (int64_t)rng_int(&w->r, 600000) - 300000; break;
+    case 2: d->skew_ms = (1 + rng_int(&w->r, 3)) * HOUR_MS; break;
+    default: d->skew_ms = -(1 + rng_int(&w->r, 3)) * HOUR_MS; break;
+  }
+  snprintf(config, sizeof config,
+           "{\"name\":\"sim%d\",\"path\":\":memory:\",\"deviceId\":\"%s\",\"collections\":%s,"
+           "\"sync\":{\"batchSize\":%d,\"retrySchedule\":[1,2,4]}}",
+           i, d->name, k_collections, 2 + rng_int(&w->r, 6));
+  int rc = sc_open(config, &hooks, &d->store, &err);
+  if (rc != SC_OK) {
+    w->failed = 1;
+    fail_why(w, "%s: sc_open failed (%s): %s", d->name, sc_code_name(rc), err ? err : "?");
+    sc_free(err);
+    return 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ the network */
+
+typedef struct net_answer { int status; int retry_after; char *body; } net_answer;
+
+static void deliver_late(world *w, int all) {
+  int kept = 0;
+  for (int i = 0; i < w->n_late; i++) {
+    if (all || w->late[i].deliver_at <= w->now) {
+      char *resp = NULL;
+      sim_server_push(w->server, w->late[i].body, w->now, &resp);
+      trace(w, "late push delivered");
+      cJSON_free(resp);
+      free(w->late[i].body);
+    } else {
+      w->late[kept++] = w->late[i];
+    }
+  }
+  w->n_late = kept;
+}
+
+/* One HTTP exchange through the faulty network. push: body is the POST body;
+** else a pull with cursor/limit. */
+static net_answer net_exchange(device *d, int push, const char *body, const char *cursor, int limit) {
+  world *w = d->world;
+  net_answer a = { 0, 0, NULL };
+  int roll = w->faults ? rng_int(&w->r, 100) : 99;
+  char *resp = NULL;
+  if (!d->online) return a;                        /* fetch fails at once */
+  if (roll < 4) { trace(w, "%s: request lost", d->name); return a; }
+  if (roll < 7) { a.status = 503; return a; }
+  if (roll < 10) { a.status = 429; a.retry_after = 1 + rng_int(&w->r, 5); return a; }
+  if (push && roll < 13 && w->n_late < MAX_DELAYED) {  /* delayed: client times out */
+    w->late[w->n_late].body = strdup(body);
+    w->late[w->n_late].deliver_at = w->now + rng_int(&w->r, 60000);
+    w->n_late++;
+    trace(w, "%s: push delayed", d->name);
+    return a;
+  }
+  if (push) {
+    int status = sim_server_push(w->server, body, w->now, &resp);
+    if (roll < 16) {                               /* duplicated delivery */
+      char *again = NULL;
+      trace(w, "%s: push duplicated", d->name);
+      sim_server_push(w->server, body, w->now, &again);
+      if (rng_chance(&w->r, 50)) { cJSON_free(resp); resp = again; } else cJSON_free(again);
+    }
+    a.status = status;
+  } else {
+    a.status = sim_server_pull(w->server, cursor, limit, w->now, &resp);
+  }
+  if (roll >= 16 && roll < 21) {                   /* response lost after the server acted */
+    trace(w, "%s: response lost", d->name);
+    cJSON_free(resp);
+    a.status = 0;
+    return a;
+  }
+  if (roll >= 21 && roll < 23 && push) {           /* 502 after the server committed */
+    cJSON_free(resp);
+    a.status = 502;
+    return a;
+  }
+  a.body = resp;
+  return a;
+}
+
+/* ------------------------------------------------------------------ invariants during the run */
+
+static void check_conflicts(device *d, const char *when) {
+  world *w = d->world;
+  cJSON *out = call(d, "conflicts", "{}", 1), *c;
+  if (!out) return;
+  cJSON *list = cJSON_GetObjectItemCaseSensitive(out, "conflicts");
+  int n = cJSON_GetArraySize(list);
+  for (int i = 0; i < n; i++) {
+    c = cJSON_GetArrayItem(list, i);
+    const char *coll = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "collection"));
+    const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "recordId"));
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "kind"));
+    if (!coll || !rid || !kind) {
+      misreport(w, "shape", "%s %s: conflict without collection/recordId/kind", d->name, when);
+      continue;
+    }
+    char key[128];
+    for (int j = 0; j < i; j++) {
+      cJSON *o = cJSON_GetArrayItem(list, j);
+      if (!strcmp(coll, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "collection")) ?: "")
+          && !strcmp(rid, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "recordId")) ?: "")) {
+        snprintf(key, sizeof key, "two|%s|%s/%s", d->name, coll, rid);
+        misreport(w, key, "%s %s: two unresolved conflicts for %s/%s", d->name, when, coll, rid);
+      }
+    }
+    if (!may_ask(coll, kind)) {
+      snprintf(key, sizeof key, "never|%s|%s/%s|%s", d->name, coll, rid, kind);
+      misreport(w, key, "%s %s: %s conflict surfaced for %s/%s whose strategy never asks", d->name, when, kind, coll, rid);
+    }
+    /* mark this device's writes to the record: a conflict path may drop them */
+    for (int k = 0; k < w->n_writes; k++) {
+      write_rec *wr = &w->writes[k];
+      if (!strncmp(wr->token, d->name, strlen(d->name)) && wr->token[strlen(d->name)] == '-'
+          && !strcmp(wr->collection, coll) && !strcmp(wr->record_id, rid)) wr->exempt = 1;
+    }
+    /* the same divergence must not come back once resolved */
+    char *local = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "local"));
+    char *remote = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "remote"));
+    char sig[256];
+    snprintf(sig, sizeof sig, "%s|%s/%s|%.100s|%.100s", d->name, coll, rid, local ? local : "", remote ? remote : "");
+    cJSON_free(local);
+    cJSON_free(remote);
+    for (int k = 0; k < w->n_seen_resolved; k++) {
+      if (!strcmp(w->seen_resolved[k], sig)) {
+        snprintf(key, sizeof key, "again|%s|%s/%s", d->name, coll, rid);
+        misreport(w, key, "%s %s: conflict on %s/%s surfaced again after it was resolved", d->name, when, coll, rid);
+      }
+    }
+  }
+  cJSON_Delete(out);
+}
+
+/* ------------------------------------------------------------------ the host's sync round */
+
+/* pullRequest → GET → pullResponse … → pushRequest → POST → pushResponse|pushFailure
+** … → syncDone, as js-glue does. Returns 1 when the round reached the server cleanly. */
+static int sync_round(device *d, int force) {
+  world *w = d->world;
+  const char *error = NULL;
+  char errbuf[64];
+  int ok = 1;
+  for (int page = 0; page < 200 && ok; page++) {
+    cJSON *req = callf(d, "pullRequest", 1, "{\"limit\":%d}", 2 + rng_int(&w->r, 10));
+    if (!req) return 0;
+    const char *cursor_node = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "cursor"));
+    const cJSON *limit = cJSON_GetObjectItemCaseSensitive(req, "limit");
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "%s", cursor_node ? cursor_node : "");
+    net_answer a = net_exchange(d, 0, NULL, cursor, cJSON_IsNumber(limit) ? limit->valueint : 0);
+    cJSON_Delete(req);
+    trace(w, "%s pull cursor=%s -> %d %.300s", d->name, cursor, a.status, a.body ? a.body : "");
+    if (a.status == 410) {
+      cJSON_Delete(call(d, "pullGone", "{}", 1));
+      cJSON_free(a.body);
+      continue;
+    }
+    if (a.status != 200) {
+      snprintf(errbuf, sizeof errbuf, "pull failed: status %d", a.status);
+      error = errbuf;
+      ok = 0;
+      cJSON_free(a.body);
+      break;
+    }
+    cJSON *res = call_with_body(d, "pullResponse", "response", a.body);
+    cJSON_free(a.body);
+    if (!res) return 0;
+    int more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "hasMore"));
+    if (w->verbose) {
+      char *t = cJSON_PrintUnformatted(res);
+      trace(w, "%s pullResponse -> %.300s", d->name, t);
+      cJSON_free(t);
+    }
+    cJSON_Delete(res);
+    if (!more) break;
+  }
+  for (int batch = 0; batch < 200 && ok; batch++) {
+    cJSON *req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false");
+    if (!req) return 0;
+    cJSON *body = cJSON_GetObjectItemCaseSensitive(req, "body");
+    if (!cJSON_IsObject(body)) { cJSON_Delete(req); break; }
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(req);
+    net_answer a = net_exchange(d, 1, text, NULL, 0);
+    trace(w, "%s push %.600s -> %d %.600s", d->name, text, a.status, a.body ? a.body : "");
+    cJSON_free(text);
+    if (a.status == 200) {
+      cJSON *res = call_with_body(d, "pushResponse", "response", a.body);
+      cJSON_free(a.body);
+      if (!res) return 0;
+      cJSON_Delete(res);
+      continue;
+    }
+    cJSON_free(a.body);
+    snprintf(errbuf, sizeof errbuf, "push failed: status %d", a.status);
+    error = errbuf;
+    cJSON_Delete(callf(d, "pushFailure", 1, "{\"status\":%d,\"retryAfter\":%d,\"error\":\"%s\"}",
+                       a.status, a.retry_after, error));
+    ok = 0;
+  }
+  if (error) cJSON_Delete(callf(d, "syncDone", 1, "{\"error\":\"%s\"}", error));
+  else cJSON_Delete(call(d, "syncDone", "{\"error\":null}", 1));
+  check_conflicts(d, "after sync");
+  return ok;
+}
+
+/* ------------------------------------------------------------------ the user */
+
+static void note_delete(world *w, device *d, const char *coll, const char *rid);
+
+static void note_write(world *w, device *d, const char *coll, const char *rid, const char *token,
+                       const char *field) {
+  if (w->n_writes >= MAX_WRITES) return;
+  for (int k = 0; k < w->n_writes; k++) {
+    write_rec *o = &w->writes[k];
+    if (!strncmp(o->token, d->name, strlen(d->name)) && o->token[strlen(d->name)] == '-'
+        && !strcmp(o->collection, coll) && !strcmp(o->record_id, rid) && !strcmp(o->field, field)) o->final = 0;
+  }
+  write_rec *wr = &w->writes[w->n_writes++];
+  memset(wr, 0, sizeof *wr);
+  snprintf(wr->collection, sizeof wr->collection, "%s", coll);
+  snprintf(wr->record_id, sizeof wr->record_id, "%s", rid);
+  snprintf(wr->token, sizeof wr->token, "%s", token);
+  snprintf(wr->field, sizeof wr->field, "%s", field);
+  wr->final = 1;
+}
+
+/* A random id this device may touch: from a small shared pool, or one of its
+** own/known records for server-id collections. */
+static int pick_local_id(device *d, const char *coll, char *out, size_t n) {
+  cJSON *res = callf(d, "list", 1, "{\"collection\":\"%s\"}", coll);
+  cJSON *recs = cJSON_GetObjectItemCaseSensitive(res, "records");
+  int count = cJSON_GetArraySize(recs), found = 0;
+  if (count > 0) {
+    cJSON *rec = cJSON_GetArrayItem(recs, rng_int(&d->world->r, count));
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "id"));
+    if (id) { snprintf(out, n, "%s", id); found = 1; }
+  }
+  cJSON_Delete(res);
+  return found;
+}
+
+static void user_write(device *d) {
+  world *w = d->world;
+  const char *coll = k_coll_names[rng_int(&w->r, N_COLLS)];
+  int server_ids = !strcmp(coll, "pets") || !strcmp(coll, "visits");
+  char id[64], token[32], input[1024];
+  int roll = rng_int(&w->r, 100);
+  snprintf(token, sizeof token, "%s-%d", d->name, ++d->n_tokens);
+  if (server_ids) {
+    if (roll < 50 || !pick_local_id(d, coll, id, sizeof id)) {      /* create */
+      char pet[64] = "none";
+      if (!strcmp(coll, "visits") && !pick_local_id(d, "pets", pet, sizeof pet)) return;
+      if (!strcmp(coll, "pets")) {
+        snprintf(input, sizeof input, "{\"collection\":\"pets\",\"record\":{\"ownerId\":\"o%d\",\"w\":\"%s\"}}",
+                 rng_int(&w->r, 3), token);
+      } else {
+        snprintf(input, sizeof input, "{\"collection\":\"visits\",\"record\":{\"petId\":\"%s\",\"w\":\"%s\"}}",
+                 pet, token);
+      }
+      cJSON *res = call(d, "put", input, 1);
+      const char *nid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                          cJSON_GetObjectItemCaseSensitive(res, "record"), "id"));
+      if (nid) note_write(w, d, coll, nid, token, "w");
+      trace(w, "%s create %s/%s %s", d->name, coll, nid ? nid : "?", token);
+      cJSON_Delete(res);
+      return;
+    }
+    if (roll < 85) {
+      cJSON_Delete(callf(d, "patch", 1, "{\"collection\":\"%s\",\"id\":\"%s\",\"fields\":{\"w\":\"%s\"%s}}",
+                         coll, id, token, !strcmp(coll, "pets") ? ",\"ownerId\":\"o1\"" : ""));
+      note_write(w, d, coll, id, token, "w");
+      trace(w, "%s patch %s/%s %s", d->name, coll, id, token);
+    } else {
+      cJSON_Delete(callf(d, "delete", 1, "{\"collection\":\"%s\",\"id\":\"%s\"}", coll, id));
+      note_delete(w, d, coll, id);
+      trace(w, "%s delete %s/%s", d->name, coll, id);
+    }
+    return;
+  }
+  snprintf(id, sizeof id, "%c%d", coll[0], 1 + rng_int(&w->r, 3));
+  cJSON *cur = callf(d, "get", 1, "{\"collection\":\"%s\",\"id\":\"%s\"}", coll, id);
+  int exists = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cur, "record"));
+  cJSON_Delete(cur);
+  if (exists && roll < 15) {
+    cJSON_Delete(callf(d, "delete", 1, "{\"collection\":\"%s\",\"id\":\"%s\"}", coll, id));
+    note_delete(w, d, coll, id);
+    trace(w, "%s delete %s/%s", d->name, coll, id);
+  } else if (exists && roll < 65) {
+    const char *field = (const char *[]){ "a", "b", "c" }[rng_int(&w->r, 3)];
+    int merge = !strcmp(coll, "tasks") || !strcmp(coll, "docs");
+    if (merge) {           /* per-field tokens: merge-fields keeps disjoint edits */
+      cJSON_Delete(callf(d, "patch", 1, "{\"collection\":\"%s\",\"id\":\"%s\",\"fields\":{\"%s\":\"%s\"}}",
+                         coll, id, field, token));
+      note_write(w, d, coll, id, token, field);
+    } else {
+      cJSON_Delete(callf(d, "patch", 1, "{\"collection\":\"%s\",\"id\":\"%s\",\"fields\":{\"w\":\"%s\",\"n\":%d}}",
+                         coll, id, token, rng_int(&w->r, 100)));
+      note_write(w, d, coll, id, token, "w");
+    }
+    trace(w, "%s patch %s/%s %s", d->name, coll, id, token);
+  } else {
+    cJSON_Delete(callf(d, "put", 1,
+                       "{\"collection\":\"%s\",\"record\":{\"id\":\"%s\",\"w\":\"%s\",\"a\":\"%s\",\"n\":%d}}",
+                       coll, id, token, token, rng_int(&w->r, 100)));
+    note_delete(w, d, coll, id);      /* a put replaces the whole record */
+    note_write(w, d, coll, id, token, "w");
+    if (!strcmp(coll, "tasks") || !strcmp(coll, "docs")) note_write(w, d, coll, id, token, "a");
+    trace(w, "%s put %s/%s %s", d->name, coll, id, token);
+  }
+}
+
+/* Resolve one open conflict of d: mine, theirs or a merged record (choice random
+** unless forced_theirs). */
+static void user_resolve(device *d, int forced_theirs) {
+  world *w = d->world;
+  cJSON *out = call(d, "conflicts", "{}", 1);
+  cJSON *list = cJSON_GetObjectItemCaseSensitive(out, "conflicts");
+  int n = cJSON_GetArraySize(list);
+  if (n > 0) {
+    cJSON *c = cJSON_GetArrayItem(list, forced_theirs ? 0 : rng_int(&w->r, n));
+    const char *cid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "id"));
+    const char *coll = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "collection"));
+    const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "recordId"));
+    int choice = forced_theirs ? 1 : rng_int(&w->r, 3);
+    char *local = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "local"));
+    char *remote = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "remote"));
+    if (w->n_seen_resolved < 64) {
+      snprintf(w->seen_resolved[w->n_seen_resolved++], 256, "%s|%s/%s|%.100s|%.100s", d->name,
+               coll ? coll : "", rid ? rid : "", local ? local : "", remote ? remote : "");
+    }
+    cJSON_free(local);
+    cJSON_free(remote);
+    if (cid && choice == 0) {
+      cJSON_Delete(callf(d, "resolve", 1, "{\"conflictId\":\"%s\",\"choice\":\"mine\"}", cid));
+    } else if (cid && choice == 1) {
+      cJSON_Delete(callf(d, "resolve", 1, "{\"conflictId\":\"%s\",\"choice\":\"theirs\"}", cid));
+    } else if (cid) {
+      char token[32];
+      snprintf(token, sizeof token, "%s-%d", d->name, ++d->n_tokens);
+      cJSON *base = cJSON_GetObjectItemCaseSensitive(c, "local");
+      if (!cJSON_IsObject(base)) base = cJSON_GetObjectItemCaseSensitive(c, "remote");
+      cJSON *merged = cJSON_IsObject(base) ? cJSON_Duplicate(base, 1) : cJSON_CreateObject();
+      cJSON_DeleteItemFromObjectCaseSensitive(merged, "id");
+      cJSON_AddStringToObject(merged, "id", rid ? rid : "");
+      cJSON_DeleteItemFromObjectCaseSensitive(merged, "w");
+      cJSON_AddStringToObject(merged, "w", token);
+      char *text = cJSON_PrintUnformatted(merged);
+      cJSON_Delete(callf(d, "resolve", 1, "{\"conflictId\":\"%s\",\"merged\":%s}", cid, text));
+      cJSON_free(text);
+      cJSON_Delete(merged);
+      if (coll && rid) note_write(w, d, coll, rid, token, "w");
+    }
+    trace(w, "%s resolve %s/%s %s", d->name, coll ? coll : "?", rid ? rid : "?",
+          choice == 0 ? "mine" : choice == 1 ? "theirs" : "merged");
+    check_conflicts(d, "after resolve");
+  }
+  cJSON_Delete(out);
+}
+
+static void note_delete(world *w, device *d, const char *coll, const char *rid) {
+  for (int k = 0; k < w->n_writes; k++) {
+    write_rec *o = &w->writes[k];
+    if (!strncmp(o->token, d->name, strlen(d->name)) && o->token[strlen(d->name)] == '-'
+        && !strcmp(o->collection, coll) && !strcmp(o->record_id, rid)) o->final = 0;
+  }
+}
+
+/* ------------------------------------------------------------------ heal and judge */
+
+/* Discards rejected ops (the app would) after reporting them: a valid op that the
+** server rejects is a bug in the core's stamping or shaping. */
+static int drain_outbox(device *d, int *pending) {
+  world *w = d->world;
+  cJSON *out = call(d, "outbox", "{}", 1), *op;
+  int busy = 0;
+  *pending = 0;
+  cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(out, "ops")) {
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "status"));
+    const char *op_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "opId"));
+    (*pending)++;
+    if (status && !strcmp(status, "rejected") && op_id) {
+      const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "lastError"));
+      w->failed = 1;
+      fail_why(w, "%s: op %s rejected by the server: %s", d->name, op_id, err ? err : "?");
+      cJSON_Delete(callf(d, "discard", 1, "{\"opId\":\"%s\"}", op_id));
+      busy = 1;
+    }
+  }
+  cJSON_Delete(out);
+  return busy;
+}
+
+static int heal(world *w) {
+  w->faults = 0;
+  deliver_late(w, 1);
+  for (int i = 0; i < w->n_dev; i++) w->dev[i].online = 1;
+  for (int round = 0; round < HEAL_ROUNDS && !w->failed; round++) {
+    int64_t seq_before = sim_server_seq(w->server);
+    int quiet = 1;
+    w->now += 10000;
+    for (int i = 0; i < w->n_dev; i++) {
+      device *d = &w->dev[i];
+      int pending = 0;
+      cJSON_Delete(call(d, "retryFailed", "{}", 1));
+      sync_round(d, 1);
+      for (int k = 0; k < 50; k++) {
+        cJSON *out = call(d, "conflicts", "{}", 1);
+        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "conflicts"));
+        cJSON_Delete(out);
+        if (n == 0) break;
+        quiet = 0;
+        user_resolve(d, 1);
+      }
+      if (drain_outbox(d, &pending) || pending > 0) quiet = 0;
+    }
+    if (quiet && sim_server_seq(w->server) == seq_before) return 0;
+  }
+  for (int i = 0; i < w->n_dev && !w->failed; i++) {
+    cJSON *out = call(&w->dev[i], "outbox", "{}", 1);
+    cJSON *ops = cJSON_GetObjectItemCaseSensitive(out, "ops");
+    if (cJSON_GetArraySize(ops) > 0) {
+      char *t = cJSON_PrintUnformatted(cJSON_GetArrayItem(ops, 0));
+      fail_why(w, "no quiescence after %d heal rounds: %s keeps %d ops, first %s", HEAL_ROUNDS,
+               w->dev[i].name, cJSON_GetArraySize(ops), t);
+      cJSON_free(t);
+    }
+    cJSON_Delete(out);
+  }
+  if (!w->failed) fail_why(w, "no quiescence after %d heal rounds", HEAL_ROUNDS);
+  w->failed = 1;
+  return 1;
+}
+
+static int check_convergence(world *w) {
+  for (int c = 0; c < N_COLLS; c++) {
+    cJSON *expect = sim_server_live(w->server, k_coll_names[c]);
+    for (int i = 0; i < w->n_dev; i++) {
+      device *d = &w->dev[i];
+      cJSON *res = callf(d, "list", 1, "{\"collection\":\"%s\"}", k_coll_names[c]), *rec;
+      cJSON *got = cJSON_CreateObject();
+      cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(res, "records")) {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "id"));
+        cJSON *copy = cJSON_Duplicate(rec, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "id");
+        cJSON_AddItemToObject(got, id ? id : "?", copy);
+      }
+      cJSON_Delete(res);
+      if (!cJSON_Compare(expect, got, 1)) {
+        char *a = cJSON_PrintUnformatted(expect), *b = cJSON_PrintUnformatted(got);
+        fail_why(w, "not converged: %s %s has %.400s, server has %.400s", d->name, k_coll_names[c], b, a);
+        cJSON_free(a);
+        cJSON_free(b);
+        cJSON_Delete(got);
+        cJSON_Delete(expect);
+        return 1;
+      }
+      cJSON_Delete(got);
+    }
+    cJSON_Delete(expect);
+  }
+  return 0;
+}
+
+static int in_archive(device *d, const char *coll, const char *rid, const char *field, const char *token) {
+  cJSON *res = callf(d, "archive", 0, "{\"collection\":\"%s\",\"recordId\":\"%s\"}", coll, rid), *v;
+  int found = 0;
+  cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(res, "versions")) {
+    const char *val = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(v, "data"), field));
+    if (val && !strcmp(val, token)) found = 1;
+  }
+  cJSON_Delete(res);
+  return found;
+}
+
+/* Each device's last write to each record (field) must have reached the server's
+** history, or the device's archive, or been dropped by a path the user saw (a
+** conflict) or the strategy allows (a remote delete; a concurrent write to the
+** same field of a merge-fields record). */
+static void check_lost(world *w) {
+  char why[512];
+  if (sim_server_check(w->server, why, sizeof why)) {
+    w->lost++;
+    fail_why(w, "server history: %s", why);
+  }
+  if (w->failed) return;          /* an aborted run never healed: writes may be in flight */
+  for (int k = 0; k < w->n_writes; k++) {
+    write_rec *wr = &w->writes[k];
+    device *d = NULL;
+    const char *rid = wr->record_id;
+    if (!wr->final || wr->exempt) continue;
+    for (int i = 0; i < w->n_dev; i++) {
+      size_t n = strlen(w->dev[i].name);
+      if (!strncmp(wr->token, w->dev[i].name, n) && wr->token[n] == '-') d = &w->dev[i];
+    }
+    if (!d) continue;
+    if (sim_server_history_has(w->server, wr->collection, wr->field, wr->token)) continue;
+    if (in_archive(d, wr->collection, rid, wr->field, wr->token)) continue;
+    if (!strncmp(rid, "tmp_", 4) && sim_server_real_id(w->server, rid)) rid = sim_server_real_id(w->server, rid);
+    if (sim_server_history_deleted(w->server, wr->collection, rid, d->name)) continue;
+    if (!strcmp(wr->collection, "tasks") || !strcmp(wr->collection, "docs") || !strcmp(wr->collection, "stats")) {
+      int concurrent = 0;
+      for (int j = 0; j < w->n_writes; j++) {
+        if (j != k && !strcmp(w->writes[j].collection, wr->collection)
+            && !strcmp(w->writes[j].record_id, wr->record_id) && !strcmp(w->writes[j].field, wr->field)
+            && strncmp(w->writes[j].token, d->name, strlen(d->name))) concurrent = 1;
+      }
+      if (concurrent) continue;
+    }
+    w->lost++;
+    fail_why(w, "lost write: %s set %s/%s.%s = %s; not on the server, not archived, no conflict shown",
+             d->name, wr->collection, wr->record_id, wr->field, wr->token);
+  }
+}
+
+/* ------------------------------------------------------------------ one seed */
+
+static verdict run_seed(uint64_t seed, int verbose) {
+  world *w = calloc(1, sizeof *w);
+  verdict v = { 0, 0, 0, 0 };
+  w->seed = seed;
+  w->r.s = seed * 0x2545F4914F6CDD1DULL + 12345;
+  w->verbose = verbose;
+  w->now = T_BASE + rng_int(&w->r, 1000000);
+  w->server = sim_server_new(k_server_ids, "visits", "ownerId", "pets", "ownerId", "petId");
+  w->writes = calloc(MAX_WRITES, sizeof *w->writes);
+  w->n_dev = 2 + rng_int(&w->r, MAX_DEVICES - 1);
+  w->faults = 1;
+  for (int i = 0; i < w->n_dev; i++) {
+    if (open_device(w, i)) goto judge;
+  }
+  int steps = 80 + rng_int(&w->r, 160);
+  for (int step = 0; step < steps && !w->failed; step++) {
+    device *d = &w->dev[rng_int(&w->r, w->n_dev)];
+    int roll = rng_int(&w->r, 100);
+    deliver_late(w, 0);
+    if (roll < 40) user_write(d);
+    else if (roll < 62) { if (d->online) sync_round(d, rng_chance(&w->r, 20)); }
+    else if (roll < 68) { d->online = !d->online; trace(w, "%s %s", d->name, d->online ? "online" : "offline"); }
+    else if (roll < 75) user_resolve(d, 0);
+    else if (roll < 77) {             /* a long gap; old tombstones are purged */
+      w->now += 2 * 24 * HOUR_MS;
+      sim_server_purge(w->server, w->now - 24 * HOUR_MS);
+      trace(w, "two days pass; tombstones purged");
+    }
+    else w->now += rng_int(&w->r, 20000);
+  }
+  if (!w->failed) heal(w);
+  if (!w->failed) {
+    int bad = check_convergence(w);
+    v.converged = !bad;
+  }
+  check_lost(w);
+  v.duplicated = sim_server_duplicate_applications(w->server) + sim_server_duplicate_creates(w->server);
+  if (v.duplicated) fail_why(w, "%d duplicated applications/creates on the server", v.duplicated);
+judge:
+  v.lost = w->lost;
+  v.misreported = w->misreported;
+  if (!v.converged || v.lost || v.duplicated || v.misreported) {
+    printf("sim: seed %" PRIu64 " FAILED: %s\n", seed, w->why[0] ? w->why : "not converged");
+  }
+  for (int i = 0; i < w->n_dev; i++) sc_close(w->dev[i].store);
+  for (int i = 0; i < w->n_late; i++) free(w->late[i].body);
+  sim_server_free(w->server);
+  free(w->writes);
+  free(w);
+  return v;
+}
+
+int main(int argc, char **argv) {
+  uint64_t first = 1, n = 100;
+  int verbose = 0, converged = 0, lost = 0, duplicated = 0, misreported = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--seeds") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--seed") && i + 1 < argc) first = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--verbose")) verbose = 1;
+    else {
+      fprintf(stderr, "usage: sim [--seeds N] [--seed FIRST] [--verbose]\n");
+      return 2;
+    }
+  }
+  for (uint64_t s = first; s < first + n; s++) {
+    verdict v = run_seed(s, verbose);
+    converged += v.converged;
+    lost += v.lost;
+    duplicated += v.duplicated;
+    misreported += v.misreported;
+    fflush(stdout);
+  }
+  printf("sim: %" PRIu64 " seeds, %d converged, %d lost, %d duplicated, %d conflicts-misreported\n",
+         n, converged, lost, duplicated, misreported);
+  return (uint64_t)converged == n && !lost && !duplicated && !misreported ? 0 : 1;
+}
