@@ -20,6 +20,7 @@ static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   char cfg[1024];
   f->ea.now = f->eb.now = 1735732800000LL;
+  f->srv.now = f->ea.now;
   f->ea.rng = 1; f->eb.rng = 2;
   tk_server_init(&f->srv);
   snprintf(cfg, sizeof cfg, CFG_FMT, "dA"); f->a = tk_open_at(&f->ea, cfg);
@@ -41,12 +42,14 @@ static void seed(fx *f, const char *coll, const char *json) {
   tk_sync(f->a, &f->srv, 100);
   tk_sync(f->b, &f->srv, 100);
 }
-static void patch(sc_store *st, tk_env *e, const char *coll, const char *fields) {
-  e->now += 1000;
+/* True time moves for everyone (server and both devices, whatever their skew). */
+static void advance(fx *f, int64_t ms) { f->ea.now += ms; f->eb.now += ms; f->srv.now += ms; }
+static void patch(fx *f, sc_store *st, const char *coll, const char *fields) {
+  advance(f, 1000);
   cJSON_Delete(tk_call(st, "patch", "{\"collection\":\"%s\",\"id\":\"r\",\"fields\":%s}", coll, fields));
 }
-static void del(sc_store *st, tk_env *e, const char *coll) {
-  e->now += 1000;
+static void del(fx *f, sc_store *st, const char *coll) {
+  advance(f, 1000);
   cJSON_Delete(tk_call(st, "delete", "{\"collection\":\"%s\",\"id\":\"r\"}", coll));
 }
 static cJSON *get(sc_store *st, const char *coll) {
@@ -77,10 +80,10 @@ static void assert_converged(fx *f, const char *coll) {
 static void lww_should_keep_the_later_edit_and_archive_the_loser(void **state) {
   fx *f = *state;
   seed(f, "lww", "{\"id\":\"r\",\"x\":0}");
-  patch(f->a, &f->ea, "lww", "{\"x\":1}");
-  patch(f->b, &f->eb, "lww", "{\"x\":2}");
-  f->eb.now += 5000;   /* B's edit is later */
-  patch(f->b, &f->eb, "lww", "{\"x\":3}");
+  patch(f, f->a, "lww", "{\"x\":1}");
+  patch(f, f->b, "lww", "{\"x\":2}");
+  advance(f, 5000);   /* B's edit is later */
+  patch(f, f->b, "lww", "{\"x\":3}");
   tk_round r = settle(f);
   assert_int_equal(r.conflicts, 0);
   cJSON *g = get(f->a, "lww");
@@ -96,13 +99,12 @@ static void lww_should_keep_the_later_edit_and_archive_the_loser(void **state) {
 static void lww_should_not_let_a_fast_device_clock_win_with_a_stale_edit(void **state) {
   fx *f = *state;
   seed(f, "lww", "{\"id\":\"r\",\"x\":0}");
-  /* B's clock is 2 h fast, but it has seen the server time: corrected, its stale edit loses */
+  /* B's clock jumps 2 h fast while offline: its edit is stamped 2 h ahead until B sees
+  ** the server's time again, when its unsent stamps are corrected and A's later edit wins */
   f->eb.now += 2 * 3600 * 1000;
-  tk_sync(f->b, &f->srv, 100);
-  patch(f->b, &f->eb, "lww", "{\"x\":2}");
-  f->ea.now += 60000;
-  f->srv.now = f->ea.now;
-  patch(f->a, &f->ea, "lww", "{\"x\":1}");
+  patch(f, f->b, "lww", "{\"x\":2}");
+  advance(f, 60000);
+  patch(f, f->a, "lww", "{\"x\":1}");
   tk_sync(f->a, &f->srv, 100);
   tk_sync(f->b, &f->srv, 100);
   tk_sync(f->a, &f->srv, 100);
@@ -115,8 +117,8 @@ static void lww_should_not_let_a_fast_device_clock_win_with_a_stale_edit(void **
 static void merge_fields_should_keep_both_disjoint_edits(void **state) {
   fx *f = *state;
   seed(f, "mf", "{\"id\":\"r\",\"x\":0,\"y\":0}");
-  patch(f->a, &f->ea, "mf", "{\"x\":1}");
-  patch(f->b, &f->eb, "mf", "{\"y\":2}");
+  patch(f, f->a, "mf", "{\"x\":1}");
+  patch(f, f->b, "mf", "{\"y\":2}");
   tk_round r = settle(f);
   assert_int_equal(r.conflicts, 0);
   cJSON *g = get(f->b, "mf");
@@ -129,9 +131,9 @@ static void merge_fields_should_keep_both_disjoint_edits(void **state) {
 static void merge_fields_should_settle_a_field_edited_on_both_sides_by_lww(void **state) {
   fx *f = *state;
   seed(f, "mf", "{\"id\":\"r\",\"x\":0,\"y\":0}");
-  patch(f->a, &f->ea, "mf", "{\"x\":1,\"y\":1}");
-  f->eb.now += 5000;
-  patch(f->b, &f->eb, "mf", "{\"x\":2}");
+  patch(f, f->a, "mf", "{\"x\":1,\"y\":1}");
+  advance(f, 5000);
+  patch(f, f->b, "mf", "{\"x\":2}");
   settle(f);
   cJSON *g = get(f->a, "mf");
   assert_int_equal((int)tk_num(g, "record.x"), 2);
@@ -143,8 +145,8 @@ static void merge_fields_should_settle_a_field_edited_on_both_sides_by_lww(void 
 static void merge_fields_with_field_ask_should_raise_one_conflict(void **state) {
   fx *f = *state;
   seed(f, "mfask", "{\"id\":\"r\",\"x\":0,\"y\":0}");
-  patch(f->a, &f->ea, "mfask", "{\"x\":1}");
-  patch(f->b, &f->eb, "mfask", "{\"x\":2}");
+  patch(f, f->a, "mfask", "{\"x\":1}");
+  patch(f, f->b, "mfask", "{\"x\":2}");
   tk_round r = settle(f);
   assert_int_equal(r.conflicts, 1);
   cJSON *c = tk_call(f->b, "conflicts", "{}");
@@ -157,8 +159,8 @@ static void merge_fields_with_field_ask_should_raise_one_conflict(void **state) 
 static void ask_should_hold_the_op_keep_mine_locally_and_never_make_two_conflicts(void **state) {
   fx *f = *state;
   seed(f, "ask", "{\"id\":\"r\",\"x\":0,\"note\":\"n\"}");
-  patch(f->a, &f->ea, "ask", "{\"x\":1}");
-  patch(f->b, &f->eb, "ask", "{\"x\":2}");
+  patch(f, f->a, "ask", "{\"x\":1}");
+  patch(f, f->b, "ask", "{\"x\":2}");
   tk_round r = settle(f);
   assert_int_equal(r.conflicts, 1);
   cJSON *g = get(f->b, "ask");
@@ -168,7 +170,7 @@ static void ask_should_hold_the_op_keep_mine_locally_and_never_make_two_conflict
   assert_string_equal(tk_str(o, "ops.0.status"), "held");
   cJSON_Delete(o);
   /* another remote edit: the same conflict is refreshed, never a second one */
-  patch(f->a, &f->ea, "ask", "{\"x\":5}");
+  patch(f, f->a, "ask", "{\"x\":5}");
   tk_sync(f->a, &f->srv, 100);
   r = tk_sync(f->b, &f->srv, 100);
   assert_int_equal(r.conflicts, 0);
@@ -195,8 +197,8 @@ static void ask_should_hold_the_op_keep_mine_locally_and_never_make_two_conflict
 static void resolve_theirs_and_merged_should_settle_the_conflict(void **state) {
   fx *f = *state;
   seed(f, "ask", "{\"id\":\"r\",\"x\":0}");
-  patch(f->a, &f->ea, "ask", "{\"x\":1}");
-  patch(f->b, &f->eb, "ask", "{\"x\":2}");
+  patch(f, f->a, "ask", "{\"x\":1}");
+  patch(f, f->b, "ask", "{\"x\":2}");
   settle(f);
   cJSON *c = tk_call(f->b, "conflicts", "{}");
   char id[64];
@@ -210,8 +212,8 @@ static void resolve_theirs_and_merged_should_settle_the_conflict(void **state) {
   tk_sync(f->a, &f->srv, 100);
   assert_converged(f, "ask");
   /* theirs */
-  patch(f->a, &f->ea, "ask", "{\"x\":20}");
-  patch(f->b, &f->eb, "ask", "{\"x\":21}");
+  patch(f, f->a, "ask", "{\"x\":20}");
+  patch(f, f->b, "ask", "{\"x\":21}");
   settle(f);
   c = tk_call(f->b, "conflicts", "{}");
   snprintf(id, sizeof id, "%s", tk_str(c, "conflicts.0.id"));
@@ -229,8 +231,8 @@ static void resolve_theirs_and_merged_should_settle_the_conflict(void **state) {
 static void max_should_take_the_numeric_maximum_of_max_fields(void **state) {
   fx *f = *state;
   seed(f, "mx", "{\"id\":\"r\",\"sets\":3,\"note\":\"a\"}");
-  patch(f->a, &f->ea, "mx", "{\"sets\":9,\"note\":\"b\"}");
-  patch(f->b, &f->eb, "mx", "{\"sets\":5,\"note\":\"c\"}");
+  patch(f, f->a, "mx", "{\"sets\":9,\"note\":\"b\"}");
+  patch(f, f->b, "mx", "{\"sets\":5,\"note\":\"c\"}");
   settle(f);
   cJSON *g = get(f->a, "mx");
   assert_int_equal((int)tk_num(g, "record.sets"), 9);
@@ -243,12 +245,12 @@ static void server_wins_and_client_wins_should_do_as_named(void **state) {
   fx *f = *state;
   seed(f, "sw", "{\"id\":\"r\",\"x\":0}");
   seed(f, "cw", "{\"id\":\"r\",\"x\":0}");
-  patch(f->a, &f->ea, "sw", "{\"x\":1}");
-  patch(f->a, &f->ea, "cw", "{\"x\":1}");
-  f->eb.now += 9000;
-  patch(f->b, &f->eb, "sw", "{\"x\":2}");
-  patch(f->b, &f->eb, "cw", "{\"x\":2}");
-  f->ea.now += 20000;
+  patch(f, f->a, "sw", "{\"x\":1}");
+  patch(f, f->a, "cw", "{\"x\":1}");
+  advance(f, 9000);
+  patch(f, f->b, "sw", "{\"x\":2}");
+  patch(f, f->b, "cw", "{\"x\":2}");
+  advance(f, 20000);
   tk_sync(f->a, &f->srv, 100);
   tk_sync(f->b, &f->srv, 100);
   tk_sync(f->a, &f->srv, 100);
@@ -277,8 +279,8 @@ static void read_only_should_refuse_local_writes_but_apply_pulls(void **state) {
 static void on_delete_ask_should_raise_delete_edit_with_the_deleted_side_null(void **state) {
   fx *f = *state;
   seed(f, "lww", "{\"id\":\"r\",\"x\":0}");
-  del(f->a, &f->ea, "lww");
-  patch(f->b, &f->eb, "lww", "{\"x\":2}");
+  del(f, f->a, "lww");
+  patch(f, f->b, "lww", "{\"x\":2}");
   tk_round r = settle(f);
   assert_int_equal(r.conflicts, 1);
   cJSON *c = tk_call(f->b, "conflicts", "{}");
@@ -291,8 +293,8 @@ static void on_delete_ask_should_raise_delete_edit_with_the_deleted_side_null(vo
 static void on_delete_ask_should_raise_edit_delete_when_deleted_here(void **state) {
   fx *f = *state;
   seed(f, "lww", "{\"id\":\"r\",\"x\":0}");
-  patch(f->a, &f->ea, "lww", "{\"x\":1}");
-  del(f->b, &f->eb, "lww");
+  patch(f, f->a, "lww", "{\"x\":1}");
+  del(f, f->b, "lww");
   settle(f);
   cJSON *c = tk_call(f->b, "conflicts", "{}");
   assert_string_equal(tk_str(c, "conflicts.0.kind"), "edit-delete");
@@ -304,8 +306,8 @@ static void on_delete_ask_should_raise_edit_delete_when_deleted_here(void **stat
 static void on_delete_delete_wins_should_delete_on_both(void **state) {
   fx *f = *state;
   seed(f, "dw", "{\"id\":\"r\",\"x\":0}");
-  del(f->a, &f->ea, "dw");
-  patch(f->b, &f->eb, "dw", "{\"x\":2}");
+  del(f, f->a, "dw");
+  patch(f, f->b, "dw", "{\"x\":2}");
   settle(f);
   cJSON *g = get(f->b, "dw");
   assert_true(cJSON_IsNull(tk_get(g, "record")));
@@ -317,8 +319,8 @@ static void on_delete_delete_wins_should_delete_on_both(void **state) {
 static void on_delete_edit_wins_should_bring_the_record_back(void **state) {
   fx *f = *state;
   seed(f, "ew", "{\"id\":\"r\",\"x\":0}");
-  del(f->a, &f->ea, "ew");
-  patch(f->b, &f->eb, "ew", "{\"x\":2}");
+  del(f, f->a, "ew");
+  patch(f, f->b, "ew", "{\"x\":2}");
   settle(f);
   cJSON *g = get(f->a, "ew");
   assert_int_equal((int)tk_num(g, "record.x"), 2);
@@ -329,9 +331,9 @@ static void on_delete_edit_wins_should_bring_the_record_back(void **state) {
 static void on_delete_latest_should_follow_the_later_side(void **state) {
   fx *f = *state;
   seed(f, "lt", "{\"id\":\"r\",\"x\":0}");
-  patch(f->b, &f->eb, "lt", "{\"x\":2}");
-  f->ea.now += 10000;
-  del(f->a, &f->ea, "lt");      /* the delete is later */
+  patch(f, f->b, "lt", "{\"x\":2}");
+  advance(f, 10000);
+  del(f, f->a, "lt");      /* the delete is later */
   settle(f);
   cJSON *g = get(f->b, "lt");
   assert_true(cJSON_IsNull(tk_get(g, "record")));
@@ -340,9 +342,9 @@ static void on_delete_latest_should_follow_the_later_side(void **state) {
   cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"lt\",\"record\":{\"id\":\"q\",\"x\":0}}"));
   tk_sync(f->a, &f->srv, 100);
   tk_sync(f->b, &f->srv, 100);
-  f->ea.now += 1000;
+  advance(f, 1000);
   cJSON_Delete(tk_call(f->a, "delete", "{\"collection\":\"lt\",\"id\":\"q\"}"));
-  f->eb.now = f->ea.now + 30000;
+  advance(f, 30000);
   cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"lt\",\"id\":\"q\",\"fields\":{\"x\":7}}"));
   settle(f);
   g = tk_call(f->a, "get", "{\"collection\":\"lt\",\"id\":\"q\"}");
@@ -353,7 +355,7 @@ static void on_delete_latest_should_follow_the_later_side(void **state) {
 static void push_conflict_with_null_record_should_follow_on_delete(void **state) {
   fx *f = *state;
   seed(f, "ew", "{\"id\":\"r\",\"x\":0}");
-  patch(f->b, &f->eb, "ew", "{\"x\":3}");
+  patch(f, f->b, "ew", "{\"x\":3}");
   /* the server purged the record */
   cJSON_DeleteItemFromArray(f->srv.records, 0);
   tk_sync(f->b, &f->srv, 100);
@@ -363,6 +365,24 @@ static void push_conflict_with_null_record_should_follow_on_delete(void **state)
   cJSON *rec = tk_server_find(&f->srv, "ew", "r");
   assert_non_null(rec);
   assert_int_equal((int)tk_num(rec, "data.x"), 3);
+}
+
+static void conflicts_should_show_the_current_local_and_settle_when_the_app_matches_the_server(void **state) {
+  fx *f = *state;
+  seed(f, "ask", "{\"id\":\"r\",\"x\":0}");
+  patch(f, f->a, "ask", "{\"x\":1}");
+  patch(f, f->b, "ask", "{\"x\":2}");
+  settle(f);
+  patch(f, f->b, "ask", "{\"x\":3,\"y\":1}");
+  cJSON *c = tk_call(f->b, "conflicts", "{}");
+  assert_int_equal((int)tk_num(c, "conflicts.0.local.x"), 3);
+  assert_int_equal(cJSON_GetArraySize(tk_get(c, "conflicts.0.fields")), 2);
+  cJSON_Delete(c);
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"ask\",\"record\":{\"id\":\"r\",\"x\":1}}"));
+  assert_int_equal(nconflicts(f->b), 0);
+  cJSON *s = tk_call(f->b, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  cJSON_Delete(s);
 }
 
 int main(void) {
@@ -383,6 +403,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(on_delete_edit_wins_should_bring_the_record_back, setup, teardown),
     cmocka_unit_test_setup_teardown(on_delete_latest_should_follow_the_later_side, setup, teardown),
     cmocka_unit_test_setup_teardown(push_conflict_with_null_record_should_follow_on_delete, setup, teardown),
+    cmocka_unit_test_setup_teardown(conflicts_should_show_the_current_local_and_settle_when_the_app_matches_the_server, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

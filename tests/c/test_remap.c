@@ -101,11 +101,53 @@ static void edits_queued_behind_a_create_should_follow_the_remap(void **state) {
   assert_string_equal(tk_str(tk_server_find(&f->srv, "pets", "srv1"), "data.name"), "Rexy");
 }
 
+static void a_ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op_forever(void **state) {
+  fx *f = *state;
+  cJSON *p = tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  char pet[64];
+  snprintf(pet, sizeof pet, "%s", tk_str(p, "record.id"));
+  cJSON_Delete(p);
+  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"appointments\",\"record\":{\"petId\":\"%s\"}}", pet));
+  cJSON_Delete(tk_call(f->st, "delete", "{\"collection\":\"pets\",\"id\":\"%s\"}", pet));
+  tk_round r = tk_sync(f->st, &f->srv, 100);
+  assert_int_equal(r.pushed, 1);
+  cJSON *s = tk_call(f->st, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  cJSON_Delete(s);
+}
+
+static void a_lost_create_answer_should_not_roll_back_a_newer_pulled_version(void **state) {
+  fx *f = *state;
+  tk_env other_env = {1735732800000LL, 99};
+  sc_store *other = tk_open_at(&other_env, "{\"name\":\"vet\",\"deviceId\":\"d2\",\"collections\":{"
+    "\"pets\":{\"idFrom\":\"server\"},\"appointments\":{\"idFrom\":\"server\",\"refs\":{\"petId\":\"pets\"}}}}");
+  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}"));
+  cJSON *req = tk_call(f->st, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));     /* applied; answer lost */
+  cJSON_Delete(tk_call(f->st, "pushFailure", "{\"status\":0}"));
+  /* another device renames the pet; this device pulls it before resending its create */
+  tk_sync(other, &f->srv, 100);
+  cJSON_Delete(tk_call(other, "patch", "{\"collection\":\"pets\",\"id\":\"srv1\",\"fields\":{\"name\":\"Max\"}}"));
+  tk_sync(other, &f->srv, 100);
+  cJSON *resp = tk_server_pull(&f->srv, "", 100);
+  cJSON_Delete(tk_call_json(f->st, "pullResponse", tk_wrap("response", resp)));
+  resp = tk_server_push(&f->srv, tk_get(req, "body"));            /* the resend: duplicate */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call_json(f->st, "pushResponse", tk_wrap("response", resp)));
+  cJSON *l = tk_call(f->st, "list", "{\"collection\":\"pets\"}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  assert_string_equal(tk_str(l, "records.0.name"), "Max");
+  cJSON_Delete(l);
+  sc_close(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(local_creates_should_get_tmp_ids, setup, teardown),
     cmocka_unit_test_setup_teardown(an_op_pointing_at_an_unmapped_tmp_id_should_wait_then_follow_the_real_id, setup, teardown),
     cmocka_unit_test_setup_teardown(edits_queued_behind_a_create_should_follow_the_remap, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op_forever, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_lost_create_answer_should_not_roll_back_a_newer_pulled_version, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,27 @@ static void store_should_persist_device_id_and_records_in_a_file(void **state) {
   unlink(path);
 }
 
+static void two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp(void **state) {
+  char path[] = "/tmp/sc_test_ctxXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
+  sc_store *one = tk_open_at(*state, cfg), *two = tk_open_at(*state, cfg);
+  cJSON_Delete(tk_call(one, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"x\"}}"));
+  cJSON_Delete(tk_call(two, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"y\"}}"));
+  cJSON *c = tk_call(one, "count", "{\"collection\":\"a\"}");
+  assert_int_equal((int)tk_num(c, "count"), 2);
+  cJSON_Delete(c);
+  cJSON *p = tk_call(one, "pushRequest", "{}");
+  assert_string_not_equal(tk_str(p, "body.ops.0.hlc"), tk_str(p, "body.ops.1.hlc"));
+  cJSON_Delete(p);
+  sc_close(one);
+  sc_close(two);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(put_should_store_a_clean_record_and_generate_an_id, setup, teardown),
@@ -183,6 +204,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(append_only_should_refuse_replace_patch_and_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(open_should_reject_bad_config_with_a_message, setup, teardown),
     cmocka_unit_test_setup_teardown(store_should_persist_device_id_and_records_in_a_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

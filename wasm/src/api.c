@@ -84,6 +84,7 @@ int api_write_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, c
   if ((rc = store_rec_save(st, c->name, rec)) != SC_OK) return rc;
   rec->exists = 1;
   if ((rc = outbox_note_write(st, c, rec, &removed)) != SC_OK) return rc;
+  if (!removed && (rc = merge_note_local_write(st, c, rec, changed)) != SC_OK) return rc;
   return store_changed_add(changed, c->name, rec->id);
 }
 
@@ -308,8 +309,8 @@ static int m_list(sc_store *st, const cJSON *in, cJSON **pOut) {
       if (r) { cJSON_AddStringToObject(r, "id", id); cJSON_AddTrueToObject(r, "_deleted"); }
     } else {
       cJSON *d = store_col_json(stmt, 1);
-      r = store_record_json(id, d ? d : cJSON_GetObjectItem(NULL, ""));
-      if (!d) { r = cJSON_CreateObject(); if (r) cJSON_AddStringToObject(r, "id", id); }
+      if (d) r = store_record_json(id, d);
+      else if ((r = cJSON_CreateObject()) != NULL) cJSON_AddStringToObject(r, "id", id);
       cJSON_Delete(d);
     }
     if (!r) { rc = SC_ENOMEM; goto fail; }
@@ -514,7 +515,9 @@ int sc_call(sc_store *st, const char *method, const char *input_json, char **pzO
   if (!cJSON_IsObject(in)) { cJSON_Delete(in); return store_fail(st, SC_EBADINPUT, "%s: input must be a JSON object", method); }
   sc_hlc clock_before = st->clock;
   if ((rc = store_exec(st, writes ? "BEGIN IMMEDIATE" : "BEGIN")) != SC_OK) { cJSON_Delete(in); return rc; }
-  rc = fn(st, in, &out);
+  /* Other contexts on this database tick the same device's clock: start from theirs. */
+  rc = writes ? store_sync_clock(st) : SC_OK;
+  if (rc == SC_OK) rc = fn(st, in, &out);
   if (rc == SC_OK && memcmp(&clock_before, &st->clock, sizeof clock_before) != 0) rc = store_save_clock(st);
   if (rc == SC_OK) rc = store_exec(st, "COMMIT");
   if (rc == SC_OK) {

@@ -32,6 +32,7 @@
 */
 #include "merge.h"
 #include "outbox.h"
+#include "remap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,6 +118,15 @@ static int keep_local(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
     return rc;
   }
   const char *kind = rec->deleted ? "delete" : rm->absent ? "create" : "update";
+  if (!strcmp(kind, "create") && c->server_ids && strncmp(rec->id, "tmp_", 4) != 0) {
+    /* The server forgot this record and only creates server-ids records from temp ids:
+    ** it comes back under a fresh temp id, refs follow (remap). */
+    char uuid[37], fresh[64];
+    util_uuid(&st->hooks, uuid);
+    snprintf(fresh, sizeof fresh, "tmp_%s", uuid);
+    if ((rc = remap_rename(st, c->name, rec->id, fresh, changed)) != SC_OK) return rc;
+    if ((rc = store_set_str(&rec->id, fresh)) != SC_OK) return rc;
+  }
   rc = outbox_rebase(st, c->name, rec->id, kind, "pending", from_push);
   if (rc == SC_OK) rc = store_rec_save(st, c->name, rec);
   return rc;
@@ -273,6 +283,10 @@ int merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote 
 
   if (local_deleted && remote_deleted) {
     outcome = OUT_REMOTE;
+  } else if (rm->absent && !local_deleted && rec->base_deleted && rec->base_version > 0) {
+    /* The edit was already kept over this deletion (resolve 'mine', edit-wins, latest)
+    ** and the server has since purged the tombstone: re-create, do not ask again. */
+    outcome = OUT_LOCAL;
   } else if (local_deleted || remote_deleted) {
     kind = local_deleted ? "edit-delete" : "delete-edit";
     outcome = decide_delete(c, local_deleted, cmp);
@@ -350,14 +364,29 @@ int merge_list_conflicts(sc_store *st, cJSON **pOut) {
   while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
     if (!o) { rc = SC_ENOMEM; break; }
+    /* The local side is the record as it is now: the app may have edited it since. */
+    const char *coll = (const char *)sqlite3_column_text(stmt, 1);
+    const char *rid = (const char *)sqlite3_column_text(stmt, 2);
+    sc_rec rec;
+    memset(&rec, 0, sizeof rec);
+    if ((rc = store_rec_load(st, coll, rid, &rec)) != SC_OK) { cJSON_Delete(o); break; }
+    const cJSON *local = rec.exists && !rec.deleted ? rec.data : NULL;
+    cJSON *remote = store_col_json(stmt, 5);
+    cJSON *remote_data = cJSON_IsObject(remote) ? cJSON_Duplicate(remote, 1) : NULL;
+    if (remote_data) cJSON_DeleteItemFromObjectCaseSensitive(remote_data, "id");
     cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(stmt, 0));
-    cJSON_AddStringToObject(o, "collection", (const char *)sqlite3_column_text(stmt, 1));
-    cJSON_AddStringToObject(o, "recordId", (const char *)sqlite3_column_text(stmt, 2));
-    cJSON_AddStringToObject(o, "kind", (const char *)sqlite3_column_text(stmt, 3));
-    add_json_col(o, "local", stmt, 4);
-    add_json_col(o, "remote", stmt, 5);
+    cJSON_AddStringToObject(o, "collection", coll);
+    cJSON_AddStringToObject(o, "recordId", rid);
+    cJSON_AddStringToObject(o, "kind", !local && remote_data ? "edit-delete" : local && !remote_data ? "delete-edit"
+                                       : local ? "edit-edit" : (const char *)sqlite3_column_text(stmt, 3));
+    cJSON_AddItemToObject(o, "local", record_or_null(rid, local));
+    cJSON_AddItemToObject(o, "remote", cJSON_IsObject(remote) ? remote : cJSON_CreateNull());
+    if (!cJSON_IsObject(remote)) cJSON_Delete(remote);
     add_json_col(o, "base", stmt, 6);
-    add_json_col(o, "fields", stmt, 7);
+    cJSON *fields = diff_fields(local, remote_data);
+    cJSON_AddItemToObject(o, "fields", fields ? fields : cJSON_CreateArray());
+    cJSON_Delete(remote_data);
+    store_rec_free(&rec);
     cJSON_AddItemToObject(o, "createdAt", util_iso_node(sqlite3_column_int64(stmt, 8), 1));
     cJSON_AddItemToArray(arr, o);
   }
@@ -379,12 +408,16 @@ static void stored_conflict_free(stored_conflict *k) {
   memset(k, 0, sizeof *k);
 }
 
-static int load_conflict(sc_store *st, const char *id, stored_conflict *k) {
+/* Load the conflict with id (or, when id is NULL, the one of coll/record_id). */
+static int load_conflict_where(sc_store *st, const char *id, const char *coll, const char *record_id, stored_conflict *k) {
   sqlite3_stmt *stmt = NULL;
-  int rc = store_prep(st, "SELECT coll, record_id, remote, remote_version, remote_hlc, remote_updated_at, remote_device_id"
-                          " FROM conflicts WHERE id=?", &stmt);
+  int rc = store_prep(st, id ? "SELECT coll, record_id, remote, remote_version, remote_hlc, remote_updated_at, remote_device_id"
+                               " FROM conflicts WHERE id=?"
+                             : "SELECT coll, record_id, remote, remote_version, remote_hlc, remote_updated_at, remote_device_id"
+                               " FROM conflicts WHERE coll=? AND record_id=?", &stmt);
   if (rc != SC_OK) return rc;
-  store_bind_text(stmt, 1, id);
+  if (id) store_bind_text(stmt, 1, id);
+  else { store_bind_text(stmt, 1, coll); store_bind_text(stmt, 2, record_id); }
   if (sqlite3_step(stmt) == SQLITE_ROW) {
     k->coll = store_col_text(stmt, 0);
     k->record_id = store_col_text(stmt, 1);
@@ -397,9 +430,30 @@ static int load_conflict(sc_store *st, const char *id, stored_conflict *k) {
     k->device_id = store_col_text(stmt, 6);
     if (!k->coll || !k->record_id) rc = SC_ENOMEM;
   } else {
-    rc = store_fail(st, SC_ENOTFOUND, "no unresolved conflict '%s' (unknown or already resolved)", id);
+    rc = id ? store_fail(st, SC_ENOTFOUND, "no unresolved conflict '%s' (unknown or already resolved)", id) : SC_ENOTFOUND;
   }
   sqlite3_finalize(stmt);
+  return rc;
+}
+
+static int load_conflict(sc_store *st, const char *id, stored_conflict *k) {
+  return load_conflict_where(st, id, NULL, NULL, k);
+}
+
+int merge_note_local_write(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *changed) {
+  stored_conflict k;
+  memset(&k, 0, sizeof k);
+  int rc = load_conflict_where(st, NULL, c->name, rec->id, &k);
+  if (rc == SC_ENOTFOUND) return SC_OK;
+  if (rc != SC_OK) goto fail;
+  int agree = rec->deleted ? !k.remote : (k.remote && util_json_equal(rec->data, k.remote));
+  if (agree) {
+    /* The app made the record what the server holds: nothing left to resolve or send. */
+    sc_remote rm = {k.version, k.remote, k.version == 0 && !k.remote, k.hlc, k.updated_at, k.device_id};
+    rc = merge_take_remote(st, c, rec, &rm, changed);
+  }
+fail:
+  stored_conflict_free(&k);
   return rc;
 }
 

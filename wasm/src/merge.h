@@ -33,6 +33,11 @@ int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
 ** newest known version. The view is left alone. SC_OK or SC_ENOMEM. */
 int merge_set_base(sc_rec *rec, const sc_remote *rm);
 
+/* After a local write to rec (saved, op queued): when the record has an open conflict
+** and the app made it equal to the server's side (same data, or both deleted), the
+** conflict is settled as 'theirs' silently. */
+int merge_note_local_write(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *changed);
+
 /* conflicts(): *pOut = {conflicts:[…]} oldest first. */
 int merge_list_conflicts(sc_store *st, cJSON **pOut);
 /* Number of unresolved conflicts. */

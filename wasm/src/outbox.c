@@ -219,16 +219,37 @@ fail:
   return rc;
 }
 
-/* Invariant 6: does data (or the id of a non-create op) still point at a temp id? */
-static int waits_for_mapping(const sc_coll *c, const char *kind, const char *id, const cJSON *data) {
+/* Invariant 6: does data (or the id of a non-create op) still point at a temp id that
+** will be mapped? A ref to a temp record that no longer exists here (created and deleted
+** before it was ever pushed) can never be mapped: it is dangling, and waiting for it
+** would hold the op forever, so it goes as it is. */
+static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, const char *id, const cJSON *data) {
   if (c && c->server_ids && strcmp(kind, "create") != 0 && strncmp(id, "tmp_", 4) == 0) return 1;
   if (!c || !c->refs || !data) return 0;
   const cJSON *ref;
   cJSON_ArrayForEach(ref, c->refs) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, ref->string);
-    if (cJSON_IsString(v) && strncmp(v->valuestring, "tmp_", 4) == 0) return 1;
+    if (!cJSON_IsString(v) || strncmp(v->valuestring, "tmp_", 4) != 0) continue;
+    sqlite3_stmt *stmt = NULL;
+    int pending = 1;
+    if (store_prep(st, "SELECT 1 FROM records WHERE coll=? AND id=?", &stmt) == SC_OK) {
+      store_bind_text(stmt, 1, ref->valuestring);
+      store_bind_text(stmt, 2, v->valuestring);
+      pending = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    if (pending) return 1;
   }
   return 0;
+}
+
+/* A stamp further ahead of the corrected clock than the server tolerates (its 5 minutes,
+** less a margin): made before the clock offset was known. The server rejects such an op,
+** so it was never applied and may be rebuilt. */
+static int stamp_too_new(const sc_store *st, const cJSON *hlc) {
+  int64_t ms;
+  if (!cJSON_IsString(hlc) || sc_hlc_parse(hlc->valuestring, &ms, NULL, NULL, NULL, 0) != SC_OK) return 0;
+  return ms > sc_hlc_physical(&st->clock, store_now(st)) + 240000;
 }
 
 /* Build (invariant 7) the wire form of an unsent op from its record. *pOp NULL = nothing to send. */
@@ -238,6 +259,12 @@ static int build_payload(sc_store *st, const sc_op *op, cJSON **pOp) {
   *pOp = NULL;
   int rc = store_rec_load(st, op->coll, op->record_id, &rec);
   if (rc != SC_OK || !rec.exists) goto fail;
+  if (rec.hlc) {
+    cJSON *h = cJSON_CreateString(rec.hlc);
+    int future = h && stamp_too_new(st, h);
+    cJSON_Delete(h);
+    if (future && ((rc = store_stamp(st, &rec)) != SC_OK || (rc = store_rec_save(st, op->coll, &rec)) != SC_OK)) goto fail;
+  }
   cJSON *o = cJSON_CreateObject();
   if (!o) { rc = SC_ENOMEM; goto fail; }
   int is_create = strcmp(op->kind, "create") == 0;
@@ -333,13 +360,13 @@ int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut) {
       sc_op *op = &cand[i];
       cJSON *wire = NULL;
       after = op->seq;
-      if (op->sent && op->payload) {
+      if (op->sent && op->payload && !stamp_too_new(st, cJSON_GetObjectItemCaseSensitive(op->payload, "hlc"))) {
         if (!(wire = cJSON_Duplicate(op->payload, 1))) rc = SC_ENOMEM;
       } else {
         rc = build_payload(st, op, &wire);
       }
       if (rc != SC_OK || !wire) continue;
-      if (waits_for_mapping(store_coll(st, op->coll), op->kind, op->record_id,
+      if (waits_for_mapping(st, store_coll(st, op->coll), op->kind, op->record_id,
                             cJSON_GetObjectItemCaseSensitive(wire, "data"))) {
         cJSON_Delete(wire);
         continue;

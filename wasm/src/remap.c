@@ -53,9 +53,14 @@ static int rewrite_field(sc_store *st, const char *coll, const char *field, cons
 }
 
 int remap_apply(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed) {
-  int rc = SC_OK;
   if (strcmp(temp_id, real_id) == 0) return SC_OK;
-  rc = run(st, "INSERT OR REPLACE INTO idmap(coll, temp_id, real_id) VALUES(?,?,?)", coll, temp_id, real_id, "remembering an id");
+  int rc = run(st, "INSERT OR REPLACE INTO idmap(coll, temp_id, real_id) VALUES(?,?,?)", coll, temp_id, real_id, "remembering an id");
+  if (rc == SC_OK) rc = remap_rename(st, coll, temp_id, real_id, changed);
+  return rc;
+}
+
+int remap_rename(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed) {
+  int rc = SC_OK;
   /* A pull may already have brought the real record: the local row (temp id) supersedes it. */
   if (rc == SC_OK) rc = run(st, "DELETE FROM records WHERE coll=?1 AND id=?3 AND EXISTS"
                                 " (SELECT 1 FROM records WHERE coll=?1 AND id=?2)", coll, temp_id, real_id, "remapping");

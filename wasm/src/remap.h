@@ -12,6 +12,11 @@
 ** id of the record, and each referencing record). SC_OK or a storage code. */
 int remap_apply(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed);
 
+/* remap_apply without remembering the mapping: rename (coll, temp_id) to real_id
+** everywhere (also used to give a record a fresh temp id when it must be re-created
+** in a server-ids collection). */
+int remap_rename(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed);
+
 /* The real id a temporary one was mapped to: *pReal owned by the caller, NULL when
 ** id is not a mapped temp id. */
 int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal);

@@ -253,6 +253,20 @@ int store_save_clock(sc_store *st) {
   return rc;
 }
 
+int store_sync_clock(sc_store *st) {
+  int64_t last = 0, counter = 0, offset = st->clock.offset_ms;
+  int rc = store_meta_get_int(st, "hlc_last_ms", &last);
+  if (rc == SC_OK) rc = store_meta_get_int(st, "hlc_counter", &counter);
+  if (rc == SC_OK) rc = store_meta_get_int(st, "hlc_offset_ms", &offset);
+  if (rc != SC_OK) return rc;
+  if (last > st->clock.last_ms || (last == st->clock.last_ms && counter > st->clock.counter)) {
+    st->clock.last_ms = last;
+    st->clock.counter = (int32_t)counter;
+  }
+  st->clock.offset_ms = offset;
+  return SC_OK;
+}
+
 static int load_identity(sc_store *st, const char *device_id) {
   char *stored = NULL;
   char uuid[37];

@@ -107,6 +107,9 @@ int store_meta_get(sc_store *st, const char *key, char **pOut);
 int store_meta_set(sc_store *st, const char *key, const char *value);
 int store_meta_get_int(sc_store *st, const char *key, int64_t *pOut);
 int store_meta_set_int(sc_store *st, const char *key, int64_t value);
+/* Merge the persisted clock state into st->clock: another context (tab, worker) sharing
+** this database may have ticked or seen the server since. Run inside the write lock. */
+int store_sync_clock(sc_store *st);
 /* Persist the clock state (meta). */
 int store_save_clock(sc_store *st);
 

@@ -48,11 +48,47 @@ static int check_server_record(sc_store *st, const cJSON *r, const char *where, 
   return SC_OK;
 }
 
-static void observe_server_time(sc_store *st, const cJSON *resp) {
+/* Local stamps not yet sent were made with the old clock offset: move them by the
+** correction (delta ms) so a device clock that ran hours off neither wins with a stale
+** edit nor trips the server's future check. Only this device's stamps move. */
+static int shift_unsent_stamps(sc_store *st, int64_t delta) {
+  sqlite3_stmt *sel = NULL, *upd = NULL;
+  int rc = store_prep(st, "SELECT r.rowid, r.hlc FROM records AS r WHERE EXISTS(SELECT 1 FROM outbox o"
+                          " WHERE o.coll=r.coll AND o.record_id=r.id AND o.sent=0)", &sel);
+  if (rc == SC_OK) rc = store_prep(st, "UPDATE records SET hlc=?2, updated_at=?3 WHERE rowid=?1", &upd);
+  while (rc == SC_OK && sqlite3_step(sel) == SQLITE_ROW) {
+    const char *hlc = (const char *)sqlite3_column_text(sel, 1);
+    char device[SC_DEVICE_ID_MAX + 1], text[SC_HLC_TEXT_MAX + 32], iso[32];
+    int64_t ms;
+    int32_t counter;
+    if (!hlc || sc_hlc_parse(hlc, &ms, &counter, device, NULL, 0) != SC_OK) continue;
+    if (strcmp(device, st->clock.device_id) != 0) continue;
+    ms += delta;
+    if (ms < 0) ms = 0;
+    if (ms > 999999999999999LL) ms = 999999999999999LL;
+    snprintf(text, sizeof text, "%015lld-%05d-%s", (long long)ms, (int)counter, device);
+    util_iso(ms, iso);
+    sqlite3_reset(upd);
+    sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+    store_bind_text(upd, 2, text);
+    store_bind_text(upd, 3, iso);
+    if (sqlite3_step(upd) != SQLITE_DONE) rc = store_sqlfail(st, "correcting local stamps");
+  }
+  sqlite3_finalize(sel);
+  sqlite3_finalize(upd);
+  return rc;
+}
+
+static int observe_server_time(sc_store *st, const cJSON *resp) {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(resp, "server_time");
   int64_t ms;
-  if (cJSON_IsString(t) && sc_time_parse(t->valuestring, 0, &ms, NULL, 0) == SC_OK)
-    sc_hlc_observe_server(&st->clock, ms, store_now(st));
+  if (!cJSON_IsString(t) || sc_time_parse(t->valuestring, 0, &ms, NULL, 0) != SC_OK) return SC_OK;
+  int64_t before = st->clock.offset_ms;
+  sc_hlc_observe_server(&st->clock, ms, store_now(st));
+  int64_t delta = st->clock.offset_ms - before;
+  if (delta > -1000 && delta < 1000) return SC_OK;   /* network jitter: stamps stay */
+  if (delta < 0) st->clock.last_ms = st->clock.last_ms + delta > 0 ? st->clock.last_ms + delta : 0;
+  return shift_unsent_stamps(st, delta);
 }
 
 static const char *opt_str(const cJSON *o, const char *key) {
@@ -108,12 +144,16 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
   const cJSON *sent = op->payload;
   const cJSON *sent_data = cJSON_GetObjectItemCaseSensitive(sent, "data");
   cJSON *data = NULL;
-  sc_rec rec;
+  sc_rec rec, prior;
   int has_more = 0, rc = SC_OK;
   memset(&rec, 0, sizeof rec);
+  memset(&prior, 0, sizeof prior);
   if (!c) return outbox_ack(st, op->op_id);
   if (real_id && strcmp(real_id, op->record_id) != 0) {
-    if ((rc = remap_apply(st, op->coll, op->record_id, real_id, changed)) != SC_OK) return rc;
+    /* A pull may have brought the real record already (this answer was lost before),
+    ** possibly newer than this answer: remember its server state before the remap. */
+    if ((rc = store_rec_load(st, op->coll, real_id, &prior)) != SC_OK) goto fail;
+    if ((rc = remap_apply(st, op->coll, op->record_id, real_id, changed)) != SC_OK) goto fail;
     if (remapped) cJSON_AddStringToObject(remapped, op->record_id, real_id);
   } else {
     real_id = op->record_id;
@@ -127,9 +167,14 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
   const cJSON *meta = record ? record : sent;
   sc_remote rm = {version, data, 0, opt_str(meta, "hlc"), opt_str(meta, "updated_at"), opt_str(meta, "device_id")};
   if (!rm.device_id) rm.device_id = st->clock.device_id;
+  if (prior.exists && prior.base_version > version) {
+    sc_remote newer = {prior.base_version, prior.base_deleted ? NULL : prior.base_data, 0, prior.base_hlc,
+                       prior.base_updated_at, prior.base_device_id};
+    rm = newer;
+  }
   if ((rc = store_has_ops(st, op->coll, real_id, &has_more)) != SC_OK) goto fail;
   if (!has_more) {
-    int same = !rec.deleted && data && util_json_equal(rec.data, data);
+    int same = !rec.deleted && rm.data && util_json_equal(rec.data, rm.data);
     cJSON *empty = cJSON_CreateArray();
     if (!empty) { rc = SC_ENOMEM; goto fail; }
     rc = merge_take_remote(st, c, &rec, &rm, same ? empty : changed);
@@ -137,12 +182,13 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
   } else {
     /* Ops queued behind this one keep the local view; they now build on this version. */
     rc = merge_set_base(&rec, &rm);
-    if (rc == SC_OK && !rec.deleted) rc = take_derived(rec.data, sent_data, data);
+    if (rc == SC_OK && !rec.deleted) rc = take_derived(rec.data, sent_data, rm.data);
     if (rc == SC_OK) rc = store_rec_save(st, op->coll, &rec);
   }
 fail:
   cJSON_Delete(data);
   store_rec_free(&rec);
+  store_rec_free(&prior);
   return rc;
 }
 
@@ -239,7 +285,10 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     if ((rc = store_set_str(&rec.id, id)) != SC_OK) goto fail;
     rc = merge_take_remote(st, c, &rec, &rm, data ? changed : NULL);
   } else if (!has_ops) {
-    if (version <= rec.version) goto fail;     /* already have it (e.g. our own push) */
+    /* Changes arrive in seq order, each the record's latest state, so it replaces ours;
+    ** versions alone cannot tell (they restart when a purged tombstone is recreated).
+    ** Skip only the echo of what we already hold. */
+    if (version == rec.version && !rec.deleted == !!data && (!hlc || (rec.hlc && !strcmp(hlc, rec.hlc)))) goto fail;
     rc = merge_take_remote(st, c, &rec, &rm, changed);
   } else {
     if (version <= rec.base_version) goto fail; /* the server did not move past our base */
@@ -282,7 +331,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON *changed = cJSON_CreateArray(), *out = NULL;
   int rc = changed ? check_pull_body(st, resp) : SC_ENOMEM;
   if (rc != SC_OK) goto fail;
-  observe_server_time(st, resp);
+  if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
   const cJSON *ch;
   cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(resp, "changes")) {
@@ -401,7 +450,7 @@ int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   memset(&op, 0, sizeof op);
   int rc = changed && remapped ? check_push_body(st, resp) : SC_ENOMEM;
   if (rc != SC_OK) goto fail;
-  observe_server_time(st, resp);
+  if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   const cJSON *r;
   cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(resp, "results")) {
     const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
