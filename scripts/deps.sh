@@ -9,7 +9,7 @@ need() { dpkg -s "$1" >/dev/null 2>&1 || pkgs+=("$1"); }
 case $want in
   native)  need gcc; need make; need clang; need libclang-rt-14-dev; need libcmocka-dev; need pkg-config; need curl; need ca-certificates ;;
   wasm)    need emscripten; need curl ;;
-  browser) need chromium; need nodejs; need npm ;;
+  browser) need chromium; command -v node >/dev/null || need nodejs; command -v npm >/dev/null || need npm ;;
   server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl ;;
   all)     for w in native wasm browser server; do "$0" "$w"; done; exit 0 ;;
 esac

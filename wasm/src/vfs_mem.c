@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>   /* not <time.h>: -Iwasm/src makes that our time.h */
+#include <sys/time.h>
 
 struct vfs_mem_image {
   char *name;               /* NULL for an anonymous temp file                   */

@@ -1,0 +1,10 @@
+# Browser tests (tests/e2e/run.mjs): headless Debian Chromium driven by npm's
+# playwright-core against pages served from 127.0.0.1 — durability (reload, restart,
+# renderer crash, SIGKILL), several contexts on one store, backends, storage failures.
+# Installs its own deps: chromium + nodejs + npm (apt) and `npm ci` (scripts/deps.sh browser).
+
+.PHONY: test-browser
+test-browser: wasm | deps-browser
+	node tests/e2e/run.mjs
+
+TEST_TARGETS += test-browser

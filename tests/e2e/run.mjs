@@ -1,0 +1,358 @@
+// run.mjs — browser tests of the wasm module and its persistence (docs/STORAGE.md), in
+// headless Debian Chromium driven by playwright-core, pages served from 127.0.0.1:
+// durability across reload, browser restart, a crashed renderer and a SIGKILLed browser;
+// several contexts (pages, a worker, the service worker) writing one store; backend
+// registry rules; storage failures surfacing as SC_STORAGE. Every test uses a fresh
+// profile. Prints one line per test and "N passed, N failed".
+// Usage: node tests/e2e/run.mjs [name-substring]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const TABLE = 'CREATE TABLE IF NOT EXISTS t(writer TEXT, i INTEGER, pad BLOB, PRIMARY KEY(writer, i))';
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+let server;
+const cleanups = [];
+
+function check(cond, message) { if (!cond) throw new Error(message); }
+function equal(actual, expected, what) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+async function until(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function profile() {
+  const dir = mkdtempSync(join(tmpdir(), 'syncore-e2e-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+// Resolved writes reported by every context of a browser: writer → Set(i).
+function reporter() {
+  const seen = new Map();
+  return {
+    seen,
+    count: (writer) => (seen.get(writer) || new Set()).size,
+    add(writer, i) { if (!seen.has(writer)) seen.set(writer, new Set()); seen.get(writer).add(i); },
+  };
+}
+
+async function launch(dir, writes) {
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: ARGS, headless: true });
+  cleanups.push(() => context.close().catch(() => {}));
+  if (writes) await context.exposeBinding('reportWrite', (_, writer, i) => writes.add(writer, i));
+  return context;
+}
+
+async function harness(context) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('  [page error]', e.message));
+  await page.goto(`${server.url}/tests/e2e/pages/harness.html`);
+  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 20000 });
+  return page;
+}
+
+async function rows(page, name, writer) {
+  const out = await page.evaluate(([n, w]) => H.sql(n, `SELECT i FROM t WHERE writer = '${w}' ORDER BY i`), [name, writer]);
+  return new Set(out.map((r) => r[0]));
+}
+async function integrity(page, name) {
+  return (await page.evaluate((n) => H.sql(n, 'PRAGMA integrity_check'), name))[0][0];
+}
+function assertAllPresent(present, resolved, what) {
+  const missing = [...resolved].filter((i) => !present.has(i));
+  check(missing.length === 0, `${what}: ${missing.length} resolved writes lost (e.g. ${missing.slice(0, 5)})`);
+}
+async function openWithTable(page, name, storage = 'auto') {
+  const backend = await page.evaluate(([n, s]) => H.open(n, s), [name, storage]);
+  await page.evaluate(([n, sql]) => H.sql(n, sql), [name, TABLE]);
+  return backend;
+}
+
+// ---------------------------------------------------------------- tests
+
+test('idb store keeps every write across reload and browser restart', async () => {
+  const dir = profile();
+  let context = await launch(dir);
+  let page = await harness(context);
+  equal(await openWithTable(page, 'dur'), 'idb', 'auto backend of a new store');
+  await page.evaluate(() => H.writeLoop('dur', 'a', 0, 200, 100));
+  await page.reload();
+  await page.waitForFunction(() => window.harnessReady === true);
+  await page.evaluate(() => H.open('dur'));
+  equal((await rows(page, 'dur', 'a')).size, 200, 'rows after reload');
+  await context.close();
+  context = await launch(dir);
+  page = await harness(context);
+  await page.evaluate(() => H.open('dur'));
+  equal((await rows(page, 'dur', 'a')).size, 200, 'rows after restart');
+  equal(await integrity(page, 'dur'), 'ok', 'integrity_check');
+});
+
+test('writes interrupted by a renderer crash lose nothing resolved', async () => {
+  const writes = reporter();
+  const context = await launch(profile(), writes);
+  const page = await harness(context);
+  await openWithTable(page, 'crash');
+  page.evaluate(() => H.writeLoop('crash', 'c', 0, 1e6, 3000)).catch(() => {});
+  await until(() => writes.count('c') >= 150, 30000, '150 resolved writes');
+  await page.goto('chrome://crash').catch(() => {});
+  await until(() => page.isClosed() || page.evaluate(() => 1).then(() => false, () => true), 10000, 'the crash');
+  const resolved = new Set(writes.seen.get('c'));
+  const after = await harness(context);
+  await after.evaluate(() => H.open('crash'));
+  equal(await integrity(after, 'crash'), 'ok', 'integrity_check');
+  const present = await rows(after, 'crash', 'c');
+  assertAllPresent(present, resolved, 'after renderer crash');
+  check(present.size >= resolved.size, 'no fewer rows than resolved');
+});
+
+test('opfs writes in a worker interrupted by a renderer crash lose nothing resolved', async () => {
+  const writes = reporter();
+  const context = await launch(profile(), writes);
+  const page = await harness(context);
+  await page.evaluate(async (sql) => { window.W = H.worker(); await W.open('ocrash', 'opfs'); await W.sql('ocrash', sql); }, TABLE);
+  page.evaluate(() => W.writeLoop('ocrash', 'o', 0, 1e6, 3000)).catch(() => {});
+  await until(() => writes.count('o') >= 150, 30000, '150 resolved writes');
+  await page.goto('chrome://crash').catch(() => {});
+  await until(() => page.isClosed() || page.evaluate(() => 1).then(() => false, () => true), 10000, 'the crash');
+  const resolved = new Set(writes.seen.get('o'));
+  const after = await harness(context);
+  const out = await until(() => after.evaluate(async () => {
+    const w = H.worker();
+    const err = await w.openError('ocrash', 'auto');      // the crashed worker's handles may take a moment to go
+    if (err) return null;
+    return { check: (await w.sql('ocrash', 'PRAGMA integrity_check'))[0][0], rows: (await w.sql('ocrash', "SELECT i FROM t WHERE writer='o'")).map((r) => r[0]) };
+  }), 10000, 'the store to reopen in a new worker');
+  equal(out.check, 'ok', 'integrity_check');
+  assertAllPresent(new Set(out.rows), resolved, 'after renderer crash (opfs)');
+});
+
+test('writes interrupted by SIGKILL of the browser lose nothing resolved', async () => {
+  const dir = profile();
+  const writes = reporter();
+  const child = spawn(CHROMIUM, ['--headless=new', '--remote-debugging-port=0', `--user-data-dir=${dir}`, ...ARGS, 'about:blank'],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const ws = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no DevTools endpoint: ${stderr.slice(-500)}`)), 20000);
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+  });
+  const killed = new Promise((r) => child.on('exit', r));
+  cleanups.push(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
+  const browser = await chromium.connectOverCDP(ws);
+  const context = browser.contexts()[0];
+  await context.exposeBinding('reportWrite', (_, writer, i) => writes.add(writer, i));
+  const page = await harness(context);
+  await openWithTable(page, 'kill');
+  page.evaluate(() => H.writeLoop('kill', 'k', 0, 1e6, 3000)).catch(() => {});
+  await until(() => writes.count('k') >= 150, 30000, '150 resolved writes');
+  process.kill(-child.pid, 'SIGKILL');          // the browser and its children, mid-stream
+  await killed;
+  const resolved = new Set(writes.seen.get('k'));
+  const again = await launch(dir);
+  const after = await harness(again);
+  await after.evaluate(() => H.open('kill'));
+  equal(await integrity(after, 'kill'), 'ok', 'integrity_check');
+  assertAllPresent(await rows(after, 'kill', 'k'), resolved, 'after SIGKILL');
+});
+
+test('two pages and a worker writing one store concurrently keep every write', async () => {
+  const writes = reporter();
+  const context = await launch(profile(), writes);
+  const [p1, p2] = [await harness(context), await harness(context)];
+  await openWithTable(p1, 'conc');
+  await p2.evaluate(() => H.open('conc'));
+  await p1.evaluate(() => { window.W = H.worker(); return W.open('conc'); });
+  const n = 60;
+  await Promise.all([
+    p1.evaluate((k) => H.writeLoop('conc', 'p1', 0, k, 500), n),
+    p2.evaluate((k) => H.writeLoop('conc', 'p2', 0, k, 500), n),
+    p1.evaluate((k) => W.writeLoop('conc', 'w', 0, k, 500), n),
+  ]);
+  for (const page of [p1, p2]) {
+    await page.evaluate(() => H.refresh('conc'));
+    equal((await page.evaluate(() => H.sql('conc', 'SELECT count(*) FROM t')))[0][0], 3 * n, 'rows seen by each page');
+  }
+  check(await p2.evaluate(() => H.remoteCommits()) > 0, 'page 2 was told of other contexts\' commits');
+  equal(await integrity(p1, 'conc'), 'ok', 'integrity_check');
+  const fresh = await harness(context);
+  await fresh.evaluate(() => H.open('conc'));
+  for (const w of ['p1', 'p2', 'w']) equal((await rows(fresh, 'conc', w)).size, n, `rows of ${w} in a fresh page`);
+});
+
+test('without Web Locks the compare-and-swap still keeps every resolved write', async () => {
+  const writes = reporter();
+  const context = await launch(profile(), writes);
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+  const [p1, p2] = [await harness(context), await harness(context)];
+  await openWithTable(p1, 'nolock');
+  await p2.evaluate(() => H.open('nolock'));
+  const n = 60;
+  const failed = await Promise.all([p1, p2].map((p, k) => p.evaluate(([w, m]) => H.writeLoopTolerant('nolock', w, 0, m), [`p${k}`, n])));
+  for (const codes of failed) check(codes.every((c) => c === 'SC_STORAGE'), `failures are SC_STORAGE: ${codes}`);
+  const fresh = await harness(context);
+  await fresh.evaluate(() => H.open('nolock'));
+  equal(await integrity(fresh, 'nolock'), 'ok', 'integrity_check');
+  for (const w of ['p0', 'p1']) assertAllPresent(await rows(fresh, 'nolock', w), writes.seen.get(w) || new Set(), `writer ${w}`);
+  const total = (await fresh.evaluate(() => H.sql('nolock', 'SELECT count(*) FROM t')))[0][0];
+  equal(total, writes.count('p0') + writes.count('p1'), 'rows = resolved writes (no failed write half-saved)');
+  console.log(`     (${2 * n - total} of ${2 * n} writes rejected after 3 lost compare-and-swaps)`);
+});
+
+test('core puts from two pages and a worker all land; others hear of them', async () => {
+  const context = await launch(profile());
+  const [p1, p2] = [await harness(context), await harness(context)];
+  const config = { collections: { notes: { indexes: ['writer'] } } };
+  await Promise.all([p1.evaluate((c) => H.open('core1', 'auto', c), config), p2.evaluate((c) => H.open('core1', 'auto', c), config)]);
+  await p1.evaluate((c) => { window.W = H.worker(); return W.open('core1', 'auto', c); }, config);
+  const n = 40;
+  await Promise.all([
+    p1.evaluate((k) => H.putLoop('core1', 'p1', 0, k), n),
+    p2.evaluate((k) => H.putLoop('core1', 'p2', 0, k), n),
+    p1.evaluate((k) => W.putLoop('core1', 'w', 0, k), n),
+  ]);
+  const fresh = await harness(context);
+  await fresh.evaluate((c) => H.open('core1', 'auto', c), config);
+  equal(await fresh.evaluate(() => H.call('core1', 'count', { collection: 'notes' })), { count: 3 * n }, 'count in a fresh page');
+  equal((await fresh.evaluate(() => H.call('core1', 'status', {}))).pending, 3 * n, 'one queued op per put');
+  equal(await fresh.evaluate(() => H.read('core1', 'get', { collection: 'notes', id: 'w-7' })), { record: { id: 'w-7', writer: 'w', i: 7 } }, 'a worker record read synchronously');
+  const heard = await until(() => p2.evaluate(() => H.changedIds()).then((ids) => ids.filter((id) => !id.startsWith('p2-')).length >= 2 * n && ids), 10000, 'page 2 to hear of the others\' puts');
+  check(heard.includes('w-0') && heard.includes('p1-39'), 'remote commit notices carry the changed ids');
+  equal(await integrity(fresh, 'core1'), 'ok', 'integrity_check');
+});
+
+test('the service worker writes the same store as the page', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  await openWithTable(page, 'swstore');
+  await page.evaluate(() => H.writeLoop('swstore', 'page', 0, 10));
+  await page.evaluate(async () => { window.S = await H.sw(); await S.open('swstore'); await S.writeLoop('swstore', 'sw', 0, 25); });
+  await until(() => page.evaluate(() => H.sql('swstore', "SELECT count(*) FROM t WHERE writer='sw'")).then((r) => r[0][0] === 25), 10000, 'the page to see the service worker\'s rows');
+  equal((await page.evaluate(() => S.sql('swstore', "SELECT count(*) FROM t WHERE writer='page'")))[0][0], 10, 'rows the service worker sees');
+  equal(await integrity(page, 'swstore'), 'ok', 'integrity_check');
+});
+
+test('a classic worker loads syncore.classic.js and finds the wasm next to it', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  const result = await page.evaluate(() => H.classicWorker().probe());
+  check(result.ok, `classic worker: ${JSON.stringify(result)}`);
+});
+
+test('a classic service worker runs syncore.classic.js on idb', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  const out = await page.evaluate(async () => (await H.sw('./sw-classic.js', 'classic')).probe());
+  equal(out.record, { id: 'n1', text: 'from the classic service worker' }, 'record written and read in the worker');
+  check(out.exports.includes('openStore'), `self.syncore exports openStore: ${out.exports}`);
+});
+
+test('a store keeps its backend: opfs in a worker, mismatches are SC_STORAGE', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  await openWithTable(page, 'reg', 'idb');
+  equal((await page.evaluate(() => H.openError('reg', 'opfs')))?.code, 'SC_STORAGE', 'idb store opened as opfs');
+  equal(await page.evaluate(() => H.open('reg', 'auto')), 'idb', 'auto keeps idb');
+  equal((await page.evaluate(() => H.openError('newopfs', 'opfs')))?.code, 'SC_STORAGE', 'opfs in a window');
+  const backend = await page.evaluate(async () => {
+    const w = H.worker();
+    const b = await w.open('o1', 'opfs');
+    await w.sql('o1', 'CREATE TABLE t(writer TEXT, i INTEGER, pad BLOB)');
+    await w.writeLoop('o1', 'w', 0, 40, 3000);
+    const second = await H.worker().openError('o1', 'auto');   // sync access handles are exclusive
+    await w.close('o1');
+    return [b, second && second.code];
+  });
+  equal(backend, ['opfs', 'SC_STORAGE'], 'opfs backend and its exclusivity');
+  const reopened = await page.evaluate(async () => {
+    const w = H.worker();
+    const b = await w.open('o1', 'auto');
+    return [b, (await w.sql('o1', 'SELECT count(*) FROM t'))[0][0], (await w.sql('o1', 'PRAGMA integrity_check'))[0][0]];
+  });
+  equal(reopened, ['opfs', 40, 'ok'], 'opfs store reopened by auto in a new worker');
+  equal((await page.evaluate(() => H.openError('o1', 'idb')))?.code, 'SC_STORAGE', 'opfs store opened as idb');
+  await page.evaluate(() => H.open('m1', 'memory'));
+  await page.evaluate(() => H.sql('m1', 'CREATE TABLE t(x); INSERT INTO t VALUES(1)'));
+  await page.evaluate(() => H.close('m1'));
+  await page.evaluate(() => H.open('m1', 'memory'));
+  equal((await page.evaluate(() => H.sql('m1', "SELECT count(*) FROM sqlite_master WHERE name = 't'")))[0][0], 0, 'memory keeps nothing');
+});
+
+test('a quota error is SC_STORAGE and loses nothing stored before', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  await openWithTable(page, 'q1');
+  await page.evaluate(() => H.writeLoop('q1', 'q', 0, 20));
+  const err = await page.evaluate(async () => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () { throw new DOMException('quota (injected)', 'QuotaExceededError'); };
+    try { return await H.error(() => H.writeLoop('q1', 'q', 20, 21)); } finally { IDBObjectStore.prototype.put = put; }
+  });
+  equal(err?.code, 'SC_STORAGE', 'failed write');
+  check(/quota/i.test(err.message), `message names the quota: ${err.message}`);
+  equal((await rows(page, 'q1', 'q')).size, 20, 'rows right after the failure (image discarded)');
+  await page.evaluate(() => H.writeLoop('q1', 'q', 20, 25));
+  await page.reload();
+  await page.waitForFunction(() => window.harnessReady === true);
+  await page.evaluate(() => H.open('q1'));
+  equal((await rows(page, 'q1', 'q')).size, 25, 'rows after reload');
+  equal(await integrity(page, 'q1'), 'ok', 'integrity_check');
+});
+
+test('a database deleted under an open store makes writes SC_STORAGE', async () => {
+  const context = await launch(profile());
+  const [p1, p2] = [await harness(context), await harness(context)];
+  await openWithTable(p1, 'gone');
+  await p2.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase('syncore:gone');
+    req.onsuccess = resolve; req.onerror = () => reject(req.error);
+  }));
+  const err = await p1.evaluate(() => H.error(() => H.writeLoop('gone', 'g', 0, 1)));
+  equal(err?.code, 'SC_STORAGE', 'write after deletion');
+  check(/deleted/.test(err.message), `message says why: ${err.message}`);
+  await p1.evaluate(() => H.open('gone'));                 // opening again starts from what is stored
+  equal((await p1.evaluate(() => H.sql('gone', "SELECT count(*) FROM sqlite_master WHERE name = 't'")))[0][0], 0, 'a fresh store');
+  await openWithTable(p1, 'gone');
+  await p1.evaluate(() => H.writeLoop('gone', 'g', 0, 3));
+  equal((await rows(p1, 'gone', 'g')).size, 3, 'writes work again');
+});
+
+// ---------------------------------------------------------------- runner
+
+const filter = process.argv[2] || '';
+server = await startServer();
+let passed = 0, failed = 0;
+for (const t of tests.filter((x) => x.name.includes(filter))) {
+  const started = Date.now();
+  try {
+    await Promise.race([t.fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('test timed out (120 s)')), 120000))]);
+    passed++;
+    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${t.name}: ${err && err.stack || err}`);
+  }
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+}
+await server.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

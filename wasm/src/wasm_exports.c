@@ -1,0 +1,128 @@
+/*
+** wasm_exports.c — the wasm module's boundary, and the only file that includes
+** emscripten.h. It installs the in-heap VFS as SQLite's OS layer (SQLITE_OS_OTHER=1),
+** exports the VFS hooks js-glue/storage-*.js use to load and persist images, and a
+** raw SQL entry (open a connection on an image, run SQL, rows as JSON) that the
+** browser tests and diagnostics use beside the core. The core's own calls
+** (sc_open, sc_call, …) are exported as they are from api.c: they already take and
+** return only JSON text and one opaque handle. Every name here is listed in
+** wasm/exports.json and called from js-glue/core.js (must match both).
+** Built only by mk/wasm.mk; never part of the native library.
+*/
+#include <emscripten.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cJSON.h"
+#include "vfs_mem.h"
+
+/* ---------------------------------------------------------------- SQLite OS layer */
+
+/* Called by sqlite3_initialize(): with SQLITE_OS_OTHER there is no built-in VFS. */
+int sqlite3_os_init(void) { return vfs_mem_register(1); }
+int sqlite3_os_end(void) { return SQLITE_OK; }
+
+/* ---------------------------------------------------------------- VFS hooks */
+
+/* The image called name (created empty when create != 0), or NULL. */
+EMSCRIPTEN_KEEPALIVE vfs_mem_image *sc_vfs_image(const char *name, int create) {
+  vfs_mem_image *image = NULL;
+  if (sqlite3_initialize() != SQLITE_OK) return NULL;
+  vfs_mem_image_find(name, create, &image);
+  return image;
+}
+
+EMSCRIPTEN_KEEPALIVE unsigned char *sc_vfs_data(vfs_mem_image *image) { return vfs_mem_image_data(image); }
+EMSCRIPTEN_KEEPALIVE size_t sc_vfs_size(vfs_mem_image *image) { return vfs_mem_image_size(image); }
+
+/* SQLITE_OK or SQLITE_NOMEM; the loader then writes the bytes at sc_vfs_data(). */
+EMSCRIPTEN_KEEPALIVE int sc_vfs_resize(vfs_mem_image *image, size_t size) {
+  return vfs_mem_image_resize(image, size);
+}
+
+/* First dirty chunk index >= from, or -1. (An int: JS numbers, no BigInt.) */
+EMSCRIPTEN_KEEPALIVE int sc_vfs_next_dirty(vfs_mem_image *image, int from) {
+  return (int)vfs_mem_image_next_dirty(image, from);
+}
+
+EMSCRIPTEN_KEEPALIVE int sc_vfs_dirty_count(vfs_mem_image *image) {
+  return (int)vfs_mem_image_dirty_count(image);
+}
+EMSCRIPTEN_KEEPALIVE void sc_vfs_clear_dirty(vfs_mem_image *image) { vfs_mem_image_clear_dirty(image); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_lock_level(vfs_mem_image *image) { return vfs_mem_image_lock_level(image); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_delete(const char *name) { return vfs_mem_image_delete(name); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_chunk_size(void) { return (int)VFS_MEM_CHUNK; }
+
+/* ---------------------------------------------------------------- raw SQL */
+
+/* Open a connection on the image called name. *ppDb is set also on failure (close it).
+** Returns an SQLite result code. */
+EMSCRIPTEN_KEEPALIVE int sc_sql_open(const char *name, sqlite3 **ppDb) {
+  int rc = sqlite3_open_v2(name, ppDb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, VFS_MEM_NAME);
+  if (rc == SQLITE_OK) sqlite3_busy_timeout(*ppDb, 0);
+  return rc;
+}
+
+static cJSON *row_to_json(sqlite3_stmt *stmt) {
+  cJSON *row = cJSON_CreateArray();
+  int i, n = sqlite3_column_count(stmt);
+  for (i = 0; row && i < n; i++) {
+    cJSON *cell;
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER: case SQLITE_FLOAT: cell = cJSON_CreateNumber(sqlite3_column_double(stmt, i)); break;
+      case SQLITE_NULL: cell = cJSON_CreateNull(); break;
+      default: cell = cJSON_CreateString((const char *)sqlite3_column_text(stmt, i)); break;
+    }
+    if (!cell) { cJSON_Delete(row); return NULL; }
+    cJSON_AddItemToArray(row, cell);
+  }
+  return row;
+}
+
+/* Run every statement of sql; *pzOut (free with free()) is the JSON array of the rows
+** of the last statement that returned rows, or the error message when rc != SQLITE_OK. */
+EMSCRIPTEN_KEEPALIVE int sc_sql_exec(sqlite3 *db, const char *sql, char **pzOut) {
+  sqlite3_stmt *stmt = NULL;
+  cJSON *rows = cJSON_CreateArray(), *stmt_rows = NULL;
+  int rc = rows ? SQLITE_OK : SQLITE_NOMEM;
+  *pzOut = NULL;
+  while (rc == SQLITE_OK && sql && *sql) {
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, &sql);
+    if (rc != SQLITE_OK || !stmt) break;
+    if ((stmt_rows = cJSON_CreateArray()) == NULL) { rc = SQLITE_NOMEM; goto fail; }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      cJSON *row = row_to_json(stmt);
+      if (!row) { rc = SQLITE_NOMEM; goto fail; }
+      cJSON_AddItemToArray(stmt_rows, row);
+    }
+    if (rc != SQLITE_DONE) goto fail;
+    rc = sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (cJSON_GetArraySize(stmt_rows) > 0) { cJSON_Delete(rows); rows = stmt_rows; }
+    else cJSON_Delete(stmt_rows);
+    stmt_rows = NULL;
+  }
+  if (rc != SQLITE_OK) goto fail;
+  {
+    char *text = cJSON_PrintUnformatted(rows);   /* cJSON's allocator; the caller frees with free() */
+    size_t n = text ? strlen(text) + 1 : 0;
+    if (text && (*pzOut = malloc(n)) != NULL) memcpy(*pzOut, text, n);
+    cJSON_free(text);
+  }
+  cJSON_Delete(rows);
+  return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
+fail:
+  {
+    const char *msg = sqlite3_errmsg(db);
+    size_t n = strlen(msg) + 1;
+    sqlite3_finalize(stmt);
+    cJSON_Delete(stmt_rows);
+    cJSON_Delete(rows);
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_ERROR;
+    if ((*pzOut = malloc(n)) != NULL) memcpy(*pzOut, msg, n);
+    return rc;
+  }
+}
+
+EMSCRIPTEN_KEEPALIVE int sc_sql_close(sqlite3 *db) { return sqlite3_close(db); }
