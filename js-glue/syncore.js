@@ -3,10 +3,10 @@
 // Everything that decides (validation, merge, outbox, retry schedule, conflicts) is C
 // behind core.js; this file only sequences calls, moves bodies between the core and the
 // transport, and turns results into events. Persistence and cross-context coherence are
-// storage.js's; when to sync is triggers.js's; Background Sync is sw.js's.
+// storage-idb.js's; when to sync is triggers.js's; Background Sync is sw.js's.
 
-import { loadCore, normalizeTimeSync, SyncoreError } from './core.js';
-import { openDatabase } from './storage.js';
+import { loadCore, SyncoreError } from './core.js';
+import { openDatabase } from './storage-idb.js';
 import { createHttpTransport } from './transport.js';
 import { createTriggers } from './triggers.js';
 import { requestBackgroundSync } from './sw.js';
@@ -20,11 +20,28 @@ const SYNC_DEFAULTS = { auto: true, reconnectDebounceMs: 5000, intervalMs: 18000
                         retrySchedule: [30, 60, 300, 900, 3600] };
 const EVENTS = ['change', 'status', 'progress', 'conflict'];
 
-export const ready = loadCore();
+let loadedCore = null;
+// Loading starts at import; no top-level await (module service workers forbid it).
+export const ready = loadCore().then((core) => { loadedCore = core; return core; });
+ready.catch(() => {});
 
 // SPEC §2: synchronous, so it needs the module loaded (`await ready`, or any openStore).
 export function normalizeTime(value, options = {}) {
-  return normalizeTimeSync(value, options.assumeOffsetMinutes || 0);
+  if (!loadedCore) throw new SyncoreError('normalizeTime: the wasm module is still loading; await `ready` (or openStore) first', 'SC_CLOSED');
+  if (value instanceof Date) value = value.getTime();
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    const err = new TypeError(`normalizeTime: expected a string, a number of epoch milliseconds or a Date, not ${value === null ? 'null' : typeof value}`);
+    err.code = 'SC_BAD_INPUT';
+    throw err;
+  }
+  const offset = options.assumeOffsetMinutes || 0;
+  try {
+    return loadedCore.normalizeTime(value, offset);
+  } catch (e) {
+    const err = new RangeError(e.message);
+    err.code = e.code || 'SC_BAD_INPUT';
+    throw err;
+  }
 }
 
 function badInput(message) {
@@ -76,8 +93,7 @@ class Store {
     this._lastStatus = null;
     const remote = options.remote;
     this._transport = remote ? (remote.transport || createHttpTransport(remote)) : null;
-    this._channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(`syncore-events:${this._name}`) : null;
-    if (this._channel) this._channel.onmessage = (e) => this._onOtherContext(e.data);
+    this._offRemote = db.onRemoteCommit((commit) => this._onOtherContext(commit));
     this._triggers = null;
     if (this._transport && sync.auto) {
       this._triggers = createTriggers({
@@ -124,16 +140,16 @@ class Store {
   _announce(changed, origin) {
     if (!changed || !changed.length) return;
     for (const c of changed) this._emit('change', { collection: c.collection, ids: c.ids, origin });
-    if (this._channel) this._channel.postMessage({ changed });
     this._emitStatus();
   }
 
-  _onOtherContext(msg) {
-    if (this._closed || !msg || !Array.isArray(msg.changed)) return;
-    this._db.refresh().then(() => {
-      for (const c of msg.changed) this._emit('change', { collection: c.collection, ids: c.ids, origin: 'other-context' });
-      this._emitStatus();
-    }, () => {});
+  // storage-idb.js has loaded the other context's commit when this runs.
+  _onOtherContext(commit) {
+    if (this._closed) return;
+    for (const c of (commit && commit.changed) || []) {
+      this._emit('change', { collection: c.collection, ids: c.ids, origin: 'other-context' });
+    }
+    this._emitStatus();
   }
 
   _emitStatus() {
@@ -218,7 +234,7 @@ class Store {
     if (this._running) await this._running.catch(() => {});
     this._closed = true;
     if (this._triggers) this._triggers.stop();
-    if (this._channel) this._channel.close();
+    this._offRemote();
     await this._db.close();
   }
 

@@ -1,0 +1,154 @@
+// sync-e2e.mjs — the seed apps' scenarios (SPEC §10) in headless Chromium against the real
+// server (build/syncore-server, SQLite, --dev tokens), each device a page with its own
+// IndexedDB store, all in one partition. Pages are served by the server's own --static.
+// Usage: node tests/js/sync-e2e.mjs [name-substring]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, ROOT, tmp } from '../server/lib.mjs';
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const only = process.argv[2];
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const same = (a, b, what) => {
+  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+};
+const check = (c, what) => { if (!c) throw new Error(what); };
+
+const dbDir = tmp('syncore-e2e-db-');
+const server = await startServer(`sqlite:${join(dbDir, 'e2e.db')}`, ['--static', ROOT, '--rate', '0',
+  '--server-ids', 'pets,appointments', '--derive', 'appointments.clientId=pets.ownerId@petId']);
+const profile = mkdtempSync(join(tmpdir(), 'syncore-e2e-'));
+const browser = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true });
+let run = 0;
+
+async function device(name, collections, { skewMs = 0, extra = {} } = {}) {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`  [${name}] page error: ${e.message}`));
+  await page.goto(`${server.base}/tests/js/pages/device.html?skewMs=${skewMs}`);
+  await page.waitForFunction(() => window.libReady);
+  await page.evaluate(([n, c, x]) => window.openDevice(n, c, x), [`${name}-${run}`, collections, extra]);
+  const call = (fn, arg) => page.evaluate(fn, arg);
+  return { page, call, sync: () => call(() => window.store.sync()) };
+}
+
+const FEEDINGS = { feedings: { strategy: 'ask', onDelete: 'ask', timeFields: ['feeding_time'] } };
+
+test('feeding log: edit keeps the record; offline edits on two devices → one conflict, Keep Mine wins everywhere', async () => {
+  const a = await device('feedA', FEEDINGS), b = await device('feedB', FEEDINGS);
+  const rec = await a.call(() => window.store.put('feedings', { amount: 120, feeding_time: '2025-01-01 13:00:00+01:00' }));
+  same(rec.feeding_time, '2025-01-01T12:00:00.000Z', 'time normalized to UTC');
+  const edited = await a.call((id) => window.store.patch('feedings', id, { feeding_time: '2025-01-01T12:30:00Z' }), rec.id);
+  same(edited.id, rec.id, 'editing the time keeps the id');
+  same((await a.sync()).pushed, 1, 'A pushed one coalesced op');
+  same((await b.sync()).pulled, 1, 'B pulled it');
+  await a.call((id) => window.store.patch('feedings', id, { amount: 150 }), rec.id);
+  await b.call((id) => window.store.patch('feedings', id, { amount: 90 }), rec.id);
+  same((await a.sync()).pushed, 1, 'A first');
+  const rb = await b.sync();
+  same(rb.conflicts, 1, 'B gets exactly one conflict');
+  const [c] = await b.call(() => window.store.conflicts());
+  same([c.kind, c.local.amount, c.remote.amount, c.fields], ['edit-edit', 90, 150, ['amount']], 'the conflict names its field');
+  same((await b.call(() => window.store.outbox()))[0].status, 'held', 'the push conflict keeps the op queued, held');
+  await b.sync();
+  same((await b.call(() => window.store.conflicts())).length, 1, 'still one conflict per record after another sync');
+  await b.call((id) => window.store.resolve(id, 'mine'), c.id);
+  same((await b.sync()).pushed, 1, 'Keep Mine pushed');
+  await a.sync();
+  same((await a.call((id) => window.store.get('feedings', id), rec.id)).amount, 90, 'A converged on B\'s choice');
+  check((await a.call(() => window.events)).some((e) => e.ev === 'change' && e.origin === 'remote'), 'A saw a remote change event');
+});
+
+test('SmartDMV: pet + appointment created offline get real ids; petId follows; derived clientId arrives', async () => {
+  const cols = { pets: { idFrom: 'server' }, appointments: { idFrom: 'server', refs: { petId: 'pets' } } };
+  const a = await device('vet', cols);
+  const pet = await a.call(() => window.store.put('pets', { name: 'Rex', ownerId: 'client-7' }));
+  check(pet.id.startsWith('tmp_'), `temporary id: ${pet.id}`);
+  const appt = await a.call((petId) => window.store.put('appointments', { petId, at: '2025-03-01T10:00:00Z' }), pet.id);
+  const r = await a.sync();
+  same([r.pushed, r.failed], [2, 0], 'both pushed, pet first');
+  const pets = await a.call(() => window.store.list('pets'));
+  const appts = await a.call(() => window.store.list('appointments'));
+  check(pets.length === 1 && !pets[0].id.startsWith('tmp_'), `pet has its real id: ${JSON.stringify(pets)}`);
+  same(appts.length, 1, 'one appointment');
+  check(!appts[0].id.startsWith('tmp_') && appts[0].id !== appt.id, 'appointment has its real id');
+  same(appts[0].petId, pets[0].id, 'petId follows the remap');
+  same(appts[0].clientId, 'client-7', 'server-derived clientId arrived');
+});
+
+test('IronFlow: 2,000 ops queued offline push oldest first with progress; the other device pages with has_more', async () => {
+  const cols = { sets: { strategy: 'lww', indexes: ['n'] } };
+  const a = await device('ironA', cols), b = await device('ironB', cols);
+  await a.call(async () => { for (let i = 0; i < 2000; i++) await window.store.put('sets', { id: `s${String(i).padStart(5, '0')}`, n: i }); });
+  same((await a.call(() => window.store.status())).pending, 2000, '2,000 pending');
+  const r = await a.sync();
+  same([r.pushed, r.failed], [2000, 0], 'all pushed');
+  const progress = (await a.call(() => window.events)).filter((e) => e.ev === 'progress' && e.phase === 'push');
+  check(progress.length >= 20, `push progress per batch (${progress.length})`);
+  same(progress[progress.length - 1].done, 2000, 'progress reaches the total');
+  const rb = await b.sync();
+  same(rb.pulled, 2000, 'B pulled all');
+  const pulls = (await b.call(() => window.events)).filter((e) => e.ev === 'progress' && e.phase === 'pull');
+  check(pulls.length >= 4, `several pull pages (${pulls.length})`);
+  same(pulls[0].total, 2000, 'pull total = done + remaining');
+  same(await b.call(() => window.store.count('sets')), 2000, 'B has all');
+});
+
+test('IronFlow: a device clock 2 h fast does not win with a stale edit', async () => {
+  const cols = { profile: { strategy: 'lww' } };
+  const fast = await device('fast', cols, { skewMs: 2 * 3600 * 1000 }), slow = await device('slow', cols);
+  await fast.sync();          // learns the server's clock
+  await fast.call(() => window.store.put('profile', { id: 'me', weight: 80 }));
+  await fast.sync();
+  await slow.sync();
+  await fast.call(() => window.store.patch('profile', 'me', { weight: 81 }));     // stale edit, stamped first
+  await new Promise((r) => setTimeout(r, 50));
+  await slow.call(() => window.store.patch('profile', 'me', { weight: 79 }));     // the real latest edit
+  await slow.sync();
+  await fast.sync();
+  await slow.sync();
+  same((await fast.call(() => window.store.get('profile', 'me'))).weight, 79, 'the later edit wins on the fast device');
+  same((await slow.call(() => window.store.get('profile', 'me'))).weight, 79, 'and on the other');
+  const arch = await fast.call(() => window.store.archive({ collection: 'profile', recordId: 'me' }));
+  check(arch.some((v) => v.data && v.data.weight === 81), 'the stale edit is in the archive');
+});
+
+test('bad server answers change nothing: a truncated push answer is retried and acknowledged once', async () => {
+  const cols = { notes: { strategy: 'lww' } };
+  const a = await device('trunc', cols);
+  await a.call(() => window.store.put('notes', { id: 'n1', text: 'hello' }));
+  await a.page.route('**/sync/push', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ status: 200, body: (await res.text()).slice(0, 20), headers: { 'content-type': 'application/json' } });
+  });
+  const r1 = await a.sync();
+  check(r1.error && r1.pushed === 0, `the truncated answer is an error: ${JSON.stringify(r1)}`);
+  same((await a.call(() => window.store.get('notes', 'n1'))).text, 'hello', 'the record is untouched');
+  await a.page.unroute('**/sync/push');
+  const r2 = await a.sync();
+  same(r2.pushed, 1, 'resent with the same op_id and acknowledged (duplicate)');
+  same((await a.call(() => window.store.outbox())).length, 0, 'outbox empty');
+});
+
+let passed = 0, failed = 0;
+try {
+  for (const t of tests) {
+    if (only && !t.name.includes(only)) continue;
+    run++;
+    const t0 = Date.now();
+    try { await t.fn(); passed++; console.log(`  ok   ${t.name} (${Date.now() - t0} ms)`); } catch (e) {
+      failed++; console.log(`  FAIL ${t.name}\n       ${String(e.stack || e).split('\n').slice(0, 4).join('\n       ')}`);
+    }
+    for (const p of browser.pages()) await p.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+  rmSync(profile, { recursive: true, force: true });
+  rmSync(dbDir, { recursive: true, force: true });
+}
+console.log(`# sync e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed || !passed ? 1 : 0);
