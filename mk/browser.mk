@@ -8,3 +8,12 @@ test-browser: wasm | deps-browser
 	node tests/e2e/run.mjs
 
 TEST_TARGETS += test-browser
+
+# The public JS API (tests/js/): the suite in window / module worker / module service
+# worker over idb, opfs and memory, then the seed scenarios against the real server.
+.PHONY: test-js
+test-js: wasm server | deps-browser
+	node tests/js/run.mjs
+	node tests/js/sync-e2e.mjs
+
+TEST_TARGETS += test-js

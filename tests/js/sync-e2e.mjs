@@ -133,6 +133,90 @@ test('bad server answers change nothing: a truncated push answer is retried and 
   same((await a.call(() => window.store.outbox())).length, 0, 'outbox empty');
 });
 
+test('two pages and the service worker write one store at once: every write kept, each saw the others', async () => {
+  const cols = { items: { strategy: 'lww', indexes: ['writer'] } };
+  const name = `shared-${Date.now()}`;
+  const count = 60;
+  const pages = [];
+  for (const who of ['p1', 'p2']) {
+    const page = await browser.newPage();
+    await page.goto(`${server.base}/tests/js/pages/device.html`);
+    await page.waitForFunction(() => window.libReady);
+    await page.evaluate(async ([n, c]) => {
+      window.store = await window.lib.openStore({ name: n, storage: 'idb', collections: c, sync: { auto: false } });
+      window.others = new Set();
+      window.store.on('change', (e) => { if (e.origin === 'other-context') window.others.add(e.ids[0].split('-')[0]); });
+    }, [name, cols]);
+    pages.push({ who, page });
+  }
+  const swDone = pages[0].page.evaluate(async ([n, c, k]) => {
+    const reg = await navigator.serviceWorker.register('./ctx-sw.js', { type: 'module', scope: './' });
+    const sw = reg.installing || reg.waiting || reg.active;
+    if (sw.state !== 'activated') await new Promise((r) => sw.addEventListener('statechange', () => sw.state === 'activated' && r()));
+    const { port1, port2 } = new MessageChannel();
+    const answer = new Promise((r) => { port1.onmessage = (e) => r(e.data); });
+    sw.postMessage({ name: n, collections: c, count: k }, [port2]);
+    return answer;
+  }, [name, cols, count]);
+  const writes = pages.map(({ who, page }) => page.evaluate(async ([w, k]) => {
+    for (let i = 0; i < k; i++) await window.store.put('items', { id: `${w}-${i}`, writer: w, i });
+  }, [who, count]));
+  await Promise.all(writes);
+  const sw = await swDone;
+  check(!sw.error, `service worker: ${sw.error}`);
+  same(sw.sawOthers, ['p1', 'p2'], 'the service worker saw both pages\' changes');
+  for (const { who, page } of pages) {
+    await page.waitForFunction(() => window.others.size >= 2, null, { timeout: 20000 });
+    const others = await page.evaluate(() => [...window.others].sort());
+    same(others, ['p1', 'p2', 'sw'].filter((x) => x !== who), `${who} saw the other contexts`);
+  }
+  // A fresh context reads what IndexedDB holds: every resolved write of every context.
+  const fresh = await browser.newPage();
+  await fresh.goto(`${server.base}/tests/js/pages/device.html`);
+  await fresh.waitForFunction(() => window.libReady);
+  const counts = await fresh.evaluate(async ([n, c]) => {
+    const s = await window.lib.openStore({ name: n, storage: 'idb', collections: c, sync: { auto: false } });
+    const out = {};
+    for (const w of ['p1', 'p2', 'sw']) out[w] = await s.count('items', { where: { writer: w } });
+    out.outbox = (await s.outbox()).length;
+    return out;
+  }, [name, cols]);
+  same(counts, { p1: count, p2: count, sw: count, outbox: 3 * count }, 'every write is stored, each with its op');
+});
+
+test('EGGlogU: a 5 MB legacy farm imports, lists back, and pushes as deltas', async () => {
+  const cols = { flocks: {}, dailyProduction: { indexes: ['flockId', 'date'] }, feedPurchases: {}, farm: {}, settings: {},
+                 auditLog: { strategy: 'append-only' } };
+  const a = await device('egg', cols);
+  const out = await a.call(() => {
+    const flocks = Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, name: `Flock ${i}`, breed: 'Leghorn', hens: 500 + i }));
+    const daily = Array.from({ length: 24000 }, (_, i) => ({ id: `d${i}`, flockId: `f${i % 40}`, date: `2024-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`,
+      eggs: 400 + (i % 97), broken: i % 7, notes: 'x'.repeat(120), _updatedAt: '2024-06-15T14:32:00.000Z' }));
+    const blob = JSON.stringify({ flocks, dailyProduction: daily, feed: { purchases: [{ id: 'p1', kg: 500 }] },
+      farm: { name: 'Granja Sol', country: 'CL' }, settings: { lang: 'es' }, auditLog: [{ id: 'a1', what: 'created' }], legacyJunk: {} });
+    const t0 = performance.now();
+    return window.store.importLegacy(blob, { flocks: 'flocks', dailyProduction: 'dailyProduction', 'feed.purchases': 'feedPurchases',
+      farm: { collection: 'farm', singleton: true }, settings: { collection: 'settings', singleton: true }, auditLog: 'auditLog' })
+      .then((r) => ({ ...r, size: blob.length, ms: performance.now() - t0 }));
+  });
+  check(out.size > 5e6, `the blob is over 5 MB (${out.size})`);
+  same(out.imported, { flocks: 40, dailyProduction: 24000, feedPurchases: 1, farm: 1, settings: 1, auditLog: 1 }, 'imported');
+  same(out.unmapped, ['legacyJunk'], 'unmapped');
+  console.log(`      imported ${out.size} bytes in ${Math.round(out.ms)} ms`);
+  same(await a.call(() => window.store.count('dailyProduction', { where: { flockId: 'f3' } })), 600, 'indexed count');
+  same((await a.call(() => window.store.get('farm', 'farm'))).name, 'Granja Sol', 'singleton');
+  const r = await a.sync();
+  same([r.pushed, r.failed], [24044, 0], 'everything pushed');
+  await a.call(() => window.store.patch('dailyProduction', 'd5', { eggs: 1 }));
+  await a.page.route('**/sync/push', async (route) => {
+    const body = JSON.parse(route.request().postData());
+    await a.page.evaluate((n) => { window.lastPushOps = n; }, body.ops.length);
+    await route.continue();
+  });
+  same((await a.sync()).pushed, 1, 'a delta push of only the changed record');
+  same(await a.page.evaluate(() => window.lastPushOps), 1, 'one op on the wire');
+});
+
 let passed = 0, failed = 0;
 try {
   for (const t of tests) {
