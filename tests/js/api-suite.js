@@ -219,7 +219,7 @@ export async function runApiSuite(lib, { storage, prefix }) {
     for (let i = 0; i < 3; i++) await s.sync();
     const [op] = await s.outbox();
     same([op.status, op.attempts], ['failed', 3], 'failed after the schedule');
-    check(op.lastError && op.lastError.includes('503'), `lastError names the failure: ${op.lastError}`);
+    check(op.lastError && op.lastError.includes('boom'), `lastError names the failure: ${op.lastError}`);
     same(s.status().failed, 1, 'status().failed');
     same(await s.retryFailed(), 1, 'retryFailed');
     same((await s.outbox())[0].status, 'pending', 'pending again');

@@ -129,8 +129,12 @@ test('bad server answers change nothing: a truncated push answer is retried and 
   same((await a.call(() => window.store.get('notes', 'n1'))).text, 'hello', 'the record is untouched');
   await a.page.unroute('**/sync/push');
   const r2 = await a.sync();
-  same(r2.pushed, 1, 'resent with the same op_id and acknowledged (duplicate)');
+  same(r2.pushed + r2.pulled, 1, 'the op is settled once: by the duplicate answer or by pulling its own applied change');
   same((await a.call(() => window.store.outbox())).length, 0, 'outbox empty');
+  const b = await device('trunc-peer', cols);
+  await b.sync();
+  const seen = await b.call(() => window.store.list('notes'));
+  same(seen, [{ id: 'n1', text: 'hello' }], 'the server applied it exactly once');
 });
 
 test('two pages and the service worker write one store at once: every write kept, each saw the others', async () => {
