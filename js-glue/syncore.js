@@ -120,9 +120,11 @@ class Store {
     this._check();
     const out = await this._db.call(method, input);
     this._announce(out.changed, 'local');
-    if (this._triggers) this._triggers.onWrite();
-    else if (this._transport && this._sync.auto !== false) requestBackgroundSync(this._name);
-    if (this._transport && !this._online) requestBackgroundSync(this._name);
+    if (this._transport && out.changed && out.changed.length) {
+      if (this._triggers) this._triggers.onWrite();
+      // Offline: let the service worker sync when the connection is back, page or no page.
+      if (typeof navigator !== 'undefined' && navigator.onLine === false) requestBackgroundSync(this._name);
+    }
     return out;
   }
 

@@ -221,6 +221,62 @@ test('EGGlogU: a 5 MB legacy farm imports, lists back, and pushes as deltas', as
   same(await a.page.evaluate(() => window.lastPushOps), 1, 'one op on the wire');
 });
 
+test('packing list: a write made offline is pushed by the service worker\'s Background Sync', async () => {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`  [bgsync] page error: ${e.message}`));
+  await page.goto(`${server.base}/tests/js/pages/device.html`);
+  await page.waitForFunction(() => window.libReady);
+  const name = `bg-${Date.now()}`;
+  await page.evaluate(async (n) => {
+    window.bg = [];
+    navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.bgsync) window.bg.push(e.data); });
+    const reg = await navigator.serviceWorker.register('./bgsync-sw.js', { type: 'module', scope: './' });
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    window.reg = reg;
+    window.store = await window.lib.openStore({ name: n, storage: 'idb', collections: { items: {} },
+      remote: { url: `${location.origin}/sync`, token: () => window.token() }, sync: { auto: false } });
+  }, name);
+  await browser.setOffline(true);
+  await page.waitForFunction(() => navigator.onLine === false);
+  await page.evaluate(() => window.store.put('items', { id: 'tent', packed: true }));
+  const tags = await page.waitForFunction(async (n) => (await window.reg.sync.getTags()).includes(`syncore:${n}`) && 'ok', name, { timeout: 10000 });
+  check(await tags.jsonValue() === 'ok', 'a Background Sync tag was registered while offline');
+  await browser.setOffline(false);
+  const done = await page.waitForFunction(() => window.bg.length && window.bg[0], null, { timeout: 60000 });
+  const { result } = await done.jsonValue();
+  same([result.pushed, result.failed], [1, 0], 'the service worker pushed the offline write');
+  same((await page.evaluate(() => window.store.outbox())).length, 0, 'the page sees the outbox emptied by the worker');
+  const peer = await device('bg-peer', { items: {} });
+  await peer.sync();
+  same(await peer.call(() => window.store.get('items', 'tent')), { id: 'tent', packed: true }, 'another device got it');
+});
+
+test('SmartDMV: auto-sync on a real reconnect only (debounced), and a server poke pulls live', async () => {
+  const cols = { visits: {} };
+  const auto = { sync: { auto: true, reconnectDebounceMs: 300, intervalMs: 3600000 } };
+  const a = await device('autoA', cols, { extra: auto });
+  const b = await device('autoB', cols, { extra: auto });
+  const pulls = { n: 0 };
+  await a.page.route('**/sync/pull*', (route) => { pulls.n++; route.continue(); });
+  await a.page.waitForFunction(() => !window.store.status().syncing && window.store.status().lastSyncAt);
+  // A spurious 'online' event without an offline phase starts nothing.
+  const before = pulls.n;
+  await a.call(() => window.dispatchEvent(new Event('online')));
+  await new Promise((r) => setTimeout(r, 600));   // longer than the debounce: proves a negative, no polling needed
+  same(pulls.n, before, 'no sync on an online event without a real offline→online edge');
+  await browser.setOffline(true);
+  await a.page.waitForFunction(() => window.store.status().online === false);
+  await a.call(() => window.store.put('visits', { id: 'v1', pet: 'Rex' }));
+  same((await a.call(() => window.store.status())).pending, 1, 'queued while offline');
+  await browser.setOffline(false);
+  await a.page.waitForFunction(() => window.store.status().pending === 0, null, { timeout: 15000 });
+  // B holds an open /sync/events stream: the server pokes it, B pulls by itself.
+  await b.page.waitForFunction(() => window.events.some((e) => e.ev === 'change' && e.origin === 'remote' && e.ids.includes('v1')),
+                               null, { timeout: 15000 });
+  same(await b.call(() => window.store.get('visits', 'v1')), { id: 'v1', pet: 'Rex' }, 'B got it live');
+});
+
 let passed = 0, failed = 0;
 try {
   for (const t of tests) {
