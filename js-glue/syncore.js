@@ -63,6 +63,13 @@ function checkOptions(options) {
   if (options.remote !== undefined && (!options.remote || (typeof options.remote.url !== 'string' && !options.remote.transport))) {
     throw badInput('openStore: remote needs a url (or a transport)');
   }
+  const sync = options.sync === undefined ? {} : options.sync;
+  if (!sync || typeof sync !== 'object') throw badInput('openStore: sync must be an object');
+  for (const key of ['reconnectDebounceMs', 'intervalMs']) {
+    if (sync[key] !== undefined && !(Number.isFinite(sync[key]) && sync[key] >= 0)) {
+      throw badInput(`openStore: sync.${key} must be a number of milliseconds ≥ 0`);
+    }
+  }
   return storage;
 }
 
@@ -89,7 +96,7 @@ class Store {
     this._closed = false;
     this._running = null;       // the sync() promise while one runs
     this._again = false;        // a write arrived during a sync: run once more
-    this._online = true;
+    this._online = typeof navigator === 'undefined' || navigator.onLine !== false;
     this._lastStatus = null;
     const remote = options.remote;
     this._transport = remote ? (remote.transport || createHttpTransport(remote)) : null;
@@ -216,11 +223,10 @@ class Store {
   }
 
   status() {
-    if (this._closed) {
-      return { online: this._online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null };
-    }
+    const online = this._triggers ? this._online : typeof navigator === 'undefined' || navigator.onLine !== false;
+    if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null };
     const s = this._db.read('status', {});
-    return { online: this._online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
+    return { online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
              conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError };
   }
 

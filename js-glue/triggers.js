@@ -67,7 +67,7 @@ export function createTriggers(opts) {
     stopEvents = opts.transport.events(() => fire('poke'), () => {});
   }
   startInterval();
-  fire('open');
+  if (online) fire('open');
 
   return {
     isOnline: () => online,

@@ -126,6 +126,17 @@ export async function runApiSuite(lib, { storage, prefix }) {
     await rejects(s.get('flocks', 'keep'), 'SC_CLOSED', 'a closed store');
   });
 
+  await test('openStore rejects bad options with SC_BAD_INPUT and a message', async () => {
+    const base = { name: `${prefix}-${storage}-opts`, storage, collections: COLLECTIONS, sync: { auto: false } };
+    await rejects(openStore({ ...base, name: 'has space' }), 'SC_BAD_INPUT', 'a bad name');
+    await rejects(openStore({ ...base, storage: 'floppy' }), 'SC_BAD_INPUT', 'an unknown storage');
+    await rejects(openStore({ ...base, collections: undefined }), 'SC_BAD_INPUT', 'no collections');
+    await rejects(openStore({ ...base, collections: { x: { strategy: 'coin-flip' } } }), 'SC_BAD_INPUT', 'an unknown strategy');
+    await rejects(openStore({ ...base, collections: { 'bad name!': {} } }), 'SC_BAD_INPUT', 'a bad collection name');
+    await rejects(openStore({ ...base, sync: { auto: false, intervalMs: -5 } }), 'SC_BAD_INPUT', 'a negative interval');
+    await rejects(openStore({ ...base, deviceId: 'no spaces allowed' }), 'SC_BAD_INPUT', 'a bad device id');
+  });
+
   await test('append-only: put over an existing id, patch and delete fail', async () => {
     const s = await open();
     await s.put('audit', { id: 'a1', what: 'created flock' });
