@@ -278,12 +278,13 @@ TK_UNUSED static cJSON *tk_call_json(sc_store *st, const char *method, cJSON *in
   return out;
 }
 
-/* One sync round of st against the model: pull pages, push batches, syncDone.
-** Returns totals {pulled, pushed, conflicts}. */
+/* One sync round of st against the model as the JS host runs it: syncBegin, pull
+** pages, push batches, syncDone. Returns totals {pulled, pushed, conflicts}. */
 typedef struct tk_round { int pulled, pushed, conflicts, failed; } tk_round;
 
 TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
   tk_round r = {0, 0, 0, 0};
+  cJSON_Delete(tk_call(st, "syncBegin", "{}"));
   for (;;) {
     cJSON *req = tk_call(st, "pullRequest", "{\"limit\":%d}", page);
     cJSON *resp = tk_server_pull(s, tk_str(req, "cursor"), page);

@@ -385,6 +385,84 @@ static void conflicts_should_show_the_current_local_and_settle_when_the_app_matc
   cJSON_Delete(s);
 }
 
+/* The server forgot the record (purged) while A edited it: a delete-edit conflict with
+** remote null. A then deletes the record: both sides are gone, the conflict settles (it
+** must not stay behind naming a record that no longer exists). */
+static void deleting_a_record_whose_server_side_is_gone_should_settle_its_conflict(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"ask\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  tk_sync(f->a, &f->srv, 100);
+  cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"ask\",\"id\":\"r\",\"fields\":{\"v\":2}}"));
+  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* deleted elsewhere and purged */
+  tk_round r = tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(r.conflicts, 1);
+  cJSON *c = tk_call(f->a, "conflicts", "{}");
+  char id[64];
+  snprintf(id, sizeof id, "%s", tk_str(c, "conflicts.0.id"));
+  cJSON_Delete(c);
+  cJSON_Delete(tk_call(f->a, "delete", "{\"collection\":\"ask\",\"id\":\"r\"}"));
+  c = tk_call(f->a, "conflicts", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(c, "conflicts")), 0);
+  cJSON_Delete(c);
+  tk_call_fails(f->a, SC_ENOTFOUND, "resolve", "{\"conflictId\":\"%s\",\"choice\":\"mine\"}", id);
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  assert_int_equal((int)tk_num(s, "conflicts"), 0);
+  cJSON_Delete(s);
+}
+
+/* A's conflict holds B's edit as the server side; B then deletes the record and the
+** tombstone is purged. A's full resync (410) does not find the record: the conflict's
+** server side is gone, and resolving 'theirs' must not bring back B's old edit. */
+static void a_full_resync_that_misses_a_record_should_refresh_its_conflict_to_deleted(void **state) {
+  fx *f = *state;
+  seed(f, "ask", "{\"id\":\"r\",\"v\":1}");
+  patch(f, f->b, "ask", "{\"v\":\"b\"}");
+  tk_sync(f->b, &f->srv, 100);
+  patch(f, f->a, "ask", "{\"v\":\"a\"}");
+  tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(nconflicts(f->a), 1);
+  del(f, f->b, "ask");
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* the tombstone is purged */
+  cJSON_Delete(tk_call(f->a, "pullGone", "{}"));
+  tk_sync(f->a, &f->srv, 100);
+  cJSON *c = tk_call(f->a, "conflicts", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(c, "conflicts")), 1);
+  assert_true(cJSON_IsNull(tk_get(c, "conflicts.0.remote")));
+  cJSON_Delete(tk_call(f->a, "resolve", "{\"conflictId\":\"%s\",\"choice\":\"theirs\"}", tk_str(c, "conflicts.0.id")));
+  cJSON_Delete(c);
+  tk_sync(f->a, &f->srv, 100);
+  cJSON *g = get(f->a, "ask");
+  assert_true(cJSON_IsNull(tk_get(g, "record")));
+  cJSON_Delete(g);
+}
+
+/* A's edit of a was applied but its answer lost; A edits a again; B (who pulled A's
+** first edit) then edits b. When A pulls B's version, a's value there is A's own
+** earlier write, not a concurrent remote change: A's newer a must survive. */
+static void merge_fields_should_not_count_our_own_unacknowledged_write_as_a_remote_change(void **state) {
+  fx *f = *state;
+  seed(f, "mf", "{\"id\":\"r\",\"a\":1,\"b\":1}");
+  patch(f, f->a, "mf", "{\"a\":2}");
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as v2; answer lost */
+  cJSON_Delete(req);
+  patch(f, f->a, "mf", "{\"a\":3}");
+  tk_sync(f->b, &f->srv, 100);
+  patch(f, f->b, "mf", "{\"b\":2}");
+  tk_sync(f->b, &f->srv, 100);
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON *g = get(f->a, "mf");
+  assert_int_equal((int)tk_num(g, "record.a"), 3);
+  assert_int_equal((int)tk_num(g, "record.b"), 2);
+  cJSON_Delete(g);
+  g = get(f->b, "mf");
+  assert_int_equal((int)tk_num(g, "record.a"), 3);
+  cJSON_Delete(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(lww_should_keep_the_later_edit_and_archive_the_loser, setup, teardown),
@@ -404,6 +482,9 @@ int main(void) {
     cmocka_unit_test_setup_teardown(on_delete_latest_should_follow_the_later_side, setup, teardown),
     cmocka_unit_test_setup_teardown(push_conflict_with_null_record_should_follow_on_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(conflicts_should_show_the_current_local_and_settle_when_the_app_matches_the_server, setup, teardown),
+    cmocka_unit_test_setup_teardown(deleting_a_record_whose_server_side_is_gone_should_settle_its_conflict, setup, teardown),
+    cmocka_unit_test_setup_teardown(merge_fields_should_not_count_our_own_unacknowledged_write_as_a_remote_change, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_full_resync_that_misses_a_record_should_refresh_its_conflict_to_deleted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,37 @@ static void a_lost_create_answer_should_not_roll_back_a_newer_pulled_version(voi
   sc_close(other);
 }
 
+/* A pet edited here while the server deleted (and purged) it, kept by resolve 'mine':
+** it comes back under a fresh temp id. Records referring to it follow it locally, and
+** must tell the server so (an op), or this device's appointment names the new pet while
+** the server's still names the old one. */
+static void refs_following_a_recreated_record_should_be_pushed(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}"));
+  tk_sync(f->st, &f->srv, 100);
+  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"appointments\",\"record\":{\"petId\":\"srv1\",\"at\":\"x\"}}"));
+  tk_sync(f->st, &f->srv, 100);
+  assert_non_null(tk_server_find(&f->srv, "appointments", "srv2"));
+  cJSON_Delete(tk_call(f->st, "patch", "{\"collection\":\"pets\",\"id\":\"srv1\",\"fields\":{\"name\":\"Max\"}}"));
+  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* deleted elsewhere, purged */
+  tk_round r = tk_sync(f->st, &f->srv, 100);
+  assert_int_equal(r.conflicts, 1);
+  cJSON *c = tk_call(f->st, "conflicts", "{}");
+  cJSON_Delete(tk_call(f->st, "resolve", "{\"conflictId\":\"%s\",\"choice\":\"mine\"}", tk_str(c, "conflicts.0.id")));
+  cJSON_Delete(c);
+  tk_sync(f->st, &f->srv, 100);
+  tk_sync(f->st, &f->srv, 100);
+  cJSON *g = tk_call(f->st, "get", "{\"collection\":\"appointments\",\"id\":\"srv2\"}");
+  const char *local_pet = tk_str(g, "record.petId");
+  assert_non_null(local_pet);
+  assert_string_equal(local_pet, "srv3");                         /* the re-created pet */
+  assert_string_equal(tk_str(tk_server_find(&f->srv, "appointments", "srv2"), "data.petId"), local_pet);
+  cJSON_Delete(g);
+  cJSON *s = tk_call(f->st, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  cJSON_Delete(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(local_creates_should_get_tmp_ids, setup, teardown),
@@ -148,6 +179,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(edits_queued_behind_a_create_should_follow_the_remap, setup, teardown),
     cmocka_unit_test_setup_teardown(a_ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op_forever, setup, teardown),
     cmocka_unit_test_setup_teardown(a_lost_create_answer_should_not_roll_back_a_newer_pulled_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(refs_following_a_recreated_record_should_be_pushed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

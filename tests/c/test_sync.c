@@ -181,6 +181,107 @@ static void per_op_rejection_should_mark_only_that_op(void **state) {
   cJSON_Delete(o);
 }
 
+static void sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r1\",\"v\":1}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  char op_id[64];
+  snprintf(op_id, sizeof op_id, "%s", tk_str(req, "opIds.0"));
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied; the answer is lost */
+  cJSON_Delete(req);
+  /* the context died: the op stays inflight and blocks its record */
+  req = tk_call(f->a, "pushRequest", "{\"force\":true}");
+  assert_true(cJSON_IsNull(tk_get(req, "body")));
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "syncBegin", "{}"));
+  cJSON *o = tk_call(f->a, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 1);
+  assert_string_equal(tk_str(o, "ops.0.status"), "pending");
+  assert_string_equal(tk_str(o, "ops.0.opId"), op_id);
+  cJSON_Delete(o);
+  req = tk_call(f->a, "pushRequest", "{}");
+  assert_string_equal(tk_str(req, "body.ops.0.op_id"), op_id);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  assert_string_equal(tk_str(resp, "results.0.status"), "duplicate");
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pushed"), 1);
+  cJSON_Delete(ans);
+  o = tk_call(f->a, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 0);
+  cJSON_Delete(o);
+  assert_int_equal((int)f->srv.seq, 1);   /* applied once */
+}
+
+/* A delete applied (answer lost), its tombstone purged, the id created again elsewhere:
+** the re-created record restarts at version 1, equal to the delete's base. The pull
+** must see that the server moved past the base (a new incarnation), not skip it, or the
+** resent delete's `duplicate` (a stale tombstone) leaves this device without the record. */
+static void pull_should_see_a_recreated_record_whose_version_restarted_at_the_base(void **state) {
+  (void)state;
+  const char *cfg = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"n\":{\"onDelete\":\"latest\"}}}";
+  char c[256];
+  tk_env ea = {1735732800000LL, 5}, eb = {1735732800000LL, 6};
+  tk_server srv;
+  tk_server_init(&srv);
+  snprintf(c, sizeof c, cfg, "dA"); sc_store *a = tk_open_at(&ea, c);
+  snprintf(c, sizeof c, cfg, "dB"); sc_store *b = tk_open_at(&eb, c);
+  cJSON_Delete(tk_call(a, "put", "{\"collection\":\"n\",\"record\":{\"id\":\"r1\",\"v\":1}}"));
+  tk_sync(a, &srv, 100);
+  ea.now += 1000;
+  cJSON_Delete(tk_call(a, "delete", "{\"collection\":\"n\",\"id\":\"r1\"}"));
+  cJSON *req = tk_call(a, "pushRequest", "{}");
+  cJSON *resp = tk_server_push(&srv, tk_get(req, "body"));      /* applied: v2 tombstone; answer lost */
+  assert_string_equal(tk_str(resp, "results.0.status"), "applied");
+  cJSON_Delete(resp);
+  cJSON_Delete(req);
+  cJSON_DeleteItemFromArray(srv.records, 0);                      /* the tombstone is purged */
+  eb.now = srv.now = ea.now + 5000;                               /* B re-creates it later */
+  cJSON_Delete(tk_call(b, "put", "{\"collection\":\"n\",\"record\":{\"id\":\"r1\",\"v\":\"b\"}}"));
+  tk_sync(b, &srv, 100);                                          /* r1 again, version 1 */
+  assert_int_equal((int)tk_num(tk_server_find(&srv, "n", "r1"), "version"), 1);
+  cJSON_Delete(tk_call(a, "pullGone", "{}"));                      /* A's cursor predates the purge */
+  tk_sync(a, &srv, 100);
+  tk_sync(a, &srv, 100);
+  cJSON *g = tk_call(a, "get", "{\"collection\":\"n\",\"id\":\"r1\"}");
+  assert_non_null(tk_str(g, "record.v"));
+  assert_string_equal(tk_str(g, "record.v"), "b");
+  cJSON_Delete(g);
+  cJSON *s = tk_call(a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  cJSON_Delete(s);
+  sc_close(a); sc_close(b);
+  tk_server_free(&srv);
+}
+
+/* An edit applied (answer lost), the record then deleted elsewhere and its tombstone
+** purged; this device's cursor predates the purge. The full resync does not send the
+** record and keeps it for its unacknowledged op; the resent op's `duplicate` repeats
+** the old live state, which must not bring the record back here. */
+static void duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_it(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r1\",\"v\":1}}"));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"a\",\"id\":\"r1\",\"fields\":{\"v\":2}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as v2; answer lost */
+  cJSON_Delete(req);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->b, "delete", "{\"collection\":\"a\",\"id\":\"r1\"}"));
+  tk_sync(f->b, &f->srv, 100);                                    /* v3 tombstone */
+  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* purged */
+  cJSON_Delete(tk_call(f->a, "pullGone", "{}"));
+  tk_round r = tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(r.pushed, 1);                                  /* the duplicate */
+  tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(count(f->a), 0);
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  assert_int_equal((int)tk_num(s, "conflicts"), 0);
+  cJSON_Delete(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
@@ -190,6 +291,9 @@ int main(void) {
     cmocka_unit_test_setup_teardown(our_change_echoed_by_a_pull_should_count_as_acknowledged, setup, teardown),
     cmocka_unit_test_setup_teardown(sync_done_should_record_the_last_error, setup, teardown),
     cmocka_unit_test_setup_teardown(per_op_rejection_should_mark_only_that_op, setup, teardown),
+    cmocka_unit_test_setup_teardown(duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_it, setup, teardown),
+    cmocka_unit_test(pull_should_see_a_recreated_record_whose_version_restarted_at_the_base),
+    cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,7 @@ typedef struct device {
   rng entropy;
   struct world *world;
   int n_tokens;
+  int batch;                      /* sync.batchSize */
 } device;
 
 typedef struct delayed {          /* a push that reaches the server late */
@@ -84,7 +85,7 @@ typedef struct world {
   int failed;                     /* a harness/core call failed: not converged */
   char why[1024];
   int lost, duplicated, misreported;
-  char seen_resolved[64][256];    /* signatures of resolved conflicts, per world */
+  char seen_resolved[64][512];    /* signatures (base|local|remote) of resolved conflicts */
   int n_seen_resolved;
   char incidents[64][128];
   int n_incidents;
@@ -162,6 +163,12 @@ static cJSON *call(device *d, const char *method, const char *input, int must_ok
   return result;
 }
 
+static int call_ok(device *d, const char *method, const char *input) {
+  cJSON *out = call(d, method, input, 1);
+  cJSON_Delete(out);
+  return out != NULL;
+}
+
 static cJSON *callf(device *d, const char *method, int must_ok, const char *fmt, ...) {
   char buf[4096];
   va_list ap;
@@ -219,10 +226,11 @@ static int open_device(world *w, int i) {
     case 2: d->skew_ms = (1 + rng_int(&w->r, 3)) * HOUR_MS; break;
     default: d->skew_ms = -(1 + rng_int(&w->r, 3)) * HOUR_MS; break;
   }
+  d->batch = 2 + rng_int(&w->r, 6);
   snprintf(config, sizeof config,
            "{\"name\":\"sim%d\",\"path\":\":memory:\",\"deviceId\":\"%s\",\"collections\":%s,"
            "\"sync\":{\"batchSize\":%d,\"retrySchedule\":[1,2,4]}}",
-           i, d->name, k_collections, 2 + rng_int(&w->r, 6));
+           i, d->name, k_collections, d->batch);
   int rc = sc_open(config, &hooks, &d->store, &err);
   if (rc != SC_OK) {
     w->failed = 1;
@@ -298,6 +306,36 @@ static net_answer net_exchange(device *d, int push, const char *body, const char
   return a;
 }
 
+/* Is the record a write was logged under (possibly a tmp_ id the server has since
+** mapped) the record rid (a real id, or a tmp_ id)? */
+static int same_record(const world *w, const char *logged, const char *rid) {
+  if (!strcmp(logged, rid)) return 1;
+  const char *a = !strncmp(logged, "tmp_", 4) ? sim_server_real_id(w->server, logged) : NULL;
+  const char *b = !strncmp(rid, "tmp_", 4) ? sim_server_real_id(w->server, rid) : NULL;
+  return (a && !strcmp(a, b ? b : rid)) || (b && !strcmp(b, logged));
+}
+
+/* Does token (as "devN-k") come from device d? */
+static int token_of(const device *d, const char *token) {
+  size_t n = strlen(d->name);
+  return !strncmp(token, d->name, n) && token[n] == '-';
+}
+
+/* A divergence is its three states: base (where the local edit started), local and
+** remote. Two deletions of the server side look alike (remote null) but start from
+** different bases, so the base belongs in the signature: a second delete after a
+** 'mine' resolution is a new divergence, rightly asked again. */
+static void conflict_sig(const device *d, const cJSON *c, const char *coll, const char *rid, char *out, size_t n) {
+  char *base = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "base"));
+  char *local = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "local"));
+  char *remote = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "remote"));
+  snprintf(out, n, "%s|%s/%s|%.150s|%.150s|%.150s", d->name, coll, rid, base ? base : "", local ? local : "",
+           remote ? remote : "");
+  cJSON_free(base);
+  cJSON_free(local);
+  cJSON_free(remote);
+}
+
 /* ------------------------------------------------------------------ invariants during the run */
 
 static void check_conflicts(device *d, const char *when) {
@@ -331,16 +369,11 @@ static void check_conflicts(device *d, const char *when) {
     /* mark this device's writes to the record: a conflict path may drop them */
     for (int k = 0; k < w->n_writes; k++) {
       write_rec *wr = &w->writes[k];
-      if (!strncmp(wr->token, d->name, strlen(d->name)) && wr->token[strlen(d->name)] == '-'
-          && !strcmp(wr->collection, coll) && !strcmp(wr->record_id, rid)) wr->exempt = 1;
+      if (token_of(d, wr->token) && !strcmp(wr->collection, coll) && same_record(w, wr->record_id, rid)) wr->exempt = 1;
     }
     /* the same divergence must not come back once resolved */
-    char *local = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "local"));
-    char *remote = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "remote"));
-    char sig[256];
-    snprintf(sig, sizeof sig, "%s|%s/%s|%.100s|%.100s", d->name, coll, rid, local ? local : "", remote ? remote : "");
-    cJSON_free(local);
-    cJSON_free(remote);
+    char sig[512];
+    conflict_sig(d, c, coll, rid, sig, sizeof sig);
     for (int k = 0; k < w->n_seen_resolved; k++) {
       if (!strcmp(w->seen_resolved[k], sig)) {
         snprintf(key, sizeof key, "again|%s|%s/%s", d->name, coll, rid);
@@ -353,16 +386,15 @@ static void check_conflicts(device *d, const char *when) {
 
 /* ------------------------------------------------------------------ the host's sync round */
 
-/* pullRequest → GET → pullResponse … → pushRequest → POST → pushResponse|pushFailure
-** … → syncDone, as js-glue does. Returns 1 when the round reached the server cleanly. */
-static int sync_round(device *d, int force) {
+/* js-glue's _pullAll: pages until hasMore is false; a 410 → pullGone and start over,
+** once (a second 410 in the same pull is an error). Returns 0 or -1 on a failed call
+** (seed failed), 1 on a network/HTTP failure (errbuf says which). */
+static int pull_all(device *d, char *errbuf, size_t n) {
   world *w = d->world;
-  const char *error = NULL;
-  char errbuf[64];
-  int ok = 1;
-  for (int page = 0; page < 200 && ok; page++) {
+  int gone = 0;
+  for (int page = 0; page < 1000; page++) {
     cJSON *req = callf(d, "pullRequest", 1, "{\"limit\":%d}", 2 + rng_int(&w->r, 10));
-    if (!req) return 0;
+    if (!req) return -1;
     const char *cursor_node = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "cursor"));
     const cJSON *limit = cJSON_GetObjectItemCaseSensitive(req, "limit");
     char cursor[64];
@@ -370,21 +402,19 @@ static int sync_round(device *d, int force) {
     net_answer a = net_exchange(d, 0, NULL, cursor, cJSON_IsNumber(limit) ? limit->valueint : 0);
     cJSON_Delete(req);
     trace(w, "%s pull cursor=%s -> %d %.300s", d->name, cursor, a.status, a.body ? a.body : "");
-    if (a.status == 410) {
-      cJSON_Delete(call(d, "pullGone", "{}", 1));
+    if (a.status == 410 && !gone++) {
       cJSON_free(a.body);
+      if (!call(d, "pullGone", "{}", 1)) return -1;
       continue;
     }
     if (a.status != 200) {
-      snprintf(errbuf, sizeof errbuf, "pull failed: status %d", a.status);
-      error = errbuf;
-      ok = 0;
+      snprintf(errbuf, n, "pull failed: status %d", a.status);
       cJSON_free(a.body);
-      break;
+      return 1;
     }
     cJSON *res = call_with_body(d, "pullResponse", "response", a.body);
     cJSON_free(a.body);
-    if (!res) return 0;
+    if (!res) return -1;
     int more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "hasMore"));
     if (w->verbose) {
       char *t = cJSON_PrintUnformatted(res);
@@ -392,36 +422,65 @@ static int sync_round(device *d, int force) {
       cJSON_free(t);
     }
     cJSON_Delete(res);
-    if (!more) break;
+    if (!more) return 0;
   }
-  for (int batch = 0; batch < 200 && ok; batch++) {
-    cJSON *req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false");
-    if (!req) return 0;
-    cJSON *body = cJSON_GetObjectItemCaseSensitive(req, "body");
-    if (!cJSON_IsObject(body)) { cJSON_Delete(req); break; }
-    char *text = cJSON_PrintUnformatted(body);
+  fail_why(w, "%s: pull never ended (1000 pages with hasMore)", d->name);
+  w->failed = 1;
+  return -1;
+}
+
+/* js-glue's _pushAll: batches while pushRequest has a body, at most
+** ceil(total/batch)*2+4 of them; a failed POST → pushFailure and the round ends.
+** *pPushed = ops acknowledged. Returns like pull_all. */
+static int push_all(device *d, int force, int *pPushed, char *errbuf, size_t n) {
+  world *w = d->world;
+  cJSON *req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false");
+  if (!req) return -1;
+  int total = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(req, "total"));
+  int rounds = (total + d->batch - 1) / d->batch * 2 + 4;
+  *pPushed = 0;
+  while (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req, "body")) && rounds-- > 0) {
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(req, "body"));
     cJSON_Delete(req);
+    req = NULL;
     net_answer a = net_exchange(d, 1, text, NULL, 0);
     trace(w, "%s push %.600s -> %d %.600s", d->name, text, a.status, a.body ? a.body : "");
     cJSON_free(text);
-    if (a.status == 200) {
-      cJSON *res = call_with_body(d, "pushResponse", "response", a.body);
+    if (a.status != 200) {
       cJSON_free(a.body);
-      if (!res) return 0;
-      cJSON_Delete(res);
-      continue;
+      snprintf(errbuf, n, "push failed: status %d", a.status);
+      cJSON *f = callf(d, "pushFailure", 1, "{\"status\":%d,\"retryAfter\":%d,\"error\":\"%s\"}",
+                       a.status, a.retry_after, errbuf);
+      if (!f) return -1;
+      cJSON_Delete(f);
+      return 1;
     }
+    cJSON *res = call_with_body(d, "pushResponse", "response", a.body);
     cJSON_free(a.body);
-    snprintf(errbuf, sizeof errbuf, "push failed: status %d", a.status);
-    error = errbuf;
-    cJSON_Delete(callf(d, "pushFailure", 1, "{\"status\":%d,\"retryAfter\":%d,\"error\":\"%s\"}",
-                       a.status, a.retry_after, error));
-    ok = 0;
+    if (!res) return -1;
+    *pPushed += (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(res, "pushed"));
+    cJSON_Delete(res);
+    if (!(req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false"))) return -1;
   }
-  if (error) cJSON_Delete(callf(d, "syncDone", 1, "{\"error\":\"%s\"}", error));
+  cJSON_Delete(req);
+  return 0;
+}
+
+/* One store.sync() as js-glue's _runSync does it: syncBegin → pull pages → push
+** batches → pull again when anything was pushed → syncDone {error}. Returns 1 when
+** the round reached the server cleanly. */
+static int sync_round(device *d, int force) {
+  char errbuf[64] = "";
+  int pushed = 0;
+  int rc = call_ok(d, "syncBegin", "{}") ? 0 : -1;
+  if (rc == 0) rc = pull_all(d, errbuf, sizeof errbuf);
+  if (rc == 0) rc = push_all(d, force, &pushed, errbuf, sizeof errbuf);
+  if (rc == 0 && pushed) rc = pull_all(d, errbuf, sizeof errbuf);
+  if (rc < 0) return 0;             /* a core call failed: the seed is already failed */
+  if (errbuf[0]) cJSON_Delete(callf(d, "syncDone", 1, "{\"error\":\"%s\"}", errbuf));
   else cJSON_Delete(call(d, "syncDone", "{\"error\":null}", 1));
   check_conflicts(d, "after sync");
-  return ok;
+  return rc == 0;
 }
 
 /* ------------------------------------------------------------------ the user */
@@ -433,8 +492,8 @@ static void note_write(world *w, device *d, const char *coll, const char *rid, c
   if (w->n_writes >= MAX_WRITES) return;
   for (int k = 0; k < w->n_writes; k++) {
     write_rec *o = &w->writes[k];
-    if (!strncmp(o->token, d->name, strlen(d->name)) && o->token[strlen(d->name)] == '-'
-        && !strcmp(o->collection, coll) && !strcmp(o->record_id, rid) && !strcmp(o->field, field)) o->final = 0;
+    if (token_of(d, o->token) && !strcmp(o->collection, coll) && same_record(w, o->record_id, rid)
+        && !strcmp(o->field, field)) o->final = 0;
   }
   write_rec *wr = &w->writes[w->n_writes++];
   memset(wr, 0, sizeof *wr);
@@ -525,7 +584,13 @@ static void user_write(device *d) {
                        coll, id, token, token, rng_int(&w->r, 100)));
     note_delete(w, d, coll, id);      /* a put replaces the whole record */
     note_write(w, d, coll, id, token, "w");
-    if (!strcmp(coll, "tasks") || !strcmp(coll, "docs")) note_write(w, d, coll, id, token, "a");
+    if (!strcmp(coll, "tasks") || !strcmp(coll, "docs")) {
+      note_write(w, d, coll, id, token, "a");
+      /* The put also removes every field it does not carry: for merge-fields it
+      ** writes all of them (field "*", never judged itself, only as a rival). */
+      note_write(w, d, coll, id, token, "*");
+      if (w->n_writes > 0 && !strcmp(w->writes[w->n_writes - 1].field, "*")) w->writes[w->n_writes - 1].final = 0;
+    }
     trace(w, "%s put %s/%s %s", d->name, coll, id, token);
   }
 }
@@ -543,14 +608,14 @@ static void user_resolve(device *d, int forced_theirs) {
     const char *coll = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "collection"));
     const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "recordId"));
     int choice = forced_theirs ? 1 : rng_int(&w->r, 3);
-    char *local = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "local"));
-    char *remote = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "remote"));
-    if (w->n_seen_resolved < 64) {
-      snprintf(w->seen_resolved[w->n_seen_resolved++], 256, "%s|%s/%s|%.100s|%.100s", d->name,
-               coll ? coll : "", rid ? rid : "", local ? local : "", remote ? remote : "");
+    if (w->n_seen_resolved < 64) conflict_sig(d, c, coll ? coll : "", rid ? rid : "", w->seen_resolved[w->n_seen_resolved++], 512);
+    /* The user decides with the conflict's current local side in front of them (the
+    ** record as it is now, edits made since the conflict opened included): what this
+    ** resolution drops was shown, not lost. */
+    for (int k = 0; coll && rid && k < w->n_writes; k++) {
+      write_rec *wr = &w->writes[k];
+      if (token_of(d, wr->token) && !strcmp(wr->collection, coll) && same_record(w, wr->record_id, rid)) wr->exempt = 1;
     }
-    cJSON_free(local);
-    cJSON_free(remote);
     if (cid && choice == 0) {
       cJSON_Delete(callf(d, "resolve", 1, "{\"conflictId\":\"%s\",\"choice\":\"mine\"}", cid));
     } else if (cid && choice == 1) {
@@ -581,8 +646,7 @@ static void user_resolve(device *d, int forced_theirs) {
 static void note_delete(world *w, device *d, const char *coll, const char *rid) {
   for (int k = 0; k < w->n_writes; k++) {
     write_rec *o = &w->writes[k];
-    if (!strncmp(o->token, d->name, strlen(d->name)) && o->token[strlen(d->name)] == '-'
-        && !strcmp(o->collection, coll) && !strcmp(o->record_id, rid)) o->final = 0;
+    if (token_of(d, o->token) && !strcmp(o->collection, coll) && same_record(w, o->record_id, rid)) o->final = 0;
   }
 }
 
@@ -723,7 +787,8 @@ static void check_lost(world *w) {
       int concurrent = 0;
       for (int j = 0; j < w->n_writes; j++) {
         if (j != k && !strcmp(w->writes[j].collection, wr->collection)
-            && !strcmp(w->writes[j].record_id, wr->record_id) && !strcmp(w->writes[j].field, wr->field)
+            && same_record(w, w->writes[j].record_id, wr->record_id)
+            && (!strcmp(w->writes[j].field, wr->field) || !strcmp(w->writes[j].field, "*"))
             && strncmp(w->writes[j].token, d->name, strlen(d->name))) concurrent = 1;
       }
       if (concurrent) continue;

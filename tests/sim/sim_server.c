@@ -337,20 +337,34 @@ static int by_seq(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A cursor is "<seq>.<watermark>" like the reference server's (server/sync.c): seq is
+** the last change sent, watermark the purge point this pull chain already accounts for
+** (a chain that began from the empty cursor after a purge saw every live record, so that
+** purge cannot have hidden a delete from it). A bare "<seq>" has watermark 0. */
+static int parse_cursor(const char *cursor, int64_t *pAfter, int64_t *pWatermark) {
+  char *end = NULL;
+  *pAfter = strtoll(cursor, &end, 10);
+  *pWatermark = 0;
+  if (end == cursor || *pAfter < 0) return 1;
+  if (*end == '.') {
+    const char *w = end + 1;
+    *pWatermark = strtoll(w, &end, 10);
+    if (end == w || *pWatermark < 0) return 1;
+  }
+  return *end != 0;
+}
+
 int sim_server_pull(sim_server *srv, const char *cursor, int limit, int64_t now_ms, char **pzBody) {
   cJSON *resp = cJSON_CreateObject(), *changes;
   srv_record **sorted = NULL;
   size_t n = 0, taken = 0;
-  int64_t after = 0, last;
-  char when[SC_TIME_TEXT_LEN + 1], cur[32], *end = NULL;
-  int status = 200;
-  if (cursor && cursor[0]) {
-    after = strtoll(cursor, &end, 10);
-    if (*end || after < 0) {
-      cJSON_AddStringToObject(resp, "error", "garbage cursor");
-      status = 400;
-      goto done;
-    }
+  int64_t after = 0, watermark = 0, last;
+  char when[SC_TIME_TEXT_LEN + 1], cur[64];
+  int status = 200, from_start = !cursor || !cursor[0];
+  if (!from_start && parse_cursor(cursor, &after, &watermark)) {
+    cJSON_AddStringToObject(resp, "error", "garbage cursor");
+    status = 400;
+    goto done;
   }
   if (limit <= 0) limit = 500;
   if (limit > 5000) {
@@ -358,11 +372,12 @@ int sim_server_pull(sim_server *srv, const char *cursor, int limit, int64_t now_
     status = 400;
     goto done;
   }
-  if (cursor && cursor[0] && after < srv->purged_seq) {
+  if (!from_start && (after > srv->seq || (after < srv->purged_seq && watermark < srv->purged_seq))) {
     cJSON_AddStringToObject(resp, "error", "cursor is older than the kept tombstones");
     status = 410;
     goto done;
   }
+  if (from_start) watermark = srv->purged_seq;
   sorted = malloc((srv->n_records + 1) * sizeof *sorted);
   for (size_t i = 0; i < srv->n_records; i++) {
     if (srv->records[i].seq > after) sorted[n++] = &srv->records[i];
@@ -378,7 +393,8 @@ int sim_server_pull(sim_server *srv, const char *cursor, int limit, int64_t now_
     cJSON_AddItemToArray(changes, c);
     last = sorted[taken]->seq;
   }
-  snprintf(cur, sizeof cur, "%lld", (long long)last);
+  if (srv->purged_seq > watermark && last >= srv->purged_seq) watermark = srv->purged_seq;
+  snprintf(cur, sizeof cur, "%lld.%lld", (long long)last, (long long)watermark);
   cJSON_AddStringToObject(resp, "cursor", cur);
   cJSON_AddBoolToObject(resp, "has_more", taken < n);
   cJSON_AddNumberToObject(resp, "remaining", (double)(n - taken));

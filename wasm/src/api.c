@@ -84,7 +84,9 @@ int api_write_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, c
   if ((rc = store_rec_save(st, c->name, rec)) != SC_OK) return rc;
   rec->exists = 1;
   if ((rc = outbox_note_write(st, c, rec, &removed)) != SC_OK) return rc;
-  if (!removed && (rc = merge_note_local_write(st, c, rec, changed)) != SC_OK) return rc;
+  /* Also when the write removed the row (a delete of a record the server does not hold):
+  ** an open conflict whose server side is gone is settled by it (both deleted). */
+  if ((rc = merge_note_local_write(st, c, rec, changed)) != SC_OK) return rc;
   return store_changed_add(changed, c->name, rec->id);
 }
 
@@ -490,7 +492,7 @@ static const struct {
   {"normalizeTime", m_normalize_time, 0}, {"nextWakeAt", m_next_wake, 0},
   {"pullRequest", sync_pull_request, 0}, {"pullResponse", sync_pull_response, 1}, {"pullGone", sync_pull_gone, 1},
   {"pushRequest", m_push_request, 1}, {"pushResponse", sync_push_response, 1}, {"pushFailure", sync_push_failure, 1},
-  {"syncDone", sync_done, 1},
+  {"syncBegin", sync_begin, 1}, {"syncDone", sync_done, 1},
 };
 
 int sc_call(sc_store *st, const char *method, const char *input_json, char **pzOut) {

@@ -124,7 +124,7 @@ static int keep_local(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
     char uuid[37], fresh[64];
     util_uuid(&st->hooks, uuid);
     snprintf(fresh, sizeof fresh, "tmp_%s", uuid);
-    if ((rc = remap_rename(st, c->name, rec->id, fresh, changed)) != SC_OK) return rc;
+    if ((rc = remap_recreate(st, c->name, rec->id, fresh, changed)) != SC_OK) return rc;
     if ((rc = store_set_str(&rec->id, fresh)) != SC_OK) return rc;
   }
   rc = outbox_rebase(st, c->name, rec->id, kind, "pending", from_push);
@@ -208,8 +208,40 @@ fail:
 
 /* Three-way merge against base; *pAsk set when a field changed on both sides and
 ** fieldStrategy is ask. local_wins settles both-sided fields under lww. */
-static cJSON *merge_fields(const cJSON *local, const cJSON *remote, const cJSON *base, int local_wins, int field_ask,
-                           int *pAsk) {
+/* The data of every op of (coll, id) already sent and not acknowledged: the server may
+** have applied them, so values equal to theirs in a remote version are our own writes.
+** *pOut is an array (possibly empty). */
+static int sent_datas(sc_store *st, const char *coll, const char *id, cJSON **pOut) {
+  sqlite3_stmt *stmt = NULL;
+  cJSON *out = cJSON_CreateArray();
+  int rc = out ? store_prep(st, "SELECT json_extract(payload, '$.data') FROM outbox WHERE coll=? AND record_id=?"
+                                " AND sent=1 AND payload IS NOT NULL ORDER BY seq", &stmt) : SC_ENOMEM;
+  if (rc == SC_OK) {
+    store_bind_text(stmt, 1, coll);
+    store_bind_text(stmt, 2, id);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      cJSON *d = store_col_json(stmt, 0);
+      if (cJSON_IsObject(d)) cJSON_AddItemToArray(out, d);
+      else cJSON_Delete(d);
+    }
+    sqlite3_finalize(stmt);
+  }
+  if (rc != SC_OK) { cJSON_Delete(out); out = NULL; }
+  *pOut = out;
+  return rc;
+}
+
+/* Is r (the remote value of field k) the value one of our sent ops wrote? */
+static int ours(const cJSON *sent, const char *k, const cJSON *r) {
+  const cJSON *d;
+  cJSON_ArrayForEach(d, sent) if (util_json_equal(cJSON_GetObjectItemCaseSensitive(d, k), r)) return 1;
+  return 0;
+}
+
+/* sent: datas of our unacknowledged sent ops (sent_datas); a remote value equal to one
+** of them is our own write coming back, not a change of the other side. */
+static cJSON *merge_fields(const cJSON *local, const cJSON *remote, const cJSON *base, const cJSON *sent,
+                           int local_wins, int field_ask, int *pAsk) {
   cJSON *out = cJSON_CreateObject();
   const cJSON *const sides[3] = {local, remote, base};
   if (!out) return NULL;
@@ -224,7 +256,7 @@ static cJSON *merge_fields(const cJSON *local, const cJSON *remote, const cJSON 
       const cJSON *l = cJSON_GetObjectItemCaseSensitive(local, k);
       const cJSON *r = cJSON_GetObjectItemCaseSensitive(remote, k);
       const cJSON *b = cJSON_GetObjectItemCaseSensitive(base, k);
-      int lc = !util_json_equal(l, b), rch = !util_json_equal(r, b);
+      int lc = !util_json_equal(l, b), rch = !util_json_equal(r, b) && !ours(sent, k, r);
       const cJSON *take = r;
       if (lc && rch && !util_json_equal(l, r)) {
         if (field_ask) *pAsk = 1;
@@ -303,11 +335,16 @@ int merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote 
         if (!merged) return SC_ENOMEM;
         outcome = OUT_MERGED;
         break;
-      case SC_STRAT_MERGE_FIELDS:
-        merged = merge_fields(rec->data, rm->data, rec->base_deleted ? NULL : rec->base_data, cmp > 0, c->field_ask, &ask);
+      case SC_STRAT_MERGE_FIELDS: {
+        cJSON *sent = NULL;
+        if ((rc = sent_datas(st, c->name, rec->id, &sent)) != SC_OK) return rc;
+        merged = merge_fields(rec->data, rm->data, rec->base_deleted ? NULL : rec->base_data, sent, cmp > 0,
+                              c->field_ask, &ask);
+        cJSON_Delete(sent);
         if (!merged) return SC_ENOMEM;
         outcome = ask ? OUT_ASK : OUT_MERGED;
         break;
+      }
       default:
         outcome = cmp > 0 ? OUT_LOCAL : OUT_REMOTE;
         if (cmp > 0) archive_remote = 1; else archive_local = 1;

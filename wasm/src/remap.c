@@ -6,6 +6,7 @@
 ** the app still holds (get/patch/delete of a mapped temp id reach the real record).
 */
 #include "remap.h"
+#include "outbox.h"
 
 #include <string.h>
 
@@ -114,4 +115,56 @@ int remap_rewrite_refs(sc_store *st, const sc_coll *c, cJSON *data) {
     }
   }
   return SC_OK;
+}
+
+int remap_recreate(sc_store *st, const char *coll, const char *old_id, const char *fresh_id, cJSON *changed) {
+  cJSON *refs = cJSON_CreateArray();   /* [[coll, id], …] of records naming old_id */
+  sc_rec rec;
+  memset(&rec, 0, sizeof rec);
+  int rc = refs ? SC_OK : SC_ENOMEM;
+  for (int i = 0; rc == SC_OK && i < st->ncoll; i++) {
+    const cJSON *ref;
+    if (!st->colls[i].refs) continue;
+    cJSON_ArrayForEach(ref, st->colls[i].refs) {
+      sqlite3_stmt *stmt = NULL;
+      char *path = strcmp(ref->valuestring, coll) == 0 ? util_printf("$.\"%s\"", ref->string) : NULL;
+      if (!path) continue;
+      rc = store_prep(st, "SELECT id FROM records WHERE coll=?1 AND deleted=0 AND json_extract(data, ?2)=?3", &stmt);
+      if (rc == SC_OK) {
+        store_bind_text(stmt, 1, st->colls[i].name);
+        store_bind_text(stmt, 2, path);
+        store_bind_text(stmt, 3, old_id);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+          cJSON *pair = cJSON_CreateArray();
+          if (!pair) { rc = SC_ENOMEM; break; }
+          cJSON_AddItemToArray(pair, cJSON_CreateString(st->colls[i].name));
+          cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 0)));
+          cJSON_AddItemToArray(refs, pair);
+        }
+        sqlite3_finalize(stmt);
+      }
+      sc_free(path);
+      if (rc != SC_OK) break;
+    }
+  }
+  if (rc == SC_OK) rc = remap_rename(st, coll, old_id, fresh_id, changed);
+  const cJSON *pair;
+  if (rc == SC_OK) cJSON_ArrayForEach(pair, refs) {
+    const char *rcoll = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
+    const char *rid = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 1));
+    if (!rcoll || !rid) { rc = SC_ENOMEM; break; }
+    const sc_coll *c = store_coll(st, rcoll);
+    if (!strcmp(rcoll, coll) && !strcmp(rid, old_id)) rid = fresh_id;
+    if ((rc = store_rec_load(st, rcoll, rid, &rec)) != SC_OK) break;
+    /* The rewritten ref is a local write of the referring record: stamped and queued
+    ** (it waits for the fresh temp id's mapping, then goes with the real id). */
+    if (rec.exists && !rec.deleted) {
+      if ((rc = store_stamp(st, &rec)) == SC_OK && (rc = store_rec_save(st, rcoll, &rec)) == SC_OK)
+        rc = outbox_note_write(st, c, &rec, NULL);
+    }
+    store_rec_free(&rec);
+    if (rc != SC_OK) break;
+  }
+  cJSON_Delete(refs);
+  return rc;
 }

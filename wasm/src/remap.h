@@ -17,6 +17,12 @@ int remap_apply(sc_store *st, const char *coll, const char *temp_id, const char 
 ** in a server-ids collection). */
 int remap_rename(sc_store *st, const char *coll, const char *temp_id, const char *real_id, cJSON *changed);
 
+/* A record of coll the server forgot comes back under a fresh temp id (merge.c): rename
+** old_id to fresh_id everywhere (remap_rename) and, since the records whose refs named
+** old_id now name the fresh one, stamp each of them and queue its op (a local write the
+** server must see). SC_OK or a storage code. */
+int remap_recreate(sc_store *st, const char *coll, const char *old_id, const char *fresh_id, cJSON *changed);
+
 /* The real id a temporary one was mapped to: *pReal owned by the caller, NULL when
 ** id is not a mapped temp id. */
 int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal);

@@ -225,7 +225,8 @@ static const char *const schema_sql =
   "CREATE INDEX IF NOT EXISTS archive_record ON archive(coll, record_id);"
   "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
   "CREATE TABLE IF NOT EXISTS idmap(coll TEXT NOT NULL, temp_id TEXT NOT NULL, real_id TEXT NOT NULL, PRIMARY KEY(coll, temp_id));"
-  "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));";
+  "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));"
+  "CREATE TABLE IF NOT EXISTS resync_absent(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));";
 
 static int create_indexes(sc_store *st) {
   for (int i = 0; i < st->ncoll; i++) {

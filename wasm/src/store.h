@@ -11,6 +11,8 @@
 **   conflicts(id, coll, record_id, kind, local, remote, base, fields, remote_*, created_at)
 **   archive(coll, record_id, data, version, hlc, updated_at, device_id, archived_at)
 **   meta(key, value)    idmap(coll, temp_id, real_id)    resync_seen(coll, id)
+**   resync_absent(coll, id)   -- kept through a full resync only for an op already sent:
+**                                its `duplicate` answer is stale (the record was purged since)
 ** `data` is the record's JSON object without `id` (NULL for a tombstone). A record has a
 ** local unpushed change exactly when outbox rows exist for it. Callers run every
 ** method inside one transaction (api.c); nothing in this module begins one.

@@ -96,6 +96,21 @@ static const char *opt_str(const cJSON *o, const char *key) {
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* resync_absent (store.h): a record the last full resync did not send, kept only for an
+** op already sent. *pWas (may be NULL) says whether (coll, id) was marked; the mark goes:
+** the server has answered about the record since (or it left the outbox). */
+static int take_absent_mark(sc_store *st, const char *coll, const char *id, int *pWas) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "DELETE FROM resync_absent WHERE coll=? AND id=?", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, id);
+  if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "updating resync marks");
+  else if (pWas) *pWas = sqlite3_changes(st->db) > 0;
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
 /* The server's data for a record: a copy without `id`, timeFields normalized where
 ** they parse (a server value that does not is kept as sent). NULL for a tombstone. */
 static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
@@ -138,21 +153,24 @@ static int take_derived(cJSON *view, const cJSON *sent, const cJSON *server) {
   return SC_OK;
 }
 
+/* duplicate: the answer repeats an earlier application (its record may be stale). */
 static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t version, const cJSON *record,
-                  cJSON *changed, cJSON *remapped) {
+                  int duplicate, cJSON *changed, cJSON *remapped) {
   const sc_coll *c = store_coll(st, op->coll);
   const cJSON *sent = op->payload;
   const cJSON *sent_data = cJSON_GetObjectItemCaseSensitive(sent, "data");
   cJSON *data = NULL;
   sc_rec rec, prior;
-  int has_more = 0, rc = SC_OK;
+  int has_more = 0, absent = 0, rc = SC_OK;
   memset(&rec, 0, sizeof rec);
   memset(&prior, 0, sizeof prior);
   if (!c) return outbox_ack(st, op->op_id);
+  if ((rc = take_absent_mark(st, op->coll, op->record_id, &absent)) != SC_OK) return rc;
   if (real_id && strcmp(real_id, op->record_id) != 0) {
     /* A pull may have brought the real record already (this answer was lost before),
     ** possibly newer than this answer: remember its server state before the remap. */
     if ((rc = store_rec_load(st, op->coll, real_id, &prior)) != SC_OK) goto fail;
+    if (prior.exists) absent = 0;   /* a pull (the resync, say) brought it under its real id */
     if ((rc = remap_apply(st, op->coll, op->record_id, real_id, changed)) != SC_OK) goto fail;
     if (remapped) cJSON_AddStringToObject(remapped, op->record_id, real_id);
   } else {
@@ -173,7 +191,13 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
     rm = newer;
   }
   if ((rc = store_has_ops(st, op->coll, real_id, &has_more)) != SC_OK) goto fail;
-  if (!has_more) {
+  if (!has_more && duplicate && absent) {
+    /* Applied before a full resync that no longer found the record: it was deleted
+    ** and purged since, and this repeat of the old answer must not bring it back. (If
+    ** it was applied after that resync instead, the next pull brings it.) */
+    rc = store_rec_remove(st, op->coll, real_id);
+    if (rc == SC_OK) rc = store_changed_add(changed, op->coll, real_id);
+  } else if (!has_more) {
     int same = !rec.deleted && rm.data && util_json_equal(rec.data, rm.data);
     cJSON *empty = cJSON_CreateArray();
     if (!empty) { rc = SC_ENOMEM; goto fail; }
@@ -254,6 +278,26 @@ static int find_echo(sc_store *st, const char *coll, const char *id, const cJSON
   return rc;
 }
 
+/* Our own temp-id create coming back under its real id (the push answer was lost): the
+** sent create whose stamp it carries (an hlc names its device and is never reused). */
+static int find_tmp_echo(sc_store *st, const char *coll, const cJSON *ch, sc_op *op) {
+  sqlite3_stmt *stmt = NULL;
+  const char *hlc = opt_str(ch, "hlc"), *dev = opt_str(ch, "device_id");
+  if (!hlc || !dev || strcmp(dev, st->clock.device_id) != 0) return SC_OK;
+  int rc = store_prep(st, "SELECT op_id FROM outbox WHERE coll=? AND sent=1 AND kind='create'"
+                          " AND substr(record_id, 1, 4)='tmp_' AND json_extract(payload, '$.hlc')=?"
+                          " ORDER BY seq LIMIT 1", &stmt);
+  if (rc != SC_OK) return rc;
+  store_bind_text(stmt, 1, coll);
+  store_bind_text(stmt, 2, hlc);
+  char *op_id = NULL;
+  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (op_id) rc = outbox_find(st, op_id, op);
+  sc_free(op_id);
+  return rc;
+}
+
 static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *changed, int64_t *pPulled, int64_t *pConflicts) {
   const char *coll = cJSON_GetObjectItemCaseSensitive(ch, "collection")->valuestring;
   const char *id = cJSON_GetObjectItemCaseSensitive(ch, "id")->valuestring;
@@ -277,11 +321,17 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     sqlite3_finalize(stmt);
     if (rc != SC_OK) return rc;
   }
+  if ((rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
   if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
   sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
   if ((rc = store_rec_load(st, coll, id, &rec)) != SC_OK) goto fail;
   if (rec.exists && (rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
-  if (!rec.exists) {
+  if (!rec.exists && c->server_ids && (rc = find_tmp_echo(st, coll, ch, &echo)) != SC_OK) goto fail;
+  if (echo.op_id) {
+    /* Remap now: else the app would see the record twice (temp and real id) until the
+    ** resent create's `duplicate` arrives. */
+    rc = ack_op(st, &echo, id, version, ch, 0, changed, NULL);
+  } else if (!rec.exists) {
     if ((rc = store_set_str(&rec.id, id)) != SC_OK) goto fail;
     rc = merge_take_remote(st, c, &rec, &rm, data ? changed : NULL);
   } else if (!has_ops) {
@@ -291,9 +341,14 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     if (version == rec.version && !rec.deleted == !!data && (!hlc || (rec.hlc && !strcmp(hlc, rec.hlc)))) goto fail;
     rc = merge_take_remote(st, c, &rec, &rm, changed);
   } else {
-    if (version <= rec.base_version) goto fail; /* the server did not move past our base */
+    /* Skip only our base itself (the server did not move past it). Each change is the
+    ** record's latest state and our acks precede this pull, so a lower version, or the
+    ** same version stamped differently, is a new incarnation: the tombstone we based on
+    ** was purged and the id created again (versions restart at 1). */
+    int same_stamp = !hlc || !rec.base_hlc || strcmp(hlc, rec.base_hlc) == 0;
+    if (version == rec.base_version && same_stamp) goto fail;
     if ((rc = find_echo(st, coll, id, ch, &echo)) != SC_OK) goto fail;
-    if (echo.op_id) rc = ack_op(st, &echo, id, version, ch, changed, NULL);
+    if (echo.op_id) rc = ack_op(st, &echo, id, version, ch, 0, changed, NULL);
     else rc = merge_incoming(st, c, &rec, &rm, 0, changed, pConflicts);
   }
   if (rc == SC_OK) (*pPulled)++;
@@ -304,9 +359,48 @@ fail:
   return rc;
 }
 
+/* A record the resync did not send has no server side any more (deleted, tombstone
+** purged): an open conflict on it must now show the server side as deleted, as a pull
+** of the tombstone would have made it (merge_incoming with the record absent). */
+static int refresh_gone_conflicts(sc_store *st, cJSON *changed) {
+  sqlite3_stmt *stmt = NULL;
+  cJSON *gone = cJSON_CreateArray();
+  int rc = gone ? store_prep(st, "SELECT k.coll, k.record_id FROM conflicts AS k WHERE NOT EXISTS"
+                                 "(SELECT 1 FROM resync_seen s WHERE s.coll=k.coll AND s.id=k.record_id)", &stmt) : SC_ENOMEM;
+  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    cJSON *pair = cJSON_CreateArray();
+    if (!pair) { rc = SC_ENOMEM; break; }
+    cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 0)));
+    cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 1)));
+    cJSON_AddItemToArray(gone, pair);
+  }
+  sqlite3_finalize(stmt);
+  const cJSON *pair;
+  if (rc == SC_OK) cJSON_ArrayForEach(pair, gone) {
+    const char *coll = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
+    const char *id = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 1));
+    const sc_coll *c = coll ? store_coll(st, coll) : NULL;
+    sc_rec rec;
+    memset(&rec, 0, sizeof rec);
+    if (!coll || !id) { rc = SC_ENOMEM; break; }
+    if (!c) continue;
+    rc = store_rec_load(st, coll, id, &rec);
+    if (rc == SC_OK && rec.exists) {
+      sc_remote rm = {0, NULL, 1, NULL, NULL, NULL};
+      rc = merge_incoming(st, c, &rec, &rm, 0, changed, NULL);
+    }
+    store_rec_free(&rec);
+    if (rc != SC_OK) break;
+  }
+  cJSON_Delete(gone);
+  return rc;
+}
+
 /* After the last page of a full resync: clean records the server did not send go. */
 static int finish_resync(sc_store *st, cJSON *changed) {
   sqlite3_stmt *stmt = NULL;
+  int rc0 = refresh_gone_conflicts(st, changed);
+  if (rc0 != SC_OK) return rc0;
   const char *victims = "FROM records AS r WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
                         " AND NOT EXISTS(SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id)";
   char *sql = util_printf("SELECT coll, id, deleted %s", victims);
@@ -316,6 +410,10 @@ static int finish_resync(sc_store *st, cJSON *changed) {
     if (!sqlite3_column_int(stmt, 2))
       rc = store_changed_add(changed, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
   sqlite3_finalize(stmt);
+  if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_absent;"
+      " INSERT INTO resync_absent(coll, id) SELECT r.coll, r.id FROM records AS r"
+      " WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
+      " AND EXISTS(SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id AND o.sent=1)");
   if (rc != SC_OK) return rc;
   sql = util_printf("DELETE %s", victims);
   rc = sql ? store_exec(st, sql) : SC_ENOMEM;
@@ -414,7 +512,8 @@ static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *
   sc_rec rec;
   memset(&rec, 0, sizeof rec);
   if (!c) return outbox_ack(st, op->op_id);
-  int rc = store_rec_load(st, op->coll, op->record_id, &rec);
+  int rc = take_absent_mark(st, op->coll, op->record_id, NULL);
+  if (rc == SC_OK) rc = store_rec_load(st, op->coll, op->record_id, &rec);
   if (rc != SC_OK) return rc;
   if (!rec.exists) { rc = outbox_ack(st, op->op_id); goto fail; }
   int absent = !cJSON_IsObject(record);
@@ -463,7 +562,8 @@ int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
       int64_t version = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "version")->valuedouble;
       const cJSON *h = cJSON_IsObject(record) ? cJSON_GetObjectItemCaseSensitive(record, "hlc") : NULL;
       if (cJSON_IsString(h)) (void)sc_hlc_receive(&st->clock, h->valuestring, store_now(st));
-      rc = ack_op(st, &op, opt_str(r, "id"), version, cJSON_IsObject(record) ? record : NULL, changed, remapped);
+      rc = ack_op(st, &op, opt_str(r, "id"), version, cJSON_IsObject(record) ? record : NULL,
+                  !strcmp(status, "duplicate"), changed, remapped);
       pushed++;
     } else if (!strcmp(status, "conflict")) {
       rc = apply_conflict(st, &op, r, changed, &conflicts);
@@ -509,6 +609,16 @@ int sync_push_failure(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON_AddNumberToObject(out, "failed", (double)failed);
   *pOut = out;
   return SC_OK;
+}
+
+int sync_begin(sc_store *st, const cJSON *in, cJSON **pOut) {
+  (void)in;
+  /* The host holds the store's sync lock: an op still inflight belongs to a round that
+  ** died (a closed tab, a killed worker). It goes back to pending with its op_id and
+  ** frozen payload, so the resend is answered `duplicate` if the server applied it. */
+  int rc = outbox_requeue_inflight(st);
+  if (rc == SC_OK && !(*pOut = cJSON_CreateObject())) rc = SC_ENOMEM;
+  return rc;
 }
 
 int sync_done(sc_store *st, const cJSON *in, cJSON **pOut) {
