@@ -209,8 +209,8 @@ static const char *const schema_sql =
   "CREATE TABLE IF NOT EXISTS records(coll TEXT NOT NULL, id TEXT NOT NULL, data TEXT, deleted INTEGER NOT NULL DEFAULT 0,"
   " hlc TEXT, updated_at TEXT, device_id TEXT, version INTEGER NOT NULL DEFAULT 0,"
   " base_version INTEGER NOT NULL DEFAULT 0, base_data TEXT, base_deleted INTEGER NOT NULL DEFAULT 0,"
-  " base_hlc TEXT, base_updated_at TEXT, base_device_id TEXT, PRIMARY KEY(coll, id));"
-  "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+  " base_hlc TEXT, base_updated_at TEXT, base_device_id TEXT, PRIMARY KEY(coll, id)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE,"
   " coll TEXT NOT NULL, record_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
   " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL,"
   " sent INTEGER NOT NULL DEFAULT 0, payload TEXT);"
@@ -223,10 +223,10 @@ static const char *const schema_sql =
   "CREATE TABLE IF NOT EXISTS archive(n INTEGER PRIMARY KEY AUTOINCREMENT, coll TEXT NOT NULL, record_id TEXT NOT NULL,"
   " data TEXT, version INTEGER, hlc TEXT, updated_at TEXT, device_id TEXT, archived_at INTEGER NOT NULL);"
   "CREATE INDEX IF NOT EXISTS archive_record ON archive(coll, record_id);"
-  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-  "CREATE TABLE IF NOT EXISTS idmap(coll TEXT NOT NULL, temp_id TEXT NOT NULL, real_id TEXT NOT NULL, PRIMARY KEY(coll, temp_id));"
-  "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));"
-  "CREATE TABLE IF NOT EXISTS resync_absent(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id));";
+  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS idmap(coll TEXT NOT NULL, temp_id TEXT NOT NULL, real_id TEXT NOT NULL, PRIMARY KEY(coll, temp_id)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS resync_absent(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id)) WITHOUT ROWID;";
 
 static int create_indexes(sc_store *st) {
   for (int i = 0; i < st->ncoll; i++) {

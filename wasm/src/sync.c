@@ -53,11 +53,11 @@ static int check_server_record(sc_store *st, const cJSON *r, const char *where, 
 ** edit nor trips the server's future check. Only this device's stamps move. */
 static int shift_unsent_stamps(sc_store *st, int64_t delta) {
   sqlite3_stmt *sel = NULL, *upd = NULL;
-  int rc = store_prep(st, "SELECT r.rowid, r.hlc FROM records AS r WHERE EXISTS(SELECT 1 FROM outbox o"
+  int rc = store_prep(st, "SELECT r.coll, r.id, r.hlc FROM records AS r WHERE EXISTS(SELECT 1 FROM outbox o"
                           " WHERE o.coll=r.coll AND o.record_id=r.id AND o.sent=0)", &sel);
-  if (rc == SC_OK) rc = store_prep(st, "UPDATE records SET hlc=?2, updated_at=?3 WHERE rowid=?1", &upd);
+  if (rc == SC_OK) rc = store_prep(st, "UPDATE records SET hlc=?3, updated_at=?4 WHERE coll=?1 AND id=?2", &upd);
   while (rc == SC_OK && sqlite3_step(sel) == SQLITE_ROW) {
-    const char *hlc = (const char *)sqlite3_column_text(sel, 1);
+    const char *hlc = (const char *)sqlite3_column_text(sel, 2);
     char device[SC_DEVICE_ID_MAX + 1], text[SC_HLC_TEXT_MAX + 32], iso[32];
     int64_t ms;
     int32_t counter;
@@ -69,9 +69,10 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
     snprintf(text, sizeof text, "%015lld-%05d-%s", (long long)ms, (int)counter, device);
     util_iso(ms, iso);
     sqlite3_reset(upd);
-    sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
-    store_bind_text(upd, 2, text);
-    store_bind_text(upd, 3, iso);
+    sqlite3_bind_value(upd, 1, sqlite3_column_value(sel, 0));
+    sqlite3_bind_value(upd, 2, sqlite3_column_value(sel, 1));
+    store_bind_text(upd, 3, text);
+    store_bind_text(upd, 4, iso);
     if (sqlite3_step(upd) != SQLITE_DONE) rc = store_sqlfail(st, "correcting local stamps");
   }
   sqlite3_finalize(sel);
