@@ -5,7 +5,9 @@
 ** through sc_hooks. Devices make random puts, patches and deletes in collections
 ** with different strategies, go offline, run with clocks skewed by hours and
 ** resolve some `ask` conflicts; the network loses requests and responses,
-** duplicates and delays deliveries and answers 5xx and 429. The core is driven
+** duplicates and delays deliveries and answers 5xx and 429; a device may crash
+** after sending a push and reopen its store (the browser's in-heap image VFS,
+** vfs_mem.c, keeps the last committed state as IndexedDB would). The core is driven
 ** exactly as the JS host drives it (docs/CORE_API.md "Sync methods"). After the
 ** network heals, syncs loop until quiescent and the invariants of
 ** docs/SIMULATION.md are checked. What the core decides is the core's; this file
@@ -14,8 +16,10 @@
 */
 #include "sim_server.h"
 #include "syncore.h"
+#include "vfs_mem.h"
 #include "time.h"
 #include "cJSON.h"
+#include <sqlite3.h>
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -61,6 +65,8 @@ typedef struct device {
   struct world *world;
   int n_tokens;
   int batch;                      /* sync.batchSize */
+  char path[64];                  /* the store's image in vfs_mem */
+  char config[2048];              /* to reopen after a crash */
 } device;
 
 typedef struct delayed {          /* a push that reaches the server late */
@@ -89,6 +95,7 @@ typedef struct world {
   int n_seen_resolved;
   char incidents[64][128];
   int n_incidents;
+  int crashes;
 } world;
 
 typedef struct verdict { int converged, lost, duplicated, misreported; } verdict;
@@ -210,14 +217,26 @@ static int may_ask(const char *coll, const char *kind) {
 
 static const char *const k_server_ids[] = { "pets", "visits", NULL };
 
+static int connect_device(world *w, device *d) {
+  char *err = NULL;
+  sc_hooks hooks = { hook_now, hook_random, d };
+  int rc = sc_open(d->config, &hooks, &d->store, &err);
+  if (rc != SC_OK) {
+    w->failed = 1;
+    fail_why(w, "%s: sc_open failed (%s): %s", d->name, sc_code_name(rc), err ? err : "?");
+    sc_free(err);
+    return 1;
+  }
+  return 0;
+}
+
 static int open_device(world *w, int i) {
   device *d = &w->dev[i];
-  char config[2048], *err = NULL;
-  sc_hooks hooks = { hook_now, hook_random, d };
   memset(d, 0, sizeof *d);
   d->index = i;
   d->world = w;
   snprintf(d->name, sizeof d->name, "dev%d", i);
+  snprintf(d->path, sizeof d->path, "sim-%" PRIu64 "-%d.db", w->seed, i);
   d->entropy.s = w->seed * 1000003ULL + (uint64_t)i * 7919ULL + 1;
   d->online = 1;
   switch (rng_int(&w->r, 4)) {     /* clock skew: none, minutes, hours fast, hours slow */
@@ -227,18 +246,21 @@ static int open_device(world *w, int i) {
     default: d->skew_ms = -(1 + rng_int(&w->r, 3)) * HOUR_MS; break;
   }
   d->batch = 2 + rng_int(&w->r, 6);
-  snprintf(config, sizeof config,
-           "{\"name\":\"sim%d\",\"path\":\":memory:\",\"deviceId\":\"%s\",\"collections\":%s,"
-           "\"sync\":{\"batchSize\":%d,\"retrySchedule\":[1,2,4]}}",
-           i, d->name, k_collections, d->batch);
-  int rc = sc_open(config, &hooks, &d->store, &err);
-  if (rc != SC_OK) {
-    w->failed = 1;
-    fail_why(w, "%s: sc_open failed (%s): %s", d->name, sc_code_name(rc), err ? err : "?");
-    sc_free(err);
-    return 1;
-  }
-  return 0;
+  snprintf(d->config, sizeof d->config,
+           "{\"name\":\"sim%d\",\"path\":\"%s\",\"vfs\":\"" VFS_MEM_NAME "\",\"deviceId\":\"%s\","
+           "\"collections\":%s,\"sync\":{\"batchSize\":%d,\"retrySchedule\":[1,2,4]}}",
+           i, d->path, d->name, k_collections, d->batch);
+  return connect_device(w, d);
+}
+
+/* The tab dies between two core calls: whatever the store committed stays, nothing
+** else survives. Reopening resets the ops left inflight (sent, answer never handled). */
+static int crash_device(world *w, device *d) {
+  w->crashes++;
+  trace(w, "%s crashes and reopens its store", d->name);
+  sc_close(d->store);
+  d->store = NULL;
+  return connect_device(w, d);
 }
 
 /* ------------------------------------------------------------------ the network */
@@ -446,6 +468,11 @@ static int push_all(device *d, int force, int *pPushed, char *errbuf, size_t n) 
     net_answer a = net_exchange(d, 1, text, NULL, 0);
     trace(w, "%s push %.600s -> %d %.600s", d->name, text, a.status, a.body ? a.body : "");
     cJSON_free(text);
+    if (w->faults && rng_chance(&w->r, 3)) {     /* the answer arrives at a dead tab */
+      cJSON_free(a.body);
+      snprintf(errbuf, n, "crashed");
+      return crash_device(w, d) ? -1 : 1;
+    }
     if (a.status != 200) {
       cJSON_free(a.body);
       snprintf(errbuf, n, "push failed: status %d", a.status);
@@ -781,7 +808,9 @@ static void check_lost(world *w) {
     if (!d) continue;
     if (sim_server_history_has(w->server, wr->collection, wr->field, wr->token)) continue;
     if (in_archive(d, wr->collection, rid, wr->field, wr->token)) continue;
+    /* A write logged under a temp id lives on under the real id once mapped. */
     if (!strncmp(rid, "tmp_", 4) && sim_server_real_id(w->server, rid)) rid = sim_server_real_id(w->server, rid);
+    if (rid != wr->record_id && in_archive(d, wr->collection, rid, wr->field, wr->token)) continue;
     if (sim_server_history_deleted(w->server, wr->collection, rid, d->name)) continue;
     if (!strcmp(wr->collection, "tasks") || !strcmp(wr->collection, "docs") || !strcmp(wr->collection, "stats")) {
       int concurrent = 0;
@@ -845,7 +874,14 @@ judge:
   if (!v.converged || v.lost || v.duplicated || v.misreported) {
     printf("sim: seed %" PRIu64 " FAILED: %s\n", seed, w->why[0] ? w->why : "not converged");
   }
-  for (int i = 0; i < w->n_dev; i++) sc_close(w->dev[i].store);
+  if (verbose) printf("sim: seed %" PRIu64 ": %d crashes\n", seed, w->crashes);
+  for (int i = 0; i < w->n_dev; i++) {
+    sc_close(w->dev[i].store);
+    vfs_mem_image_delete(w->dev[i].path);
+    char journal[80];
+    snprintf(journal, sizeof journal, "%s-journal", w->dev[i].path);
+    vfs_mem_image_delete(journal);
+  }
   for (int i = 0; i < w->n_late; i++) free(w->late[i].body);
   sim_server_free(w->server);
   free(w->writes);
@@ -864,6 +900,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "usage: sim [--seeds N] [--seed FIRST] [--verbose]\n");
       return 2;
     }
+  }
+  if (sqlite3_initialize() != SQLITE_OK || vfs_mem_register(0) != SQLITE_OK) {
+    fprintf(stderr, "sim: cannot register the in-heap VFS\n");
+    return 2;
   }
   for (uint64_t s = first; s < first + n; s++) {
     verdict v = run_seed(s, verbose);

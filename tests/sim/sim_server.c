@@ -30,6 +30,7 @@ typedef struct srv_record {
 
 typedef struct srv_applied {       /* one applied op, in order: the history */
   char *op_id, *collection, *id, *kind;
+  char *tmp_id;                    /* the client's tmp_ id of a server-ids create, else NULL */
   int64_t version, seq;
   int applications;
   int purged;                      /* its record was purged: outside the version chain */
@@ -81,7 +82,7 @@ void sim_server_free(sim_server *srv) {
   for (size_t i = 0; i < srv->n_records; i++) free_record(&srv->records[i]);
   for (size_t i = 0; i < srv->n_log; i++) {
     srv_applied *a = &srv->log[i];
-    free(a->op_id); free(a->collection); free(a->id); free(a->kind);
+    free(a->op_id); free(a->collection); free(a->id); free(a->kind); free(a->tmp_id);
     cJSON_Delete(a->result);
   }
   for (size_t i = 0; srv->server_ids[i]; i++) free(srv->server_ids[i]);
@@ -231,6 +232,7 @@ static void log_applied(sim_server *srv, const char *op_id, const srv_record *r,
   a->collection = dup(r->collection);
   a->id = dup(r->id);
   a->kind = dup(kind);
+  a->tmp_id = strcmp(kind, "create") == 0 ? dup(r->tmp_id) : NULL;
   a->version = r->version;
   a->seq = r->seq;
   a->applications = 1;
@@ -516,6 +518,10 @@ int sim_server_history_has(const sim_server *srv, const char *collection, const 
 const char *sim_server_real_id(const sim_server *srv, const char *tmp_id) {
   for (size_t i = 0; i < srv->n_records; i++) {
     if (srv->records[i].tmp_id && strcmp(srv->records[i].tmp_id, tmp_id) == 0) return srv->records[i].id;
+  }
+  /* The record may have been deleted and purged since: the history still knows it. */
+  for (size_t i = 0; i < srv->n_log; i++) {
+    if (srv->log[i].tmp_id && strcmp(srv->log[i].tmp_id, tmp_id) == 0) return srv->log[i].id;
   }
   return NULL;
 }
