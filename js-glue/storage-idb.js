@@ -2,7 +2,8 @@
 // registry), the IndexedDB persistence of the database image, the memory backend, and
 // the commit protocol every persistent backend shares: run the call on the in-heap image,
 // persist its dirty chunks in ONE transaction guarded by a compare-and-swap on the stored
-// txId, resolve on `complete`, tell other contexts (docs/STORAGE.md: design, invariants,
+// txId (on IndexedDB: one log record per commit, folded into the chunk store by a
+// checkpoint every so many commits), resolve on `complete`, tell other contexts (docs/STORAGE.md: design, invariants,
 // failure modes). OPFS persistence is storage-opfs.js; the module and calls are core.js.
 //
 // Internal API (for syncore.js and the tests):
@@ -44,11 +45,11 @@ function idbError(what, err) {
   return storageError(`syncore: ${what}: ${why}`, err);
 }
 
-function openIdb(dbName, upgrade) {
+function openIdb(dbName, upgrade, version = 1) {
   return new Promise((resolve, reject) => {
     let settled = false, req;
-    try { req = indexedDB.open(dbName, 1); } catch (err) { reject(idbError(`cannot open IndexedDB ${dbName}`, err)); return; }
-    req.onupgradeneeded = () => upgrade(req.result);
+    try { req = indexedDB.open(dbName, version); } catch (err) { reject(idbError(`cannot open IndexedDB ${dbName}`, err)); return; }
+    req.onupgradeneeded = (event) => upgrade(req.result, event.oldVersion);
     req.onsuccess = () => { if (settled) req.result.close(); else { settled = true; resolve(req.result); } };
     req.onerror = () => { settled = true; reject(idbError(`cannot open IndexedDB ${dbName}`, req.error)); };
     req.onblocked = () => {
@@ -101,21 +102,132 @@ async function resolveBackend(name, requested) {
 }
 
 // ---------------------------------------------------------------- persisters
-// A persister stores one image: load() → {txId, size, chunks}, changesSince(txId) →
-// {txId, size, chunks changed after txId}, commit(baseTxId, size, chunks) → new txId or
-// a SyncoreError with .conflict = true when the stored txId is not baseTxId.
+// A persister stores one image. load() → {txId, steps}, changesSince(txId) → {txId, steps
+// that bring an image at txId to the stored state}, where steps = [{size, chunks}] applied
+// in order (each: resize the image to size, then write chunks = [[index, bytes]…]; OPFS and
+// memory give a single {size, chunks} instead); commit(baseTxId, size, chunks, chunkSize,
+// readChunk) → new txId, or a SyncoreError with .conflict = true when the stored txId is not
+// baseTxId. readChunk(index) copies a chunk of the image being committed; commit() calls it
+// synchronously, before its first await.
+
+// The IndexedDB layout (docs/STORAGE.md "IndexedDB layout"): a chunk store holding the image
+// as of the last checkpoint (meta.base), and a log of one record per commit after it.
+const IDB_VERSION = 2;             // 1: chunks + meta only (opened and upgraded in place)
+const FOLD_RECORDS = 64;           // fold the log into the chunks when it would exceed this many records
+const FOLD_BYTES = 1 << 20;        // … or this many bytes (a commit this big is written as chunks directly)
+
+const SHADOW_MAX = 1024;           // chunks remembered as last committed (4 MiB), to log deltas against
+const GAP = 8;                     // unchanged bytes that end a changed range of a delta
+
+// The ranges where `after` differs from `before` (or from zeros when before is null), as
+// u32 offset, u32 length, bytes…; null when that is no smaller than after itself.
+function encodeDelta(before, after) {
+  const n = after.length, parts = [];
+  let size = 0;
+  for (let i = 0; i < n;) {
+    if ((before ? before[i] : 0) === after[i]) { i++; continue; }
+    let last = i;
+    for (let j = i + 1; j < n && j - last <= GAP; j++) if ((before ? before[j] : 0) !== after[j]) last = j;
+    parts.push(i, last + 1);
+    size += 8 + last + 1 - i;
+    if (size >= n) return null;
+    i = last + 1;
+  }
+  const out = new Uint8Array(size), view = new DataView(out.buffer);
+  let at = 0;
+  for (let k = 0; k < parts.length; k += 2) {
+    view.setUint32(at, parts[k], true);
+    view.setUint32(at + 4, parts[k + 1] - parts[k], true);
+    out.set(after.subarray(parts[k], parts[k + 1]), at + 8);
+    at += 8 + parts[k + 1] - parts[k];
+  }
+  return out;
+}
+
+function applyDelta(base, delta) {
+  const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
+  for (let at = 0; at < delta.byteLength;) {
+    const offset = view.getUint32(at, true), length = view.getUint32(at + 4, true);
+    base.set(delta.subarray(at + 8, at + 8 + length), offset);
+    at += 8 + length;
+  }
+  return base;
+}
+
+// One log record's data: u32 count, count × (u32 index, u32 length, u32 body length, u32 kind),
+// then the bodies. kind 0: the chunk's bytes; 1: a delta on the chunk as the previous
+// commit left it; 2: a delta on zeros. shadow: index → the chunk as last committed (or absent).
+const RAW = 0, DELTA = 1, SPARSE = 2;
+function encodeRecord(chunks, shadow) {
+  const entries = chunks.map(([index, data]) => {
+    const before = shadow.get(index);
+    const delta = before && before.length === data.length ? encodeDelta(before, data) : null;
+    if (delta) return [index, data.length, DELTA, delta];
+    const sparse = encodeDelta(null, data);
+    return sparse ? [index, data.length, SPARSE, sparse] : [index, data.length, RAW, data];
+  });
+  const head = 4 + entries.length * 16;
+  const bytes = new Uint8Array(entries.reduce((n, e) => n + e[3].byteLength, head));
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, entries.length, true);
+  let offset = head;
+  entries.forEach(([index, length, kind, body], i) => {
+    view.setUint32(4 + i * 16, index, true);
+    view.setUint32(8 + i * 16, length, true);
+    view.setUint32(12 + i * 16, body.byteLength, true);
+    view.setUint32(16 + i * 16, kind, true);
+    bytes.set(body, offset);
+    offset += body.byteLength;
+  });
+  return bytes.buffer;
+}
+
+// → [[index, bytes | (current chunk bytes) → bytes]…] (a delta needs the image as replayed so far).
+function decodeRecord(buffer) {
+  const view = new DataView(buffer), count = view.getUint32(0, true), chunks = [];
+  let offset = 4 + count * 16;
+  for (let i = 0; i < count; i++) {
+    const index = view.getUint32(4 + i * 16, true), length = view.getUint32(8 + i * 16, true);
+    const bodyLength = view.getUint32(12 + i * 16, true), kind = view.getUint32(16 + i * 16, true);
+    const body = new Uint8Array(buffer, offset, bodyLength);
+    if (kind === RAW) chunks.push([index, body]);
+    else if (kind === SPARSE) chunks.push([index, applyDelta(new Uint8Array(length), body)]);
+    else if (kind === DELTA) {
+      chunks.push([index, (current) => {
+        if (current.length !== length) throw storageError(`syncore: log record does not fit chunk ${index} (${current.length} bytes, expected ${length})`);
+        return applyDelta(current, body);
+      }]);
+    }
+    else throw storageError(`syncore: unknown log record chunk kind ${kind}`);
+    offset += bodyLength;
+  }
+  return chunks;
+}
+
+// meta as stored; a version-1 store (no log yet) is a checkpoint at its txId.
+function readMeta(value) {
+  const meta = value || { txId: 0, size: 0 };
+  return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize,
+    base: meta.base === undefined ? meta.txId : meta.base, baseSize: meta.baseSize === undefined ? meta.size : meta.baseSize };
+}
 
 class IdbPersister {
   constructor(db, name) {
     this.db = db, this.name = name, this.closed = false;
+    this.base = 0;                 // the checkpoint the image was built on (meta.base)
+    this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
+    this.shadow = new Map();       // index → the chunk as this context last committed it, while nothing else changed it
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
   static async open(name) {
-    const db = await openIdb(`syncore:${name}`, (d) => {
-      d.createObjectStore('meta');
-      d.createObjectStore('chunks').createIndex('tx', 'tx');
-    });
+    const db = await openIdb(`syncore:${name}`, (d, oldVersion) => {
+      if (oldVersion < 1) {
+        d.createObjectStore('meta');
+        d.createObjectStore('chunks').createIndex('tx', 'tx');
+      }
+      if (oldVersion < 2) d.createObjectStore('log');
+    }, IDB_VERSION);
     return new IdbPersister(db, name);
   }
 
@@ -123,39 +235,91 @@ class IdbPersister {
     if (this.closed) throw storageError(`syncore: ${what}: the IndexedDB database of "${this.name}" was deleted or upgraded by another context`);
   }
 
+  // Log records (key > after) as steps; remembers their chunk indexes for the next fold.
+  async readLog(tx, after) {
+    const log = tx.objectStore('log'), range = IDBKeyRange.lowerBound(after, true);
+    const [keys, values] = await Promise.all([request(log.getAllKeys(range)), request(log.getAll(range))]);
+    return keys.map((txId, i) => {
+      const chunks = decodeRecord(values[i].data);
+      this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: values[i].data.byteLength });
+      return { size: values[i].size, chunks };
+    });
+  }
+
+  // sinceTxId null: everything (chunks + the whole log). Otherwise what changed after it:
+  // the log records after it, or, when a checkpoint folded some of them away meanwhile,
+  // the chunks the checkpoints rewrote after it (index tx) and the log after the checkpoint.
   async read(sinceTxId) {
     this.check('cannot read the store');
-    return transact(this.db, ['meta', 'chunks'], 'readonly', async (tx) => {
+    return transact(this.db, ['meta', 'chunks', 'log'], 'readonly', async (tx) => {
       const chunks = tx.objectStore('chunks');
-      const meta = (await request(tx.objectStore('meta').get('meta'))) || { txId: 0, size: 0 };
-      if (meta.txId === sinceTxId) return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, chunks: [] };
-      const source = sinceTxId === null ? chunks : chunks.index('tx');
-      const range = sinceTxId === null ? undefined : IDBKeyRange.lowerBound(sinceTxId, true);
-      const [keys, values] = await Promise.all([request(source.getAllKeys(range)), request(source.getAll(range))]);
-      return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, chunks: keys.map((k, i) => [k, values[i].data]) };
+      const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
+      if (meta.txId === sinceTxId) return { txId: meta.txId, chunkSize: meta.chunkSize, steps: [] };
+      this.shadow.clear();           // the image changes (or is replaced): deltas restart from full chunks
+      let steps;
+      if (sinceTxId !== null && meta.base <= sinceTxId) {
+        steps = await this.readLog(tx, sinceTxId);
+      } else {
+        const source = sinceTxId === null ? chunks : chunks.index('tx');
+        const range = sinceTxId === null ? undefined : IDBKeyRange.lowerBound(sinceTxId, true);
+        const [keys, values] = await Promise.all([request(source.getAllKeys(range)), request(source.getAll(range))]);
+        this.log.clear();
+        steps = [{ size: meta.baseSize, chunks: keys.map((k, i) => [k, values[i].data]) }, ...await this.readLog(tx, meta.base)];
+      }
+      this.base = meta.base;
+      return { txId: meta.txId, chunkSize: meta.chunkSize, steps };
     }, 'cannot read the store');
   }
 
   load() { return this.read(null); }
   changesSince(txId) { return this.read(txId); }
 
-  async commit(baseTxId, size, chunks, chunkSize) {
+  // One strict transaction: the CAS on meta, then either one log record (+ meta), or — when
+  // the log would grow past FOLD_RECORDS/FOLD_BYTES — a checkpoint: every chunk changed since
+  // the last one, as it is now, into the chunk store, the log emptied, meta.base = txId.
+  async commit(baseTxId, size, chunks, chunkSize, readChunk) {
     this.check('cannot save');
-    const txId = baseTxId + 1;
-    return transact(this.db, ['meta', 'chunks'], 'readwrite', async (tx, fail) => {
-      const meta = tx.objectStore('meta'), store = tx.objectStore('chunks');
-      const stored = (await request(meta.get('meta'))) || { txId: 0 };
-      if (stored.txId !== baseTxId) {
+    const txId = baseTxId + 1, base = this.base;
+    let bytes = 0;
+    for (const { bytes: n } of this.log.values()) bytes += n;
+    const record = encodeRecord(chunks, this.shadow);
+    const fold = this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > FOLD_BYTES;
+    const limit = Math.ceil(size / chunkSize);
+    let folded = null;
+    if (fold) {                      // copied now, before any await: the image is this commit's state
+      const dirty = new Map(chunks);
+      const indexes = new Set(dirty.keys());
+      for (const { indexes: list } of this.log.values()) for (const i of list) indexes.add(i);
+      folded = [...indexes].filter((i) => i < limit).sort((a, b) => a - b).map((i) => [i, dirty.get(i) || readChunk(i)]);
+    }
+    const done = transact(this.db, ['meta', 'chunks', 'log'], 'readwrite', async (tx, fail) => {
+      const metaStore = tx.objectStore('meta');
+      const stored = readMeta(await request(metaStore.get('meta')));
+      if (stored.txId !== baseTxId || stored.base !== base) {
         const err = storageError(`syncore: another context saved "${this.name}" first (txId ${stored.txId}, expected ${baseTxId})`);
         err.conflict = true;
         fail(err);
-        return 0;
+        return;
       }
-      for (const [index, data] of chunks) store.put({ tx: txId, data }, index);
-      store.delete(IDBKeyRange.lowerBound(Math.ceil(size / chunkSize)));
-      meta.put({ txId, size, chunkSize }, 'meta');
-      return txId;
+      if (fold) {
+        const store = tx.objectStore('chunks');
+        for (const [index, data] of folded) store.put({ tx: txId, data }, index);
+        store.delete(IDBKeyRange.lowerBound(limit));
+        tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
+        metaStore.put({ txId, size, chunkSize, base: txId, baseSize: size }, 'meta');
+      } else {
+        tx.objectStore('log').put({ size, data: record }, txId);
+        metaStore.put({ txId, size, chunkSize, base, baseSize: stored.baseSize }, 'meta');
+      }
     }, `cannot save "${this.name}"`);
+    try { await done; } catch (err) { this.shadow.clear(); throw err; }
+    if (fold) { this.base = txId; this.log.clear(); } else {
+      this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: record.byteLength });
+    }
+    if (this.shadow.size + chunks.length > SHADOW_MAX) this.shadow.clear();
+    if (chunks.length <= SHADOW_MAX) for (const [index, data] of chunks) this.shadow.set(index, data);
+    for (const [index, data] of this.shadow) if (index * chunkSize + data.length > size) this.shadow.delete(index);   // truncated
+    return txId;
   }
 
   close() { this.db.close(); this.closed = true; }
@@ -192,7 +356,7 @@ class Storage {
     if (state.chunkSize && state.chunkSize !== core.chunkSize) {
       throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
     }
-    core.loadImage(this.pImage, state.size, state.chunks);
+    this.apply(state);
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;
@@ -200,6 +364,22 @@ class Storage {
       this.channel = new BroadcastChannel(`syncore:${this.name}`);
       this.channel.onmessage = (event) => this.onMessage(event.data);
     }
+  }
+
+  // Write a persister's state into the image: its steps in order, or one {size, chunks}.
+  // A chunk given as a function is a delta: it maps the chunk as replayed so far to its new bytes.
+  apply(state) {
+    for (const step of state.steps || [state]) {
+      const chunks = step.chunks.map(([index, data]) => [index, typeof data === 'function' ? data(this.readChunk(index)) : data]);
+      this.core.loadImage(this.pImage, step.size, chunks);
+    }
+  }
+
+  // A copy of chunk index of the image as it is now (a persister's checkpoint).
+  readChunk(index) {
+    const core = this.core, size = core.imageSize(this.pImage), offset = index * core.chunkSize;
+    const base = core.m._sc_vfs_data(this.pImage) >>> 0;
+    return core.heap.slice(base + offset, base + Math.min(size, offset + core.chunkSize));
   }
 
   serialize(task) {
@@ -213,7 +393,7 @@ class Storage {
     const state = await this.persister.changesSince(this.txId);
     if (state.txId === this.txId) return false;
     if (this.core.dirtyCount(this.pImage) > 0) { await this.discard(); return true; }   // never mix images
-    this.core.loadImage(this.pImage, state.size, state.chunks);
+    this.apply(state);
     this.core.clearDirty(this.pImage);
     this.txId = state.txId;
     return true;
@@ -254,7 +434,8 @@ class Storage {
       if (chunks.length === 0) { if (error) throw error; return value; }
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
       try {
-        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), chunks, core.chunkSize);
+        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), chunks, core.chunkSize,
+          (index) => this.readChunk(index));
       } catch (err) {
         try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
         if (err.conflict && tries < 3) continue;
@@ -275,7 +456,7 @@ class Storage {
   async discard() {
     const core = this.core;
     const state = await this.persister.load(core.chunkSize);
-    core.loadImage(this.pImage, state.size, state.chunks);
+    this.apply(state);
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;

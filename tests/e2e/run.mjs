@@ -2,8 +2,9 @@
 // headless Debian Chromium driven by playwright-core, pages served from 127.0.0.1:
 // durability across reload, browser restart, a crashed renderer and a SIGKILLed browser;
 // several contexts (pages, a worker, the service worker) writing one store; backend
-// registry rules; storage failures surfacing as SC_STORAGE. Every test uses a fresh
-// profile. Prints one line per test and "N passed, N failed".
+// registry rules; storage failures surfacing as SC_STORAGE; the IndexedDB log (replay,
+// a crash during a checkpoint, catching up across checkpoints, the version-1 layout).
+// Every test uses a fresh profile. Prints one line per test and "N passed, N failed".
 // Usage: node tests/e2e/run.mjs [name-substring]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -334,6 +335,122 @@ test('a database deleted under an open store makes writes SC_STORAGE', async () 
   await openWithTable(p1, 'gone');
   await p1.evaluate(() => H.writeLoop('gone', 'g', 0, 3));
   equal((await rows(p1, 'gone', 'g')).size, 3, 'writes work again');
+});
+
+// ---------------------------------------------------------------- the IndexedDB log and its checkpoints
+
+const idbState = (page, name) => page.evaluate((n) => H.idbState(n), name);
+const image = (page, name) => page.evaluate((n) => H.image(n), name);
+async function reopened(page, name) {
+  await page.reload();
+  await page.waitForFunction(() => window.harnessReady === true);
+  await page.evaluate((n) => H.open(n), name);
+}
+
+test('idb commits are log records replayed on reload, before and after checkpoints', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  await openWithTable(page, 'replay');
+  await page.evaluate(() => H.writeLoop('replay', 'r', 0, 20, 300));
+  let state = await idbState(page, 'replay');
+  check(state.log.length >= 20 && state.meta.base < state.meta.txId, `20 writes are 20 log records: ${JSON.stringify(state)}`);
+  let before = await image(page, 'replay');
+  await reopened(page, 'replay');
+  equal(await image(page, 'replay'), before, 'image rebuilt from chunks + log (txId, size, digest)');
+  equal((await rows(page, 'replay', 'r')).size, 20, 'rows after replay');
+  await page.evaluate(() => H.writeLoop('replay', 'r', 20, 200, 3000));
+  state = await idbState(page, 'replay');
+  check(state.meta.base > 20 && state.log.length > 0 && state.log.length < 64, `checkpointed, then logged again: base ${state.meta.base}, ${state.log.length} records`);
+  check(state.log.every((t) => t > state.meta.base && t <= state.meta.txId), 'the log holds only records after the checkpoint');
+  before = await image(page, 'replay');
+  await reopened(page, 'replay');
+  equal(await image(page, 'replay'), before, 'image after checkpoints + replay');
+  equal((await rows(page, 'replay', 'r')).size, 200, 'rows after reload');
+  equal(await integrity(page, 'replay'), 'ok', 'integrity_check');
+});
+
+test('a renderer crash during a checkpoint keeps the previous commit whole', async () => {
+  const writes = reporter();
+  const context = await launch(profile(), writes);
+  let folding = false;
+  await context.exposeBinding('reportFold', () => { folding = true; });
+  const page = await harness(context);
+  await openWithTable(page, 'ckpt');
+  // Hold the checkpoint's transaction open (its writes issued, not committed) and say so.
+  await page.evaluate(() => {
+    const del = IDBObjectStore.prototype.delete;
+    IDBObjectStore.prototype.delete = function (...args) {
+      const out = del.apply(this, args);
+      if (this.name === 'log') {
+        const spin = () => { this.get(0).onsuccess = spin; };
+        spin();
+        window.reportFold();
+      }
+      return out;
+    };
+  });
+  page.evaluate(() => H.writeLoop('ckpt', 'c', 0, 1e6, 3000)).catch(() => {});
+  await until(() => folding, 30000, 'a checkpoint to start');
+  const held = writes.count('c');
+  await new Promise((r) => setTimeout(r, 300));
+  equal(writes.count('c'), held, 'no write resolves while the checkpoint is held');
+  await page.goto('chrome://crash').catch(() => {});
+  await until(() => page.isClosed() || page.evaluate(() => 1).then(() => false, () => true), 10000, 'the crash');
+  const resolved = new Set(writes.seen.get('c'));
+  const after = await harness(context);
+  await after.evaluate(() => H.open('ckpt'));
+  equal(await integrity(after, 'ckpt'), 'ok', 'integrity_check');
+  const present = await rows(after, 'ckpt', 'c');
+  assertAllPresent(present, resolved, 'after a crash during a checkpoint');
+  equal(present.size, resolved.size, 'the checkpointing commit is absent, nothing else');
+  const state = await idbState(after, 'ckpt');
+  check(state.log.length > 0 && state.meta.base < state.meta.txId, `the log was not folded: ${JSON.stringify(state)}`);
+  await after.evaluate((k) => H.writeLoop('ckpt', 'c', k, k + 80, 3000), resolved.size);
+  check((await idbState(after, 'ckpt')).meta.base > state.meta.txId, 'a later checkpoint completed');
+  await reopened(after, 'ckpt');
+  equal((await rows(after, 'ckpt', 'c')).size, resolved.size + 80, 'rows after the next checkpoint and reload');
+  equal(await integrity(after, 'ckpt'), 'ok', 'integrity_check after reload');
+});
+
+test('a context that missed commits catches up across checkpoints', async () => {
+  const context = await launch(profile());
+  const [p1, p2] = [await harness(context), await harness(context)];
+  await openWithTable(p1, 'catch');
+  await p2.evaluate(() => H.open('catch'));
+  await p2.evaluate(() => H.writeLoop('catch', 'p2', 0, 5));
+  await p1.evaluate(() => H.refresh('catch'));
+  await p2.evaluate(() => H.deafen('catch'));
+  await p1.evaluate(() => H.writeLoop('catch', 'p1', 0, 150, 3000));
+  const behind = (await image(p2, 'catch')).txId;
+  check((await idbState(p1, 'catch')).meta.base > behind, 'a checkpoint folded commits page 2 has not seen');
+  await p2.evaluate(() => H.refresh('catch'));
+  equal(await image(p2, 'catch'), await image(p1, 'catch'), 'page 2 caught up to the same image (txId, size, digest)');
+  await p1.evaluate(() => { window.W = H.worker(); return W.open('catch'); });
+  await p1.evaluate(() => W.writeLoop('catch', 'w', 0, 100, 3000));
+  await p2.evaluate(() => H.writeLoop('catch', 'p2', 5, 10));     // catches up under the lock, then writes
+  await p1.evaluate(() => H.refresh('catch'));
+  equal(await image(p2, 'catch'), await image(p1, 'catch'), 'the same image after page 2 wrote on top');
+  const fresh = await harness(context);
+  await fresh.evaluate(() => H.open('catch'));
+  for (const [w, n] of [['p1', 150], ['p2', 10], ['w', 100]]) equal((await rows(fresh, 'catch', w)).size, n, `rows of ${w} in a fresh page`);
+  equal(await integrity(fresh, 'catch'), 'ok', 'integrity_check');
+});
+
+test('a store in the version-1 IndexedDB layout opens, upgrades and keeps its data', async () => {
+  const context = await launch(profile());
+  const page = await harness(context);
+  await openWithTable(page, 'src');
+  await page.evaluate(() => H.writeLoop('src', 's', 0, 30, 500));
+  await page.evaluate(() => H.writeLegacyCopy('src', 'legacy'));
+  const digest = (await image(page, 'src')).digest;
+  await page.evaluate(() => H.open('legacy'));
+  equal((await image(page, 'legacy')).digest, digest, 'the old layout loads as it was');
+  await page.evaluate(() => H.writeLoop('legacy', 's', 30, 40, 500));
+  const state = await idbState(page, 'legacy');
+  equal([state.meta.base, state.log.length], [7, 10], 'version-1 data is the checkpoint, new commits go to the log');
+  await reopened(page, 'legacy');
+  equal((await rows(page, 'legacy', 's')).size, 40, 'rows after reload');
+  equal(await integrity(page, 'legacy'), 'ok', 'integrity_check');
 });
 
 // ---------------------------------------------------------------- runner

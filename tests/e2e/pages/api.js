@@ -53,12 +53,59 @@ export function makeApi(report = () => {}) {
       }
       return to - from;
     },
+    // The image this context holds: txId and an FNV-1a digest of its bytes.
+    image(name) {
+      const { core, storage } = db(name);
+      const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
+      const bytes = core.heap.subarray(base, base + size);
+      let hash = 2166136261;
+      for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 16777619) >>> 0;
+      return { txId: storage.txId, size, digest: hash };
+    },
+    // Stop hearing other contexts' commit broadcasts (to make this context fall behind).
+    deafen(name) { db(name).storage.channel.onmessage = null; },
+    // What the IndexedDB of a store holds: meta, the log's txIds, the number of chunks.
+    idbState: (name) => rawIdb(`syncore:${name}`, async (idb) => {
+      const tx = idb.transaction(['meta', 'chunks', 'log'], 'readonly');
+      const get = (req) => new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
+      return { meta: await get(tx.objectStore('meta').get('meta')), log: await get(tx.objectStore('log').getAllKeys()),
+        chunks: await get(tx.objectStore('chunks').count()) };
+    }),
+    // Write the image of open store src as a store dst in the version-1 layout (chunks +
+    // meta, no log), as the first IndexedDB persister wrote it.
+    async writeLegacyCopy(src, dst) {
+      const { core, storage } = db(src);
+      const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
+      const bytes = core.heap.slice(base, base + size), chunkSize = core.chunkSize;
+      const idb = await new Promise((resolve, reject) => {
+        const req = indexedDB.open(`syncore:${dst}`, 1);
+        req.onupgradeneeded = () => { req.result.createObjectStore('meta'); req.result.createObjectStore('chunks').createIndex('tx', 'tx'); };
+        req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error);
+      });
+      await new Promise((resolve, reject) => {
+        const tx = idb.transaction(['meta', 'chunks'], 'readwrite');
+        for (let at = 0; at < size; at += chunkSize) tx.objectStore('chunks').put({ tx: 7, data: bytes.slice(at, at + chunkSize) }, at / chunkSize);
+        tx.objectStore('meta').put({ txId: 7, size, chunkSize }, 'meta');
+        tx.oncomplete = resolve; tx.onabort = () => reject(tx.error);
+      });
+      idb.close();
+      return size;
+    },
     changedIds: () => remote.flatMap((e) => (e.changed || []).flatMap((c) => c.ids)),
     error: async (fn) => { try { await fn(); return null; } catch (e) { return { code: e.code, message: e.message }; } },
     async openError(name, storage) {
       try { await this.open(name, storage); return null; } catch (e) { return { code: e.code, message: e.message }; }
     },
   };
+}
+
+// Run fn(db) on a plain connection to an existing IndexedDB database, then close it.
+async function rawIdb(dbName, fn) {
+  const idb = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(dbName);
+    req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error);
+  });
+  try { return await fn(idb); } finally { idb.close(); }
 }
 
 // Serve the api over postMessage ({id, method, args} → {id, value | error}).
