@@ -6,7 +6,7 @@ import { storeOptions } from './config.js';
 const SHELL = 'syncore-demo-v1';
 const FILES = ['./', './index.html', './app.js', './config.js', './manifest.webmanifest',
   '../js-glue/syncore.js', '../js-glue/core.js', '../js-glue/syncore-core.mjs', '../js-glue/syncore.wasm',
-  '../js-glue/storage-idb.js', '../js-glue/storage-opfs.js', '../js-glue/transport.js', '../js-glue/triggers.js', '../js-glue/sw.js'];
+  '../js-glue/storage.js', '../js-glue/storage-idb.js', '../js-glue/storage-opfs.js', '../js-glue/transport.js', '../js-glue/triggers.js', '../js-glue/sw.js'];
 
 handleSyncEvents(() => openStore({ ...storeOptions, sync: { ...storeOptions.sync, auto: false } }));
 

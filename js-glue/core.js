@@ -1,8 +1,8 @@
 // core.js — loads the wasm module and is the only JS that touches its memory: JSON in,
 // JSON out through sc_call, errors as SyncoreError with the C core's code names, the
 // bridge to the in-heap VFS (wasm/src/vfs_mem.c), and a raw SQL entry for tests.
-// Persistence (when an image is loaded, persisted, reloaded) is storage-idb.js /
-// storage-opfs.js's business; syncore.js (the public API) builds on both.
+// Persistence (when an image is loaded, persisted, reloaded) is storage.js's business
+// (with storage-idb.js and storage-opfs.js); syncore.js (the public API) builds on both.
 //
 // Internal API (for syncore.js, sw.js and the tests):
 //   const core = await loadCore({ wasmBinary? })        one module per context (cached)

@@ -1,39 +1,14 @@
-// storage-idb.js — the storage layer: which backend a store lives on (a small IndexedDB
-// registry), the IndexedDB persistence of the database image, the memory backend, and
-// the commit protocol every persistent backend shares: run the call on the in-heap image,
-// persist its dirty chunks in ONE transaction guarded by a compare-and-swap on the stored
-// txId (on IndexedDB: one log record per commit, folded into the chunk store by a
-// checkpoint every so many commits), resolve on `complete`, tell other contexts (docs/STORAGE.md: design, invariants,
-// failure modes). OPFS persistence is storage-opfs.js; the module and calls are core.js.
-//
-// Internal API (for syncore.js and the tests):
-//   const db = await openDatabase(core, { name, storage, config })
-//                                    storage 'auto'|'idb'|'opfs'|'memory'; config = sc_open's (path/vfs added here)
-//   db.backend                       the backend the store lives on
-//   await db.call(method, input)     → the core's result, durable when resolved
-//   db.read(method, input)           synchronous call on the image as this context last saw it
-//                                    (for reads; anything it dirtied is persisted in the background)
-//   await db.refresh()               load other contexts' commits now (normally done on their broadcast)
-//   await db.sql(text)               raw SQL on the store's database (tests, diagnostics)
-//   db.onRemoteCommit(fn) → off      fn({ changed, txId }) after another context committed
-//                                    (changed = the core's `changed` list, or null if unknown)
-//   await db.close()
-//   await deleteStoredDatabase(name) removes a store's IndexedDB data and registry entry
+// storage-idb.js — the IndexedDB persister: one store's database image kept in IndexedDB
+// as a chunk store (the image as of the last checkpoint) plus a log of one record per
+// commit after it, each commit ONE readwrite transaction with durability 'strict' guarded
+// by a compare-and-swap on the stored txId (docs/STORAGE.md "IndexedDB layout"). When to
+// commit, locks and other contexts are storage.js's; this file only keeps bytes.
 
 import { SyncoreError, storageError } from './core.js';
-import { openOpfsPersister, opfsAvailable } from './storage-opfs.js';
-
-const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const BACKENDS = ['auto', 'idb', 'opfs', 'memory'];
-// Methods that normally write nothing: they skip the Web Lock (a write would still be
-// persisted with the CAS). Must match the read-only methods of docs/CORE_API.md.
-const READ_METHODS = new Set(['get', 'list', 'count', 'conflicts', 'archive', 'outbox', 'status',
-  'normalizeTime', 'nextWakeAt', 'pullRequest']);
-const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 
 // ---------------------------------------------------------------- IndexedDB helpers
 
-function request(req) {
+export function request(req) {
   return new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
 }
 
@@ -45,7 +20,7 @@ function idbError(what, err) {
   return storageError(`syncore: ${what}: ${why}`, err);
 }
 
-function openIdb(dbName, upgrade, version = 1) {
+export function openIdb(dbName, upgrade, version = 1) {
   return new Promise((resolve, reject) => {
     let settled = false, req;
     try { req = indexedDB.open(dbName, version); } catch (err) { reject(idbError(`cannot open IndexedDB ${dbName}`, err)); return; }
@@ -59,7 +34,7 @@ function openIdb(dbName, upgrade, version = 1) {
 }
 
 // Run body(tx) in one transaction; resolves with body's value once the transaction completed.
-function transact(db, stores, mode, body, what) {
+export function transact(db, stores, mode, body, what) {
   return new Promise((resolve, reject) => {
     let tx, value, failure = null;
     try { tx = db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined); }
@@ -69,36 +44,6 @@ function transact(db, stores, mode, body, what) {
     Promise.resolve().then(() => body(tx, (err) => { failure = err; tx.abort(); })).then((v) => { value = v; },
       (err) => { failure = failure || err; try { tx.abort(); } catch (_) { /* already finished */ } });
   });
-}
-
-// ---------------------------------------------------------------- registry: name → backend
-
-let registryPromise = null;
-function registry() {
-  if (!registryPromise) {
-    registryPromise = openIdb('syncore-registry', (db) => db.createObjectStore('stores', { keyPath: 'name' }));
-    registryPromise.catch(() => { registryPromise = null; });
-  }
-  return registryPromise;
-}
-
-// The backend a store lives on: an existing store keeps its own; a new one gets the
-// requested backend (idb for auto). Read-and-create in one transaction: no race.
-async function resolveBackend(name, requested) {
-  const db = await registry();
-  return transact(db, ['stores'], 'readwrite', async (tx, fail) => {
-    const stores = tx.objectStore('stores');
-    const entry = await request(stores.get(name));
-    const backend = entry ? entry.backend : requested === 'auto' ? 'idb' : requested;
-    if (entry && requested !== 'auto' && requested !== backend) {
-      fail(storageError(`syncore: store "${name}" was created on ${backend}, cannot open it on ${requested}`));
-    } else if (!entry && backend === 'opfs' && !opfsAvailable()) {
-      fail(storageError('syncore: storage "opfs" needs a dedicated worker with OPFS sync access handles'));
-    } else if (!entry) {
-      stores.put({ name, backend, createdAt: new Date().toISOString() });
-    }
-    return backend;
-  }, 'cannot read the store registry');
 }
 
 // ---------------------------------------------------------------- persisters
@@ -211,7 +156,7 @@ function readMeta(value) {
     base: meta.base === undefined ? meta.txId : meta.base, baseSize: meta.baseSize === undefined ? meta.size : meta.baseSize };
 }
 
-class IdbPersister {
+export class IdbPersister {
   constructor(db, name) {
     this.db = db, this.name = name, this.closed = false;
     this.base = 0;                 // the checkpoint the image was built on (meta.base)
@@ -323,256 +268,4 @@ class IdbPersister {
   }
 
   close() { this.db.close(); this.closed = true; }
-}
-
-const memoryPersister = () => ({ load: async () => ({ txId: 0, size: 0, chunks: [] }),
-  changesSince: async (txId) => ({ txId, size: null, chunks: [] }), commit: async (base) => base + 1, close() {} });
-
-// ---------------------------------------------------------------- the shared commit protocol
-
-let imageCount = 0;
-const openStorages = new Map();   // `${backend}:${name}` → Storage, shared by a context's connections
-
-class Storage {
-  constructor(core, name, backend, persister) {
-    this.core = core;
-    this.name = name;
-    this.backend = backend;
-    this.persister = persister;
-    this.path = `${backend}:${name}:${++imageCount}`;   // the VFS image; unique per Storage
-    this.txId = 0, this.refs = 0;
-    this.generation = 0;           // bumped when the image was replaced under open handles
-    this.queue = Promise.resolve();
-    this.listeners = new Set();
-    this.shared = backend !== 'memory';
-    this.channel = null;
-  }
-
-  async load() {
-    const core = this.core;
-    core.deleteImage(this.path);
-    this.pImage = core.image(this.path, true);
-    const state = await this.persister.load(core.chunkSize);
-    if (state.chunkSize && state.chunkSize !== core.chunkSize) {
-      throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
-    }
-    this.apply(state);
-    core.clearDirty(this.pImage);
-    this.txId = state.txId;
-    this.generation++;
-    if (this.shared && typeof BroadcastChannel === 'function') {
-      this.channel = new BroadcastChannel(`syncore:${this.name}`);
-      this.channel.onmessage = (event) => this.onMessage(event.data);
-    }
-  }
-
-  // Write a persister's state into the image: its steps in order, or one {size, chunks}.
-  // A chunk given as a function is a delta: it maps the chunk as replayed so far to its new bytes.
-  apply(state) {
-    for (const step of state.steps || [state]) {
-      const chunks = step.chunks.map(([index, data]) => [index, typeof data === 'function' ? data(this.readChunk(index)) : data]);
-      this.core.loadImage(this.pImage, step.size, chunks);
-    }
-  }
-
-  // A copy of chunk index of the image as it is now (a persister's checkpoint).
-  readChunk(index) {
-    const core = this.core, size = core.imageSize(this.pImage), offset = index * core.chunkSize;
-    const base = core.m._sc_vfs_data(this.pImage) >>> 0;
-    return core.heap.slice(base + offset, base + Math.min(size, offset + core.chunkSize));
-  }
-
-  serialize(task) {
-    const run = this.queue.then(task);
-    this.queue = run.catch(() => {});
-    return run;
-  }
-
-  // Bring the image up to the stored state (other contexts' commits).
-  async refresh() {
-    const state = await this.persister.changesSince(this.txId);
-    if (state.txId === this.txId) return false;
-    if (this.core.dirtyCount(this.pImage) > 0) { await this.discard(); return true; }   // never mix images
-    this.apply(state);
-    this.core.clearDirty(this.pImage);
-    this.txId = state.txId;
-    return true;
-  }
-
-  onMessage(message) {
-    if (!message || message.txId === undefined) return;
-    this.serialize(async () => {
-      if (message.txId > this.txId) await this.refresh();
-      for (const fn of this.listeners) {
-        try { fn({ changed: message.changed || null, txId: message.txId }); } catch (err) { setTimeout(() => { throw err; }); }
-      }
-    }).catch(() => { /* the next write refreshes again */ });
-  }
-
-  // Run fn() (synchronous core work) on a fresh image and persist what it dirtied.
-  // Resolves with fn's value once durable; fn's own error is rethrown after persisting.
-  run(fn, { write = true, changedOf = null } = {}) {
-    return this.serialize(() => {
-      if (write && this.shared && typeof navigator !== 'undefined' && navigator.locks) {
-        return navigator.locks.request(`syncore:${this.name}`, () => this.attempt(fn, changedOf, true));
-      }
-      return this.attempt(fn, changedOf, false);
-    });
-  }
-
-  async attempt(fn, changedOf, locked) {
-    const core = this.core;
-    this.checkUsable();
-    for (let tries = 0; ; tries++) {
-      if (locked || tries > 0) await this.refresh();
-      let value, error = null;
-      try { value = fn(); } catch (err) { error = err; }
-      if (core.lockLevel(this.pImage) !== 0) {
-        throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
-      }
-      const chunks = core.dirtyChunks(this.pImage);
-      if (chunks.length === 0) { if (error) throw error; return value; }
-      core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
-      try {
-        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), chunks, core.chunkSize,
-          (index) => this.readChunk(index));
-      } catch (err) {
-        try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
-        if (err.conflict && tries < 3) continue;
-        throw err instanceof SyncoreError ? err : storageError(`syncore: cannot save "${this.name}"`, err);
-      }
-      if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
-      if (error) throw error;
-      return value;
-    }
-  }
-
-  // After a failed persist that could not even reload, the image holds unsaved data: refuse.
-  checkUsable() {
-    if (this.broken) throw storageError(`syncore: "${this.name}" could not be reloaded after a failed save; reopen it`, this.broken);
-  }
-
-  // The image is ahead of storage after a failed persist: reload it whole; handles reopen.
-  async discard() {
-    const core = this.core;
-    const state = await this.persister.load(core.chunkSize);
-    this.apply(state);
-    core.clearDirty(this.pImage);
-    this.txId = state.txId;
-    this.generation++;
-  }
-
-  onRemoteCommit(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
-
-  async release() {
-    if (--this.refs > 0) return;
-    const key = `${this.backend}:${this.name}`;
-    if (openStorages.get(key) === this.entry) openStorages.delete(key);
-    await this.queue;
-    if (this.channel) this.channel.close();
-    this.persister.close();
-    this.core.deleteImage(this.path);
-  }
-}
-
-// The Storage of a store in this context (shared by its connections).
-export async function openStorage(core, { name, storage = 'auto' }) {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SyncoreError('syncore: name must match [A-Za-z0-9_-]{1,64}', 'SC_BAD_INPUT');
-  if (!BACKENDS.includes(storage)) throw new SyncoreError(`syncore: storage must be one of ${BACKENDS.join(', ')}`, 'SC_BAD_INPUT');
-  if (storage === 'memory') {
-    const s = new Storage(core, name, 'memory', memoryPersister());
-    await s.load();
-    s.refs = 1;
-    return s;
-  }
-  if (typeof indexedDB === 'undefined') throw storageError('syncore: IndexedDB is not available in this context');
-  const backend = await resolveBackend(name, storage);
-  const key = `${backend}:${name}`;
-  const cached = openStorages.get(key);
-  if (cached && (await cached.catch(() => null))?.persister.closed) openStorages.delete(key);   // its database went away
-  if (!openStorages.has(key)) {
-    const opening = (async () => {
-      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name);
-      const s = new Storage(core, name, backend, persister);
-      try { await s.load(); } catch (err) { persister.close(); throw err; }
-      return s;
-    })();
-    openStorages.set(key, opening);
-    opening.catch(() => openStorages.delete(key));
-  }
-  const s = await openStorages.get(key);
-  s.entry = openStorages.get(key);
-  s.refs++;
-  return s;
-}
-
-class Database {
-  constructor(core, storage, config) {
-    this.core = core;
-    this.storage = storage;
-    this.backend = storage.backend;
-    this.config = { ...config, path: storage.path, vfs: VFS_NAME };
-    this.pStore = 0, this.generation = -1, this.closed = false;
-  }
-
-  // Open (or reopen after the image was replaced) the core's handle. Inside run().
-  ensureOpen() {
-    if (this.closed) throw new SyncoreError('syncore: the store is closed', 'SC_CLOSED');
-    if (this.pStore && this.generation === this.storage.generation) return;
-    if (this.pStore) { this.core.close(this.pStore); this.pStore = 0; }
-    this.pStore = this.core.open(this.config);
-    this.generation = this.storage.generation;
-  }
-
-  call(method, input) {
-    return this.storage.run(() => { this.ensureOpen(); return this.core.call(this.pStore, method, input); },
-      { write: !READ_METHODS.has(method), changedOf: (result) => (result && result.changed) || null });
-  }
-
-  read(method, input) {
-    this.storage.checkUsable();
-    this.ensureOpen();
-    const value = this.core.call(this.pStore, method, input);
-    if (this.core.dirtyCount(this.storage.pImage) > 0) this.storage.run(() => undefined).catch(() => {});
-    return value;
-  }
-
-  refresh() { return this.storage.serialize(() => this.storage.refresh()); }
-
-  sql(text) {
-    const readOnly = /^\s*(select|pragma\s+(integrity_check|quick_check|page_count|user_version\s*;?\s*$))/i.test(text);
-    return this.storage.run(() => {
-      if (this.closed) throw new SyncoreError('syncore: the store is closed', 'SC_CLOSED');
-      const pDb = this.core.sqlOpen(this.storage.path);
-      try { return this.core.sql(pDb, text); } finally { this.core.sqlClose(pDb); }
-    }, { write: !readOnly });
-  }
-
-  onRemoteCommit(fn) { return this.storage.onRemoteCommit(fn); }
-
-  async close() {
-    if (this.closed) return;
-    await this.storage.run(() => {
-      this.closed = true;
-      if (this.pStore) this.core.close(this.pStore);
-      this.pStore = 0;
-    }, { write: false });
-    await this.storage.release();
-  }
-}
-
-export async function openDatabase(core, { name, storage = 'auto', config = {} }) {
-  const s = await openStorage(core, { name, storage });
-  const db = new Database(core, s, { ...config, name });
-  if (core.hasCore) {
-    try { await s.run(() => db.ensureOpen()); } catch (err) { await s.release(); throw err; }
-  }
-  return db;
-}
-
-// Remove a store's IndexedDB data and its registry entry (tests, "delete my data").
-export async function deleteStoredDatabase(name) {
-  await request(indexedDB.deleteDatabase(`syncore:${name}`));
-  const db = await registry();
-  await transact(db, ['stores'], 'readwrite', (tx) => { tx.objectStore('stores').delete(name); }, 'cannot update the registry');
 }

@@ -6,7 +6,7 @@
 // chunks into the image and flushes that; opening replays a valid journal, so a crash
 // anywhere leaves the previous or the new state whole. Sync access handles are
 // exclusive: a second worker opening the same store gets SC_STORAGE. The commit
-// protocol around it (locks, CAS, reload) is storage-idb.js's Storage; this module only
+// protocol around it (locks, CAS, reload) is storage.js's Storage; this module only
 // implements its persister interface: load(), changesSince(txId), commit(), close().
 
 import { storageError } from './core.js';

@@ -3,10 +3,10 @@
 // Everything that decides (validation, merge, outbox, retry schedule, conflicts) is C
 // behind core.js; this file only sequences calls, moves bodies between the core and the
 // transport, and turns results into events. Persistence and cross-context coherence are
-// storage-idb.js's; when to sync is triggers.js's; Background Sync is sw.js's.
+// storage.js's; when to sync is triggers.js's; Background Sync is sw.js's.
 
 import { loadCore, SyncoreError } from './core.js';
-import { openDatabase } from './storage-idb.js';
+import { openDatabase } from './storage.js';
 import { createHttpTransport } from './transport.js';
 import { createTriggers } from './triggers.js';
 import { requestBackgroundSync } from './sw.js';
@@ -152,7 +152,7 @@ class Store {
     this._emitStatus();
   }
 
-  // storage-idb.js has loaded the other context's commit when this runs.
+  // storage.js has loaded the other context's commit when this runs.
   _onOtherContext(commit) {
     if (this._closed) return;
     for (const c of (commit && commit.changed) || []) {

@@ -54,16 +54,16 @@ js-glue/syncore-core.mjs: $(WASM_OUT)/syncore.mjs
 js-glue/syncore.wasm: $(WASM_OUT)/syncore.wasm
 	cp $< $@
 # The classic build bundles the ES-module graph of syncore.js; until the lead's syncore.js
-# exists, an entry exposing core.js + storage-idb.js (what the browser tests use).
+# exists, an entry exposing core.js + storage.js (what the browser tests use).
 CLASSIC_ENTRY := $(if $(wildcard js-glue/syncore.js),js-glue/syncore.js,$(WASM_OUT)/classic-entry.mjs)
 # (classic-entry.mjs is also the fallback while syncore.js's imports do not resolve)
 $(WASM_OUT)/classic-entry.mjs:
 	@mkdir -p $(@D)
 	printf '%s\n' "export { loadCore, SyncoreError } from '../../js-glue/core.js';" \
-	  "export { openDatabase, deleteStoredDatabase } from '../../js-glue/storage-idb.js';" > $@
+	  "export { openDatabase, deleteStoredDatabase } from '../../js-glue/storage.js';" > $@
 js-glue/syncore.classic.js: js-glue/syncore-core.mjs $(filter-out js-glue/syncore.classic.js,$(wildcard js-glue/*.js)) wasm/bundle-classic.mjs $(WASM_OUT)/classic-entry.mjs
 	node wasm/bundle-classic.mjs $(CLASSIC_ENTRY) syncore $@ || { \
-	  echo "wasm.mk: WARNING: cannot bundle $(CLASSIC_ENTRY); classic build made from core.js + storage-idb.js" >&2; \
+	  echo "wasm.mk: WARNING: cannot bundle $(CLASSIC_ENTRY); classic build made from core.js + storage.js" >&2; \
 	  node wasm/bundle-classic.mjs $(WASM_OUT)/classic-entry.mjs syncore $@; }
 
 .PHONY: wasm wasm-size

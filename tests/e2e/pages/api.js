@@ -1,8 +1,8 @@
 // api.js — what the browser tests drive in every context (window, dedicated worker,
-// service worker): open a store through core.js + storage-idb.js, run SQL or core
+// service worker): open a store through core.js + storage.js, run SQL or core
 // calls on it, and write loops that report each write whose promise resolved.
 import { loadCore } from '/js-glue/core.js';
-import { openDatabase, deleteStoredDatabase } from '/js-glue/storage-idb.js';
+import { openDatabase, deleteStoredDatabase } from '/js-glue/storage.js';
 
 export function makeApi(report = () => {}) {
   const dbs = new Map();
