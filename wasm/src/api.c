@@ -92,6 +92,23 @@ int api_write_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, c
 
 /* ---- local methods ------------------------------------------------------------ */
 
+/* The common end of put and patch: write data over rec unless that changes nothing
+** (then nothing is queued), and answer {record, changed}. Takes data and changed. */
+static int commit_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, cJSON *changed,
+                         cJSON **pOut) {
+  int rc = SC_OK;
+  if (!(rec->exists && !rec->deleted && util_json_equal(rec->data, data))) {
+    rc = api_write_record(st, c, rec, data, changed);   /* takes data */
+    data = NULL;
+  }
+  cJSON_Delete(data);
+  if (rc != SC_OK) {
+    cJSON_Delete(changed);
+    return rc;
+  }
+  return finish_write(record_out(rec), changed, pOut);
+}
+
 static int m_put(sc_store *st, const cJSON *in, cJSON **pOut) {
   const sc_coll *c;
   const char *id = NULL;
@@ -120,13 +137,8 @@ static int m_put(sc_store *st, const cJSON *in, cJSON **pOut) {
     rc = store_fail(st, SC_EBADINPUT, "'%s' is append-only: record '%s' exists and cannot be replaced", c->name, rec.id);
     goto fail;
   }
-  if (!(rec.exists && !rec.deleted && util_json_equal(rec.data, data))) {
-    rc = api_write_record(st, c, &rec, data, changed);
-    data = NULL;
-    if (rc != SC_OK) goto fail;
-  }
-  rc = finish_write(record_out(&rec), changed, pOut);
-  changed = NULL;
+  rc = commit_record(st, c, &rec, data, changed, pOut);
+  data = changed = NULL;
 fail:
   cJSON_Delete(data);
   cJSON_Delete(changed);
@@ -166,13 +178,8 @@ static int m_patch(sc_store *st, const cJSON *in, cJSON **pOut) {
   }
   if ((rc = store_check_data(st, c, data, "fields")) != SC_OK) goto fail;
   if ((rc = remap_rewrite_refs(st, c, data)) != SC_OK) goto fail;
-  if (!util_json_equal(rec.data, data)) {
-    rc = api_write_record(st, c, &rec, data, changed);
-    data = NULL;
-    if (rc != SC_OK) goto fail;
-  }
-  rc = finish_write(record_out(&rec), changed, pOut);
-  changed = NULL;
+  rc = commit_record(st, c, &rec, data, changed, pOut);
+  data = changed = NULL;
 fail:
   cJSON_Delete(data);
   cJSON_Delete(changed);
