@@ -8,7 +8,7 @@
 FUZZ_DIR      := build/fuzz
 FUZZ_CC       := clang
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iwasm/src -I$(TP)/sqlite -I$(TP)/cjson
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -iquote wasm/src -I$(TP)/sqlite -I$(TP)/cjson
 FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS  := time
@@ -17,6 +17,7 @@ FUZZ_TARGETS  += pull push
 endif
 FUZZ_BINS     := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CORE_OBJ := $(patsubst wasm/src/%.c,$(FUZZ_DIR)/core/%.o,$(CORE_SRC))
+.SECONDARY: $(FUZZ_CORE_OBJ)
 
 $(FUZZ_DIR)/core/%.o: wasm/src/%.c $(CORE_HDR) $(TP)/.fetched | deps-native
 	@mkdir -p $(@D)
