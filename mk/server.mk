@@ -26,7 +26,7 @@ server: $(SERVER_BIN)
 test-server: $(SERVER_BIN) | deps-server deps-browser-node
 	node tests/server/run.mjs $(SERVER_TEST_ARGS)
 bench-server: $(SERVER_BIN) | deps-server
-	./bench/server/run.sh
+	BENCH_MODE=$(MODE) ./bench/server/run.sh
 bench: bench-server
 
 # node alone (the suites use only node's standard library: global fetch, child_process).

@@ -65,7 +65,8 @@ const lines = [
   '',
   `Measured by \`make bench-server\` (bench/server/bench.mjs) on ${new Date().toISOString().slice(0, 10)}:`,
   `${cpu}, ${cores} cores shared by the load generator and the server; wrk -t2 -c${CONNS} -d${SECONDS}s;`,
-  'server with `--threads 4 --rate 0`, one JSON log line per request (to a file). Pull: one token, 1,000 records,',
+  `server built with \`MODE=${process.env.BENCH_MODE || 'debug'}\` (${process.env.BENCH_MODE === 'dist' ? '-O2' : '-O1 -g'}), run with \`--threads 4 --rate 0\`, one JSON log line per request (to a file).`,
+  'Pull: one token, 1,000 records,',
   `\`limit=${LIMIT}\` from the start (a ${results[0].bytes}-byte answer). Push: ${OPS} fresh creates per request.`,
   'Static: the same server answering a file of the pull answer\'s size; the ratio column is',
   'protocol throughput / static throughput from the same run, the figure to compare across machines.',
@@ -79,7 +80,10 @@ for (const r of results) {
   lines.push(`| ${r.name} | push, ${OPS} creates | ${f(r.push.rps)} | ${f(r.push.rps * OPS)} ops | ${r.push.p50} | ${r.push.p99} | ${(r.push.rps / r.staticR.rps).toFixed(2)} |`);
 }
 lines.push('', 'SQLite serializes writers in one process (one push transaction at a time, WAL, synchronous=NORMAL);',
-  'PostgreSQL here runs with fsync off (a throw-away test cluster), so its push figure is an upper bound.', '');
+  'PostgreSQL here runs with fsync off (a throw-away test cluster), so its push figure is an upper bound.',
+  'Every push here goes to one partition (one token), and pushes to one partition are serialized by design',
+  '(docs/PROTOCOL.md §4.2: the partition row lock is what keeps pull from skipping a change); pushes to',
+  'different partitions run in parallel. Command: `make MODE=dist bench-server`.', '');
 const section = lines.join('\n');
 console.log(section);
 
