@@ -32,7 +32,7 @@ CJSON_DEFS  := -DCJSON_NESTING_LIMIT=64
 ALL_TARGETS  :=
 TEST_TARGETS :=
 
-$(TP)/.fetched: scripts/fetch.sh
+$(TP)/.fetched: scripts/fetch.sh | deps-native
 	./scripts/fetch.sh $(TP)
 	touch $@
 $(SQLITE_C) $(CJSON_C): $(TP)/.fetched
