@@ -34,6 +34,7 @@ export function createHttpTransport(remote) {
 
   async function token(refresh) {
     if (!remote.token) return null;
+    if (typeof remote.token !== 'function') return String(remote.token);   // a fixed token
     if (refresh || cachedToken === null) cachedToken = await remote.token();
     return cachedToken;
   }
