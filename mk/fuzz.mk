@@ -13,7 +13,7 @@ FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS  := time
 ifneq ($(wildcard wasm/src/api.c),)
-FUZZ_TARGETS  += pull push
+FUZZ_TARGETS  += pull push api
 endif
 FUZZ_BINS     := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CORE_OBJ := $(patsubst wasm/src/%.c,$(FUZZ_DIR)/core/%.o,$(CORE_SRC))
