@@ -3,7 +3,7 @@
 #   make fuzz FUZZ_SECONDS=N   run each target N seconds (default 60)
 #   make test-fuzz             smoke run, ~20 s per target (part of make test)
 # Corpora grow in build/fuzz/corpus-<target>/; seeds live in tests/fuzz/seeds/<target>/.
-# fuzz_pull / fuzz_push drive the core's API (wasm/src/api.c) and are built once it exists.
+# fuzz_pull / fuzz_push / fuzz_api drive the core's API (wasm/src/api.c) and are built once it exists.
 
 FUZZ_DIR      := build/fuzz
 FUZZ_CC       := clang
