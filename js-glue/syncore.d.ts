@@ -4,7 +4,10 @@ export type ErrorCode =
   | 'SC_BAD_INPUT' | 'SC_UNKNOWN_COLLECTION' | 'SC_READ_ONLY' | 'SC_NOT_FOUND'
   | 'SC_STORAGE' | 'SC_CLOSED' | 'SC_NO_MEMORY' | 'SC_PROTOCOL' | 'SC_INTERNAL';
 
-export interface SyncoreError extends Error { code: ErrorCode; }
+export class SyncoreError extends Error {
+  constructor(message: string, code: ErrorCode, options?: { cause?: unknown });
+  code: ErrorCode;
+}
 
 export type Strategy = 'lww' | 'merge-fields' | 'ask' | 'server-wins' | 'client-wins' | 'max' | 'append-only';
 
@@ -103,3 +106,7 @@ export interface Store {
 export function openStore(options: StoreOptions): Promise<Store>;
 export function normalizeTime(value: string | number | Date, options?: { assumeOffsetMinutes?: number }): string;
 export function createHttpTransport(remote: { url: string; token?: () => Promise<string> | string; timeoutMs?: number }): Transport;
+/** Resolves when the wasm module has loaded (normalizeTime needs it). */
+export const ready: Promise<unknown>;
+/** Call at the top level of a service worker: runs store.sync() on `sync` / `periodicsync` events. */
+export function handleSyncEvents(openFn: (name: string) => Promise<Store> | Store): (name: string) => Promise<Store>;
