@@ -11,8 +11,8 @@
 */
 #include "hlc.h"
 #include "syncore.h"
+#include "time.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,16 +20,6 @@
 #define HLC_COUNTER_DIGITS 5
 #define HLC_MS_MAX         999999999999999LL
 #define HLC_COUNTER_MAX    99999
-
-static int set_error(char *zErr, size_t nErr, const char *fmt, ...) {
-  if (zErr && nErr > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(zErr, nErr, fmt, ap);
-    va_end(ap);
-  }
-  return SC_EBADINPUT;
-}
 
 static int is_id_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
@@ -135,22 +125,22 @@ int sc_hlc_parse(const char *text, int64_t *pMs, int32_t *pCounter, char *device
   int64_t ms, counter;
   const char *id;
   if (zErr && nErr > 0) zErr[0] = 0;
-  if (!text) return set_error(zErr, nErr, "hlc is missing");
+  if (!text) return time_fail(zErr, nErr, "hlc is missing");
   if (!read_digits(text, HLC_MS_DIGITS, &ms)) {
-    return set_error(zErr, nErr, "hlc must start with 15 digits of milliseconds (e.g. 001735732800000-00000-d1)");
+    return time_fail(zErr, nErr, "hlc must start with 15 digits of milliseconds (e.g. 001735732800000-00000-d1)");
   }
   if (text[HLC_MS_DIGITS] != '-') {
-    return set_error(zErr, nErr, "hlc needs '-' after its 15 digits of milliseconds");
+    return time_fail(zErr, nErr, "hlc needs '-' after its 15 digits of milliseconds");
   }
   if (!read_digits(text + HLC_MS_DIGITS + 1, HLC_COUNTER_DIGITS, &counter)) {
-    return set_error(zErr, nErr, "hlc needs a 5-digit counter after its milliseconds");
+    return time_fail(zErr, nErr, "hlc needs a 5-digit counter after its milliseconds");
   }
   if (text[HLC_MS_DIGITS + 1 + HLC_COUNTER_DIGITS] != '-') {
-    return set_error(zErr, nErr, "hlc needs '-' and a device id after its counter");
+    return time_fail(zErr, nErr, "hlc needs '-' and a device id after its counter");
   }
   id = text + HLC_MS_DIGITS + HLC_COUNTER_DIGITS + 2;
   if (!sc_device_id_valid(id)) {
-    return set_error(zErr, nErr, "hlc device id must match [A-Za-z0-9_-]{1,64}");
+    return time_fail(zErr, nErr, "hlc device id must match [A-Za-z0-9_-]{1,64}");
   }
   if (pMs) *pMs = ms;
   if (pCounter) *pCounter = (int32_t)counter;

@@ -34,7 +34,7 @@ static const char *const month_names[12] = {
   "August", "September", "October", "November", "December"
 };
 
-static int set_error(char *zErr, size_t nErr, const char *fmt, ...) {
+int time_fail(char *zErr, size_t nErr, const char *fmt, ...) {
   if (zErr && nErr > 0) {
     va_list ap;
     va_start(ap, fmt);
@@ -111,13 +111,13 @@ static int parse_epoch_digits(const char *s, int64_t *pMs, char *zErr, size_t nE
   int64_t v = 0;
   for (; *p; p++) {
     if (v > (SC_TIME_MAX_MS + 1) / 10 + 1000) {
-      return set_error(zErr, nErr, "epoch milliseconds %s are outside years 0001-9999", s);
+      return time_fail(zErr, nErr, "epoch milliseconds %s are outside years 0001-9999", s);
     }
     v = v * 10 + (*p - '0');
   }
   if (negative) v = -v;
   if (v < SC_TIME_MIN_MS || v > SC_TIME_MAX_MS) {
-    return set_error(zErr, nErr, "epoch milliseconds %s are outside years 0001-9999", s);
+    return time_fail(zErr, nErr, "epoch milliseconds %s are outside years 0001-9999", s);
   }
   *pMs = v;
   return SC_OK;
@@ -133,40 +133,40 @@ static int parse_date(const char **pp, time_fields *f, char *zErr, size_t nErr) 
     int sign = *p == '-' ? -1 : 1, y6 = 0;
     p++;
     if (!read_digits(&p, 6, &y6)) {
-      return set_error(zErr, nErr, "an expanded year needs a sign and 6 digits");
+      return time_fail(zErr, nErr, "an expanded year needs a sign and 6 digits");
     }
     f->year = sign * (int64_t)y6;
   } else {
     if (!read_digits(&p, 4, &year4)) {
-      return set_error(zErr, nErr, "expected a date YYYY-MM-DD, epoch milliseconds or an ISO 8601 time");
+      return time_fail(zErr, nErr, "expected a date YYYY-MM-DD, epoch milliseconds or an ISO 8601 time");
     }
     f->year = year4;
     if (is_digit(*p)) {
-      return set_error(zErr, nErr, "a year has 4 digits (0001-9999)");
+      return time_fail(zErr, nErr, "a year has 4 digits (0001-9999)");
     }
   }
   if (*p != '-') {
-    return set_error(zErr, nErr, "expected '-' after the year, found %s", describe_char(p, cbuf, sizeof cbuf));
+    return time_fail(zErr, nErr, "expected '-' after the year, found %s", describe_char(p, cbuf, sizeof cbuf));
   }
   p++;
   if (!read_digits(&p, 2, &f->month) || is_digit(*p)) {
-    return set_error(zErr, nErr, "the month needs 2 digits (MM)");
+    return time_fail(zErr, nErr, "the month needs 2 digits (MM)");
   }
   if (*p != '-') {
-    return set_error(zErr, nErr, "expected '-' after the month, found %s", describe_char(p, cbuf, sizeof cbuf));
+    return time_fail(zErr, nErr, "expected '-' after the month, found %s", describe_char(p, cbuf, sizeof cbuf));
   }
   p++;
   if (!read_digits(&p, 2, &f->day) || is_digit(*p)) {
-    return set_error(zErr, nErr, "the day needs 2 digits (DD)");
+    return time_fail(zErr, nErr, "the day needs 2 digits (DD)");
   }
   if (f->year < 1 || f->year > 9999) {
-    return set_error(zErr, nErr, "year %lld is outside 0001-9999", (long long)f->year);
+    return time_fail(zErr, nErr, "year %lld is outside 0001-9999", (long long)f->year);
   }
   if (f->month < 1 || f->month > 12) {
-    return set_error(zErr, nErr, "month %02d does not exist (01-12)", f->month);
+    return time_fail(zErr, nErr, "month %02d does not exist (01-12)", f->month);
   }
   if (f->day < 1 || f->day > days_in_month(f->year, f->month)) {
-    rc = set_error(zErr, nErr, "day %d does not exist in %s %04lld", f->day,
+    rc = time_fail(zErr, nErr, "day %d does not exist in %s %04lld", f->day,
                    month_names[f->month - 1], (long long)f->year);
     return rc;
   }
@@ -179,19 +179,19 @@ static int parse_clock(const char **pp, time_fields *f, char *zErr, size_t nErr)
   const char *p = *pp;
   char cbuf[16];
   if (!read_digits(&p, 2, &f->hour) || is_digit(*p)) {
-    return set_error(zErr, nErr, "the hour needs 2 digits (HH)");
+    return time_fail(zErr, nErr, "the hour needs 2 digits (HH)");
   }
   if (*p != ':') {
-    return set_error(zErr, nErr, "expected ':' after the hour, found %s", describe_char(p, cbuf, sizeof cbuf));
+    return time_fail(zErr, nErr, "expected ':' after the hour, found %s", describe_char(p, cbuf, sizeof cbuf));
   }
   p++;
   if (!read_digits(&p, 2, &f->minute) || is_digit(*p)) {
-    return set_error(zErr, nErr, "the minute needs 2 digits (MM)");
+    return time_fail(zErr, nErr, "the minute needs 2 digits (MM)");
   }
   if (*p == ':') {
     p++;
     if (!read_digits(&p, 2, &f->second) || is_digit(*p)) {
-      return set_error(zErr, nErr, "the second needs 2 digits (SS)");
+      return time_fail(zErr, nErr, "the second needs 2 digits (SS)");
     }
     if (*p == '.' || *p == ',') {
       int digits = 0;
@@ -200,19 +200,19 @@ static int parse_clock(const char **pp, time_fields *f, char *zErr, size_t nErr)
         if (digits < 3) f->millis = f->millis * 10 + (*p - '0');
       }
       if (digits == 0) {
-        return set_error(zErr, nErr, "a fraction of a second needs at least one digit");
+        return time_fail(zErr, nErr, "a fraction of a second needs at least one digit");
       }
       for (; digits < 3; digits++) f->millis *= 10;
     }
   }
   if (f->hour > 23) {
-    return set_error(zErr, nErr, "hour %02d does not exist (00-23; 24:00 is not accepted)", f->hour);
+    return time_fail(zErr, nErr, "hour %02d does not exist (00-23; 24:00 is not accepted)", f->hour);
   }
   if (f->minute > 59) {
-    return set_error(zErr, nErr, "minute %02d does not exist (00-59)", f->minute);
+    return time_fail(zErr, nErr, "minute %02d does not exist (00-59)", f->minute);
   }
   if (f->second > 59) {
-    return set_error(zErr, nErr, "second %02d does not exist (00-59; leap seconds are not accepted)", f->second);
+    return time_fail(zErr, nErr, "second %02d does not exist (00-59; leap seconds are not accepted)", f->second);
   }
   *pp = p;
   return SC_OK;
@@ -232,23 +232,23 @@ static int parse_zone(const char **pp, time_fields *f, char *zErr, size_t nErr) 
   sign = *p == '-' ? -1 : 1;
   p++;
   if (!read_digits(&p, 2, &hh)) {
-    return set_error(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
+    return time_fail(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
   }
   if (*p == ':') {
     p++;
     if (!read_digits(&p, 2, &mm)) {
-      return set_error(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
+      return time_fail(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
     }
   } else if (is_digit(*p)) {
     if (!read_digits(&p, 2, &mm)) {
-      return set_error(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
+      return time_fail(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
     }
   }
   if (is_digit(*p)) {
-    return set_error(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
+    return time_fail(zErr, nErr, "a zone offset is ±hh:mm, ±hhmm or ±hh");
   }
   if (hh > 23 || mm > 59) {
-    return set_error(zErr, nErr, "zone offset %c%02d:%02d is beyond ±23:59", sign < 0 ? '-' : '+', hh, mm);
+    return time_fail(zErr, nErr, "zone offset %c%02d:%02d is beyond ±23:59", sign < 0 ? '-' : '+', hh, mm);
   }
   f->has_zone = 1;
   f->offset_minutes = sign * (hh * 60 + mm);
@@ -290,7 +290,7 @@ static int parse_trimmed(const char *s, int assume_offset_minutes, int64_t *pMs,
     if (rc != SC_OK) goto fail;
   }
   if (*p != 0) {
-    rc = set_error(zErr, nErr, "unexpected %s after the time", describe_char(p, cbuf, sizeof cbuf));
+    rc = time_fail(zErr, nErr, "unexpected %s after the time", describe_char(p, cbuf, sizeof cbuf));
     goto fail;
   }
   if (!f.has_zone) f.offset_minutes = assume_offset_minutes;
@@ -298,7 +298,7 @@ static int parse_trimmed(const char *s, int assume_offset_minutes, int64_t *pMs,
      + (int64_t)f.hour * 3600000 + (int64_t)f.minute * 60000
      + (int64_t)f.second * 1000 + f.millis - (int64_t)f.offset_minutes * 60000;
   if (ms < SC_TIME_MIN_MS || ms > SC_TIME_MAX_MS) {
-    rc = set_error(zErr, nErr, "the time in UTC falls outside years 0001-9999");
+    rc = time_fail(zErr, nErr, "the time in UTC falls outside years 0001-9999");
     goto fail;
   }
   *pMs = ms;
@@ -314,18 +314,18 @@ int sc_time_parse(const char *text, int assume_offset_minutes, int64_t *pMs, cha
   const char *start, *end;
   size_t n;
   if (zErr && nErr > 0) zErr[0] = 0;
-  if (!text) return set_error(zErr, nErr, "no time given");
+  if (!text) return time_fail(zErr, nErr, "no time given");
   if (assume_offset_minutes < -(23 * 60 + 59) || assume_offset_minutes > 23 * 60 + 59) {
-    return set_error(zErr, nErr, "assumeOffsetMinutes %d is beyond ±1439 (±23:59)", assume_offset_minutes);
+    return time_fail(zErr, nErr, "assumeOffsetMinutes %d is beyond ±1439 (±23:59)", assume_offset_minutes);
   }
   start = text;
   while (is_space(*start)) start++;
   end = start + strlen(start);
   while (end > start && is_space(end[-1])) end--;
   n = (size_t)(end - start);
-  if (n == 0) return set_error(zErr, nErr, "the time is empty");
+  if (n == 0) return time_fail(zErr, nErr, "the time is empty");
   if (n >= sizeof trimmed) {
-    return set_error(zErr, nErr, "the time text is too long (%zu characters) to be a time", n);
+    return time_fail(zErr, nErr, "the time text is too long (%zu characters) to be a time", n);
   }
   memcpy(trimmed, start, n);
   trimmed[n] = 0;
@@ -336,13 +336,13 @@ int sc_time_parse(const char *text, int assume_offset_minutes, int64_t *pMs, cha
 int sc_time_from_number(double value, int64_t *pMs, char *zErr, size_t nErr) {
   if (zErr && nErr > 0) zErr[0] = 0;
   if (isnan(value) || isinf(value)) {
-    return set_error(zErr, nErr, "epoch milliseconds must be a finite number");
+    return time_fail(zErr, nErr, "epoch milliseconds must be a finite number");
   }
   if (value != floor(value)) {
-    return set_error(zErr, nErr, "epoch milliseconds must be a whole number, got %.17g", value);
+    return time_fail(zErr, nErr, "epoch milliseconds must be a whole number, got %.17g", value);
   }
   if (value < (double)SC_TIME_MIN_MS || value > (double)SC_TIME_MAX_MS) {
-    return set_error(zErr, nErr, "epoch milliseconds %.17g are outside years 0001-9999", value);
+    return time_fail(zErr, nErr, "epoch milliseconds %.17g are outside years 0001-9999", value);
   }
   *pMs = (int64_t)value;
   return SC_OK;

@@ -30,4 +30,12 @@ int sc_time_from_number(double value, int64_t *pMs, char *zErr, size_t nErr);
 ** ms must be within years 0001–9999; returns SC_OK or SC_EBADINPUT. */
 int sc_time_format(int64_t ms, char *out);
 
+/* Internal to the core (time.c, hlc.c): write the printf-style message into zErr[nErr]
+** (zErr may be NULL) and return SC_EBADINPUT. */
+int time_fail(char *zErr, size_t nErr, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
 #endif /* SC_TIME_H */
