@@ -312,4 +312,30 @@ TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
   return r;
 }
 
+/* Two devices (ids dA, dB) and one in-process server, all at the same start time: the
+** fixture of the two-device tests. cfg_fmt is a store config with one %s for the device
+** id; rng_a/rng_b seed the devices' entropy. tk_pair_close frees everything. */
+typedef struct tk_pair { tk_env ea, eb; tk_server srv; sc_store *a, *b; } tk_pair;
+
+TK_UNUSED static tk_pair *tk_pair_open(const char *cfg_fmt, uint64_t rng_a, uint64_t rng_b) {
+  tk_pair *f = calloc(1, sizeof *f);
+  char cfg[2048];
+  tk_server_init(&f->srv);
+  f->ea.now = f->eb.now = f->srv.now;
+  f->ea.rng = rng_a;
+  f->eb.rng = rng_b;
+  snprintf(cfg, sizeof cfg, cfg_fmt, "dA");
+  f->a = tk_open_at(&f->ea, cfg);
+  snprintf(cfg, sizeof cfg, cfg_fmt, "dB");
+  f->b = tk_open_at(&f->eb, cfg);
+  return f;
+}
+
+TK_UNUSED static void tk_pair_close(tk_pair *f) {
+  sc_close(f->a);
+  sc_close(f->b);
+  tk_server_free(&f->srv);
+  free(f);
+}
+
 #endif /* SC_TESTKIT_H */

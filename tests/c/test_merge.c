@@ -1,7 +1,7 @@
 /* test_merge.c — every strategy and onDelete policy, two devices against the server model. */
 #include "sc_testkit.h"
 
-typedef struct fx { tk_env ea, eb; tk_server srv; sc_store *a, *b; } fx;
+typedef tk_pair fx;
 
 static const char *CFG_FMT = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{"
   "\"lww\":{},"
@@ -17,22 +17,11 @@ static const char *CFG_FMT = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\
   "\"lt\":{\"onDelete\":\"latest\"}}}";
 
 static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  char cfg[1024];
-  f->ea.now = f->eb.now = 1735732800000LL;
-  f->srv.now = f->ea.now;
-  f->ea.rng = 1; f->eb.rng = 2;
-  tk_server_init(&f->srv);
-  snprintf(cfg, sizeof cfg, CFG_FMT, "dA"); f->a = tk_open_at(&f->ea, cfg);
-  snprintf(cfg, sizeof cfg, CFG_FMT, "dB"); f->b = tk_open_at(&f->eb, cfg);
-  *state = f;
+  *state = tk_pair_open(CFG_FMT, 1, 2);
   return 0;
 }
 static int teardown(void **state) {
-  fx *f = *state;
-  sc_close(f->a); sc_close(f->b);
-  tk_server_free(&f->srv);
-  free(f);
+  tk_pair_close(*state);
   return 0;
 }
 

@@ -4,24 +4,14 @@
 
 static const char *CFG = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"timeFields\":[\"t\"]}}}";
 
-typedef struct fx { tk_env ea, eb; tk_server srv; sc_store *a, *b; } fx;
+typedef tk_pair fx;
 
 static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  char cfg[256];
-  f->ea.now = f->eb.now = 1735732800000LL;
-  f->ea.rng = 3; f->eb.rng = 4;
-  tk_server_init(&f->srv);
-  snprintf(cfg, sizeof cfg, CFG, "dA"); f->a = tk_open_at(&f->ea, cfg);
-  snprintf(cfg, sizeof cfg, CFG, "dB"); f->b = tk_open_at(&f->eb, cfg);
-  *state = f;
+  *state = tk_pair_open(CFG, 3, 4);
   return 0;
 }
 static int teardown(void **state) {
-  fx *f = *state;
-  sc_close(f->a); sc_close(f->b);
-  tk_server_free(&f->srv);
-  free(f);
+  tk_pair_close(*state);
   return 0;
 }
 
