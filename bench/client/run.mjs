@@ -6,11 +6,12 @@
 // IndexedDB (durability 'strict') figures of the same run. Prints the table and writes the
 // "Client" section of docs/BENCHMARKS.md (unless --no-write).
 // Env: BENCH_N (2000), BENCH_REPS (3), BENCH_QUERIES (200), CHROMIUM (/usr/bin/chromium).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../tests/e2e/server.mjs';
+import { writeBenchmarkSection } from '../doc.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -171,16 +172,5 @@ if (WRITE) {
     '',
   ];
   const section = lines.join('\n');
-  const docPath = join(ROOT, 'docs/BENCHMARKS.md');
-  let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n\n';
-  const start = doc.search(/^## Client\s*$/m);
-  if (start >= 0) {
-    const rest = doc.slice(start + 1);
-    const next = rest.search(/^## /m);
-    doc = doc.slice(0, start) + section + (next >= 0 ? '\n' + rest.slice(next) : '');
-  } else {
-    doc = doc.replace(/\s*$/, '\n\n') + section;
-  }
-  writeFileSync(docPath, doc);
-  console.log(`wrote the Client section of ${docPath}`);
+  writeBenchmarkSection(ROOT, 'Client', section);
 }

@@ -4,9 +4,10 @@
 // same size as a pull answer, measured in the same run (the ratio is the figure
 // that travels between machines). Writes the "Server" section of docs/BENCHMARKS.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startPostgres, startServer, client, tokenFor, op, tmp } from '../../tests/server/lib.mjs';
+import { writeBenchmarkSection } from '../doc.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONNS = Number(process.env.BENCH_CONNECTIONS || 16);
@@ -87,15 +88,4 @@ lines.push('', 'SQLite serializes writers in one process (one push transaction a
 const section = lines.join('\n');
 console.log(section);
 
-const docPath = join(ROOT, 'docs/BENCHMARKS.md');
-let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n\n';
-const start = doc.search(/^## Server\s*$/m);
-if (start >= 0) {
-  const rest = doc.slice(start + 1);
-  const next = rest.search(/^## /m);
-  doc = doc.slice(0, start) + section + (next >= 0 ? '\n' + rest.slice(next) : '');
-} else {
-  doc = doc.replace(/\s*$/, '\n\n') + section;
-}
-writeFileSync(docPath, doc);
-console.log(`wrote the Server section of ${docPath}`);
+writeBenchmarkSection(ROOT, 'Server', section);
