@@ -260,6 +260,18 @@ static int check_pull_body(sc_store *st, const cJSON *resp) {
   return SC_OK;
 }
 
+/* Steps stmt (which selects op_ids), finalizes it, and loads the first op into *op
+** (left untouched when there is none). */
+static int load_first_op(sc_store *st, sqlite3_stmt *stmt, sc_op *op) {
+  int rc = SC_OK;
+  char *op_id = NULL;
+  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (op_id) rc = outbox_find(st, op_id, op);
+  sc_free(op_id);
+  return rc;
+}
+
 /* Our own change coming back in a pull (its answer was lost): the op it matches, if any. */
 static int find_echo(sc_store *st, const char *coll, const char *id, const cJSON *ch, sc_op *op) {
   sqlite3_stmt *stmt = NULL;
@@ -271,12 +283,7 @@ static int find_echo(sc_store *st, const char *coll, const char *id, const cJSON
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, id);
   store_bind_text(stmt, 3, hlc);
-  char *op_id = NULL;
-  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
-  sqlite3_finalize(stmt);
-  if (op_id) rc = outbox_find(st, op_id, op);
-  sc_free(op_id);
-  return rc;
+  return load_first_op(st, stmt, op);
 }
 
 /* Our own temp-id create coming back under its real id (the push answer was lost): the
@@ -291,12 +298,7 @@ static int find_tmp_echo(sc_store *st, const char *coll, const cJSON *ch, sc_op 
   if (rc != SC_OK) return rc;
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, hlc);
-  char *op_id = NULL;
-  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
-  sqlite3_finalize(stmt);
-  if (op_id) rc = outbox_find(st, op_id, op);
-  sc_free(op_id);
-  return rc;
+  return load_first_op(st, stmt, op);
 }
 
 static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *changed, int64_t *pPulled, int64_t *pConflicts) {
