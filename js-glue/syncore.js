@@ -161,8 +161,9 @@ class Store {
     this._emitStatus();
   }
 
+  // Every write ends here: skip the core's status query when nobody listens.
   _emitStatus() {
-    if (this._closed) return;
+    if (this._closed || this._listeners.get('status').size === 0) return;
     const s = this.status();
     const key = JSON.stringify(s);
     if (key === this._lastStatus) return;
