@@ -9,7 +9,7 @@
 **      acknowledged op leaves the table (outbox_ack).
 **   2. A local write and its op commit in the same transaction (api.c runs both).
 **   3. Per record at most one op is unsent (sent = 0); writes fold into it: create+update
-**      → create, create+delete → nothing (op and never-pushed row removed), update+delete
+**      → create, create+delete → no op (the never-pushed row stays as a local tombstone), update+delete
 **      → delete, delete+update → update. A sent op's payload is frozen: it is resent
 **      byte for byte with its op_id (the server may have applied it), never coalesced.
 **   4. A write to a record supersedes its failed/rejected ops (they are removed, the new
@@ -143,11 +143,10 @@ static int record_ops(sc_store *st, const char *coll, const char *id, sc_op *uns
   return rc;
 }
 
-int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pRemoved) {
+int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec) {
   sc_op unsent;
   int has_sent = 0, rc;
   memset(&unsent, 0, sizeof unsent);
-  if (pRemoved) *pRemoved = 0;
   /* Invariant 4: the new op carries the whole record; failed/rejected ones are superseded. */
   rc = run3(st, "DELETE FROM outbox WHERE coll=? AND record_id=? AND status IN ('failed','rejected')",
             c->name, rec->id, NULL);
@@ -156,12 +155,10 @@ int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pR
   if (unsent.op_id) {
     const char *kind = unsent.kind;
     if (rec->deleted) {
+      /* A create deleted before push sends nothing; the row stays as the tombstone
+      ** (SPEC §2: delete is a soft delete, also for a record never pushed). */
       if (strcmp(unsent.kind, "create") == 0) {
         rc = outbox_ack(st, unsent.op_id);
-        if (rc == SC_OK && !has_sent && rec->version == 0) {
-          rc = store_rec_remove(st, c->name, rec->id);
-          if (pRemoved) *pRemoved = 1;
-        }
         goto fail;
       }
       kind = "delete";
@@ -170,12 +167,8 @@ int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pR
     }
     rc = run3(st, "UPDATE outbox SET kind=?2 WHERE op_id=?1", unsent.op_id, kind, NULL);
   } else if (rec->deleted) {
-    if (!has_sent && rec->version == 0) {
-      rc = store_rec_remove(st, c->name, rec->id);
-      if (pRemoved) *pRemoved = 1;
-    } else {
-      rc = insert_op(st, c->name, rec->id, "delete", "pending");
-    }
+    /* Never on the server: nothing to tell it; the tombstone row is all there is. */
+    if (has_sent || rec->version > 0) rc = insert_op(st, c->name, rec->id, "delete", "pending");
   } else {
     rc = insert_op(st, c->name, rec->id, (has_sent || rec->version > 0) ? "update" : "create", "pending");
   }
@@ -220,8 +213,8 @@ fail:
 }
 
 /* Invariant 6: does data (or the id of a non-create op) still point at a temp id that
-** will be mapped? A ref to a temp record that no longer exists here (created and deleted
-** before it was ever pushed) can never be mapped: it is dangling, and waiting for it
+** will be mapped? A ref to a temp record that no longer exists here, or is only a local
+** tombstone (created and deleted before it was ever pushed), can never be mapped: it is dangling, and waiting for it
 ** would hold the op forever, so it goes as it is. */
 static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, const char *id, const cJSON *data) {
   if (c && c->server_ids && strcmp(kind, "create") != 0 && strncmp(id, "tmp_", 4) == 0) return 1;
@@ -232,7 +225,9 @@ static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, c
     if (!cJSON_IsString(v) || strncmp(v->valuestring, "tmp_", 4) != 0) continue;
     sqlite3_stmt *stmt = NULL;
     int pending = 1;
-    if (store_prep(st, "SELECT 1 FROM records WHERE coll=? AND id=?", &stmt) == SC_OK) {
+    /* A local tombstone with no op is a temp record that will never be pushed. */
+    if (store_prep(st, "SELECT 1 FROM records r WHERE coll=? AND id=? AND (deleted=0 OR EXISTS("
+                       "SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id))", &stmt) == SC_OK) {
       store_bind_text(stmt, 1, ref->valuestring);
       store_bind_text(stmt, 2, v->valuestring);
       pending = sqlite3_step(stmt) == SQLITE_ROW;

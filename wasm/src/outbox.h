@@ -19,9 +19,9 @@ void outbox_op_free(sc_op *op);
 
 /* A local write to rec (already saved, rec->deleted for a delete) in collection c:
 ** fold it into the record's unsent op or queue a new one (outbox.c invariants 2–4).
-** *pRemoved (may be NULL) is set when the write cancelled a never-pushed create and
-** the record row was removed. SC_OK or SC_ESTORAGE/SC_ENOMEM. */
-int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pRemoved);
+** A delete of a record never pushed queues nothing; its row stays as the tombstone.
+** SC_OK or SC_ESTORAGE/SC_ENOMEM. */
+int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec);
 
 /* Load the op with op_id into *op; SC_ENOTFOUND when absent (no message set). */
 int outbox_find(sc_store *st, const char *op_id, sc_op *op);
