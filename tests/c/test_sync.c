@@ -1,5 +1,6 @@
-/* test_sync.c — pull pages and cursors, server answers of the wrong shape, tombstones,
-** 410 full resync, our own change echoed by a pull. */
+/* test_sync.c — pull pages and cursors, server answers of the wrong shape (impossible
+** times, push answers not one result per op), tombstones, 410 full resync, our own change
+** echoed by a pull. */
 #include "sc_testkit.h"
 
 static const char *CFG = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"timeFields\":[\"t\"]}}}";
@@ -272,6 +273,159 @@ static void duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_
   cJSON_Delete(s);
 }
 
+/* Everything a failed answer must leave as it was: records (tombstones too), the
+** outbox (op ids, statuses, attempts), the cursor, conflicts. Caller frees. */
+static char *snapshot(sc_store *st) {
+  cJSON *all = cJSON_CreateArray();
+  cJSON_AddItemToArray(all, tk_call(st, "list", "{\"collection\":\"a\",\"includeDeleted\":true}"));
+  cJSON_AddItemToArray(all, tk_call(st, "outbox", "{}"));
+  cJSON_AddItemToArray(all, tk_call(st, "pullRequest", "{}"));
+  cJSON_AddItemToArray(all, tk_call(st, "conflicts", "{}"));
+  char *text = cJSON_PrintUnformatted(all);
+  cJSON_Delete(all);
+  return text;
+}
+
+/* A server change as text, with the given t (timeField) and updated_at values (JSON). */
+static void change_text(char *out, size_t n, int seq, const char *id, const char *t, const char *updated_at) {
+  snprintf(out, n, "{\"seq\":%d,\"collection\":\"a\",\"id\":\"%s\",\"version\":1,\"data\":{\"t\":%s},\"updated_at\":%s,"
+           "\"deleted_at\":null,\"hlc\":\"001735732800000-00000-dZ\",\"device_id\":\"dZ\"}", seq, id, t, updated_at);
+}
+
+/* Issue 7 finding 2, SPEC §9: an impossible time in a pulled page fails the page whole. */
+static void pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"t\":0}}"));
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"a\",\"id\":\"mine\",\"fields\":{\"v\":1}}"));
+  char *before = snapshot(f->b);
+  struct { const char *t, *updated_at, *field; } bad[] = {
+    {"\"2025-02-30T10:00:00Z\"", "\"2025-01-01T12:00:00.000Z\"", "t"},       /* Feb 30 in a timeField */
+    {"\"2025-01-01T25:00:00Z\"", "null", "t"},
+    {"true", "null", "t"},
+    {"1e300", "null", "t"},
+    {"\"2025-01-01T10:00:00Z\"", "\"yesterday-ish\"", "updated_at"},     /* updated_at that does not parse */
+    {"\"2025-01-01T10:00:00Z\"", "\"2025-02-30T10:00:00Z\"", "updated_at"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char good[512], evil[512], page[1400];
+    change_text(good, sizeof good, 5, "fine", "\"2025-01-01T10:00:00Z\"", "\"2025-01-01T12:00:00.000Z\"");
+    change_text(evil, sizeof evil, 6, "evil", bad[i].t, bad[i].updated_at);
+    snprintf(page, sizeof page, "{\"server_time\":\"2025-01-01T12:00:00.000Z\",\"changes\":[%s,%s],\"cursor\":\"6\","
+             "\"has_more\":false,\"remaining\":0}", good, evil);
+    tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", page);
+    const char *msg = sc_errmsg(f->b);
+    if (!strstr(msg, "'evil'") || !strstr(msg, bad[i].field)) fail_msg("case %zu: the message must name the record and the field: %s", i, msg);
+    char *after = snapshot(f->b);
+    assert_string_equal(after, before);
+    free(after);
+  }
+  free(before);
+  /* the cursor stayed (it is in the snapshot): the next sync retries the page, and a
+  ** corrected page then applies */
+  cJSON *req = tk_call(f->b, "pullRequest", "{}");
+  assert_string_equal(tk_str(req, "cursor"), "0");
+  cJSON_Delete(req);
+  char good[512], page[1000];
+  change_text(good, sizeof good, 6, "evil", "\"2025-02-28T10:00:00+01:00\"", "\"2025-01-01T12:00:00.000Z\"");
+  snprintf(page, sizeof page, "{\"changes\":[%s],\"cursor\":\"6\",\"has_more\":false}", good);
+  cJSON *ans = tk_call(f->b, "pullResponse", "{\"response\":%s}", page);
+  assert_int_equal((int)tk_num(ans, "pulled"), 1);
+  cJSON_Delete(ans);
+  cJSON *g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"evil\"}");
+  assert_string_equal(tk_str(g, "record.t"), "2025-02-28T09:00:00.000Z");
+  cJSON_Delete(g);
+}
+
+/* A push result's record goes through the same checks (its collection is the op's). */
+static void push_result_with_an_impossible_time_should_change_nothing(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"t\":0}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  char *before = snapshot(f->a);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  cJSON *data = (cJSON *)tk_get(resp, "results.0.record.data");
+  cJSON_ReplaceItemInObject(data, "t", cJSON_CreateString("2025-02-30T10:00:00Z"));
+  char *text = cJSON_PrintUnformatted(resp);
+  cJSON_Delete(resp);
+  tk_call_fails(f->a, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", text);
+  assert_non_null(strstr(sc_errmsg(f->a), "'r'"));
+  assert_non_null(strstr(sc_errmsg(f->a), "field t"));
+  free(text);
+  char *after = snapshot(f->a);
+  assert_string_equal(after, before);
+  free(after);
+  free(before);
+}
+
+/* Issue 7 finding 3, SPEC §4 "one result per op": an answer of any other shape is a
+** failed attempt; every op stays queued with its op_id and the retry applies each once. */
+static void push_answer_of_the_wrong_shape_should_be_a_failed_attempt(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r1\",\"v\":1}}"));
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r2\",\"v\":2}}"));
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r3\",\"v\":3}}"));
+  cJSON *o = tk_call(f->a, "outbox", "{}");
+  char ids[3][64];
+  for (int i = 0; i < 3; i++) snprintf(ids[i], sizeof ids[i], "%s", tk_str(cJSON_GetArrayItem(tk_get(o, "ops"), i), "opId"));
+  cJSON_Delete(o);
+  enum { FEWER, FOREIGN, TWICE, EXTRA, NCASES };
+  for (int kind = 0; kind < NCASES; kind++) {
+    cJSON *req = tk_call(f->a, "pushRequest", "{\"force\":true}");
+    assert_int_equal(cJSON_GetArraySize(tk_get(req, "body.ops")), 3);
+    char *before = snapshot(f->a);
+    cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));   /* the server applies all three */
+    cJSON_Delete(req);
+    cJSON *results = cJSON_GetObjectItem(resp, "results");
+    if (kind == FEWER) cJSON_DeleteItemFromArray(results, 1);
+    if (kind == FOREIGN) cJSON_ReplaceItemInObject(cJSON_GetArrayItem(results, 2), "op_id", cJSON_CreateString("not-sent"));
+    if (kind == TWICE) cJSON_ReplaceItemInObject(cJSON_GetArrayItem(results, 2), "op_id", cJSON_CreateString(ids[0]));
+    if (kind == EXTRA) {
+      cJSON *more = cJSON_Duplicate(cJSON_GetArrayItem(results, 0), 1);
+      cJSON_ReplaceItemInObject(more, "op_id", cJSON_CreateString("not-sent-either"));
+      cJSON_AddItemToArray(results, more);
+    }
+    char *text = cJSON_PrintUnformatted(resp);
+    cJSON_Delete(resp);
+    tk_call_fails(f->a, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", text);
+    free(text);
+    char *after = snapshot(f->a);
+    assert_string_equal(after, before);                              /* nothing applied */
+    free(after);
+    free(before);
+    cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0,\"error\":\"bad answer\"}"));
+    o = tk_call(f->a, "outbox", "{}");
+    assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 3);
+    for (int i = 0; i < 3; i++) {
+      const cJSON *op = cJSON_GetArrayItem(tk_get(o, "ops"), i);
+      assert_string_equal(tk_str(op, "opId"), ids[i]);
+      assert_string_equal(tk_str(op, "status"), "pending");
+      assert_int_equal((int)tk_num(op, "attempts"), kind + 1);
+    }
+    cJSON_Delete(o);
+  }
+  /* the retry: every op answered duplicate, acknowledged once; the server applied each once */
+  cJSON *req = tk_call(f->a, "pushRequest", "{\"force\":true}");
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  for (int i = 0; i < 3; i++) assert_string_equal(tk_str(cJSON_GetArrayItem(tk_get(resp, "results"), i), "status"), "duplicate");
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pushed"), 3);
+  cJSON_Delete(ans);
+  assert_int_equal((int)f->srv.seq, 3);
+  for (int i = 1; i <= 3; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "r%d", i);
+    assert_int_equal((int)tk_num(tk_server_find(&f->srv, "a", id), "version"), 1);
+  }
+  o = tk_call(f->a, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 0);
+  cJSON_Delete(o);
+  tk_round r = tk_sync(f->b, &f->srv, 100);
+  assert_int_equal(r.pulled, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
@@ -284,6 +438,9 @@ int main(void) {
     cmocka_unit_test_setup_teardown(duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_it, setup, teardown),
     cmocka_unit_test(pull_should_see_a_recreated_record_whose_version_restarted_at_the_base),
     cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
+    cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
+    cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(push_answer_of_the_wrong_shape_should_be_a_failed_attempt, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,37 @@ static int check_server_record(sc_store *st, const cJSON *r, const char *where, 
   static const char *const keys[] = {"updated_at", "deleted_at", "hlc", "device_id"};
   for (int i = 0; i < 4; i++)
     if (!is_opt_string(r, keys[i])) return store_fail(st, SC_EPROTOCOL, "%s.%s must be a string or null", where, keys[i]);
+  for (int i = 0; i < 2; i++) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
+    char err[120] = "";
+    int64_t ms;
+    if (cJSON_IsString(t) && sc_time_parse(t->valuestring, 0, &ms, err, sizeof err) != SC_OK)
+      return store_fail(st, SC_EPROTOCOL, "%s (record '%.128s'): %s '%.40s' is not a time: %s", where, id->valuestring,
+                        keys[i], t->valuestring, err);
+  }
+  return SC_OK;
+}
+
+/* SPEC §9: a server value in a timeField must be a time as put would take it (a string
+** that parses, epoch milliseconds, or null); an impossible one fails the whole answer. */
+static int check_time_fields(sc_store *st, const sc_coll *c, const cJSON *r, const char *where) {
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data"), *f;
+  if (!c || !c->time_fields || !cJSON_IsObject(data)) return SC_OK;
+  cJSON_ArrayForEach(f, c->time_fields) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, f->valuestring);
+    char err[120] = "", shown[48];
+    int64_t ms;
+    int rc;
+    if (!v || cJSON_IsNull(v)) continue;
+    if (cJSON_IsString(v)) rc = sc_time_parse(v->valuestring, 0, &ms, err, sizeof err);
+    else if (cJSON_IsNumber(v)) rc = sc_time_from_number(v->valuedouble, &ms, err, sizeof err);
+    else { rc = SC_EBADINPUT; snprintf(err, sizeof err, "must be a time string or epoch milliseconds"); }
+    if (rc == SC_OK) continue;
+    if (cJSON_IsString(v)) snprintf(shown, sizeof shown, " '%.40s'", v->valuestring);
+    else shown[0] = 0;
+    return store_fail(st, SC_EPROTOCOL, "%s (record '%.128s' in '%s'): field %s%s is not a valid time: %s", where,
+                      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id")), c->name, f->valuestring, shown, err);
+  }
   return SC_OK;
 }
 
@@ -112,8 +143,8 @@ static int take_absent_mark(sc_store *st, const char *coll, const char *id, int 
   return rc;
 }
 
-/* The server's data for a record: a copy without `id`, timeFields normalized where
-** they parse (a server value that does not is kept as sent). NULL for a tombstone. */
+/* The server's data for a record: a copy without `id`, timeFields normalized (the
+** answer was checked: they parse, check_time_fields). NULL for a tombstone. */
 static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
   const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data");
   *pData = NULL;
@@ -255,6 +286,7 @@ static int check_pull_body(sc_store *st, const cJSON *resp) {
   cJSON_ArrayForEach(ch, changes) {
     snprintf(where, sizeof where, "pull response: changes[%d]", i++);
     int rc = check_server_record(st, ch, where, 1);
+    if (rc == SC_OK) rc = check_time_fields(st, store_coll(st, cJSON_GetObjectItemCaseSensitive(ch, "collection")->valuestring), ch, where);
     if (rc != SC_OK) return rc;
   }
   return SC_OK;
@@ -508,6 +540,61 @@ static int check_push_body(sc_store *st, const cJSON *resp) {
   return SC_OK;
 }
 
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SPEC §4: one result per op sent. The answer must name each inflight op exactly once
+** and nothing else; anything else is an answer of the wrong shape (the attempt failed,
+** every op stays queued with its op_id). Also checks the timeFields of returned records
+** against the op's collection. */
+static int check_push_results(sc_store *st, const cJSON *results) {
+  sqlite3_stmt *find = NULL, *count = NULL;
+  int n = cJSON_GetArraySize(results), i = 0, rc;
+  int64_t inflight = 0;
+  const char **ids = n > 0 ? sc_malloc(sizeof(char *) * (size_t)n) : NULL;
+  if (n > 0 && !ids) return SC_ENOMEM;
+  rc = store_prep(st, "SELECT count(*) FROM outbox WHERE status='inflight'", &count);
+  if (rc == SC_OK) {
+    if (sqlite3_step(count) == SQLITE_ROW) inflight = sqlite3_column_int64(count, 0);
+    else rc = store_sqlfail(st, "reading the outbox");
+  }
+  if (rc == SC_OK) rc = store_prep(st, "SELECT coll FROM outbox WHERE op_id=? AND status='inflight'", &find);
+  const cJSON *r;
+  if (rc == SC_OK) cJSON_ArrayForEach(r, results) {
+    char where[64];
+    const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
+    snprintf(where, sizeof where, "push response: results[%d].record", i);
+    ids[i++] = op_id;
+    sqlite3_reset(find);
+    store_bind_text(find, 1, op_id);
+    int step = sqlite3_step(find);
+    if (step == SQLITE_DONE) {
+      rc = store_fail(st, SC_EPROTOCOL, "push response: results[%d] answers op_id '%.64s', which this push did not send",
+                      i - 1, op_id);
+    } else if (step != SQLITE_ROW) {
+      rc = store_sqlfail(st, "reading the outbox");
+    } else if (cJSON_IsObject(record)) {
+      rc = check_time_fields(st, store_coll(st, (const char *)sqlite3_column_text(find, 0)), record, where);
+    }
+    if (rc != SC_OK) break;
+  }
+  if (rc == SC_OK && n > 1) {
+    qsort(ids, (size_t)n, sizeof(char *), compare_strings);
+    for (int k = 1; k < n && rc == SC_OK; k++)
+      if (strcmp(ids[k - 1], ids[k]) == 0)
+        rc = store_fail(st, SC_EPROTOCOL, "push response: op_id '%.64s' is answered twice", ids[k]);
+  }
+  if (rc == SC_OK && n != inflight)
+    rc = store_fail(st, SC_EPROTOCOL, "push response: %d result%s for %lld op%s sent (one result per op)", n,
+                    n == 1 ? "" : "s", (long long)inflight, inflight == 1 ? "" : "s");
+  sqlite3_finalize(find);
+  sqlite3_finalize(count);
+  sc_free(ids);
+  return rc;
+}
+
 static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *changed, int64_t *pConflicts) {
   const sc_coll *c = store_coll(st, op->coll);
   const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
@@ -551,14 +638,15 @@ int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   sc_op op;
   memset(&op, 0, sizeof op);
   int rc = changed && remapped ? check_push_body(st, resp) : SC_ENOMEM;
+  if (rc == SC_OK) rc = check_push_results(st, cJSON_GetObjectItemCaseSensitive(resp, "results"));
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   const cJSON *r;
   cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(resp, "results")) {
     const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
     const char *status = cJSON_GetObjectItemCaseSensitive(r, "status")->valuestring;
-    rc = outbox_find(st, op_id, &op);
-    if (rc == SC_ENOTFOUND) { rc = SC_OK; continue; }   /* not ours (or already settled) */
+    rc = outbox_find(st, op_id, &op);   /* each was inflight (check_push_results) */
+    if (rc == SC_ENOTFOUND) { rc = SC_OK; continue; }   /* settled by an earlier result of this answer */
     if (rc != SC_OK) goto fail;
     if (!strcmp(status, "applied") || !strcmp(status, "duplicate")) {
       const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
