@@ -426,6 +426,76 @@ static void push_answer_of_the_wrong_shape_should_be_a_failed_attempt(void **sta
   assert_int_equal(r.pulled, 3);
 }
 
+/* Issue 7 finding 13 (core half): a key repeated in a server answer is refused, both
+** when the host passes the parsed body and when it passes the body's text. */
+static void server_answer_with_a_repeated_key_should_change_nothing(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"v\":1}}"));
+  cJSON *req = tk_call(f->b, "pushRequest", "{}");
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  char *before = snapshot(f->b);
+  const char *forged = "{\"seq\":1,\"collection\":\"a\",\"id\":\"x\",\"version\":1,"
+                       "\"data\":{\"petId\":\"p1\",\"clientId\":\"forged\",\"clientId\":\"x\",\"petId\":\"p999\"}}";
+  const char *pulls[] = {
+    "{\"changes\":[%s],\"cursor\":\"1\",\"has_more\":false}",
+    "{\"changes\":[],\"cursor\":\"1\",\"has_more\":false,\"changes\":[%s]}",
+  };
+  for (int text = 0; text < 2; text++) {
+    for (size_t i = 0; i < 2; i++) {
+      char page[1024], *input;
+      snprintf(page, sizeof page, pulls[i], forged);
+      cJSON *wrap = cJSON_CreateObject();
+      cJSON_AddStringToObject(wrap, "response", page);
+      input = text ? cJSON_PrintUnformatted(wrap) : NULL;
+      cJSON_Delete(wrap);
+      if (text) tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "%s", input);
+      else tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", page);
+      free(input);
+      assert_non_null(strstr(sc_errmsg(f->b), i == 0 ? "'petId' appears twice in changes[0].data" : "'changes' appears twice"));
+    }
+  }
+  /* the push answer: a forged derived field inside the applied record */
+  char *good = cJSON_PrintUnformatted(resp);
+  char *bad = calloc(1, strlen(good) + 64);
+  char *at = strstr(good, "\"data\":{");
+  assert_non_null(at);
+  at += strlen("\"data\":{");
+  sprintf(bad, "%.*s\"clientId\":\"forged\",\"clientId\":\"x\",%s", (int)(at - good), good, at);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", bad);
+  assert_non_null(strstr(sc_errmsg(f->b), "'clientId' appears twice in results[0].record.data"));
+  cJSON *wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", bad);
+  char *input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "%s", input);
+  free(input);
+  /* the body's text cut short is a protocol error too (the host retries) */
+  wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", "{\"server_time\":\"2025-");
+  input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "%s", input);
+  assert_non_null(strstr(sc_errmsg(f->b), "not JSON"));
+  free(input);
+  char *after = snapshot(f->b);
+  assert_string_equal(after, before);
+  free(after);
+  free(before);
+  /* the same answer without the repeat, as text, is taken */
+  wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", good);
+  input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  cJSON *ans = tk_call(f->b, "pushResponse", "%s", input);
+  assert_int_equal((int)tk_num(ans, "pushed"), 1);
+  cJSON_Delete(ans);
+  free(input);
+  free(bad);
+  free(good);
+  cJSON_Delete(resp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
@@ -441,6 +511,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
     cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(push_answer_of_the_wrong_shape_should_be_a_failed_attempt, setup, teardown),
+    cmocka_unit_test_setup_teardown(server_answer_with_a_repeated_key_should_change_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,30 @@ static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
   return SC_OK;
 }
 
+/* The server's answer from a method's input: `response` is the parsed body, or its JSON
+** text exactly as received (the JS host passes the text, so what JSON.parse would
+** collapse reaches the core). A key repeated in any object is SC_EPROTOCOL: first-wins
+** (cJSON) and last-wins (JSON.parse) readers would disagree about what the server said.
+** *pOwned is the tree parsed here (the caller frees it), else NULL. */
+static int take_response(sc_store *st, const cJSON *in, const char *what, const cJSON **pResp, cJSON **pOwned) {
+  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const char *key = NULL;
+  char path[160] = "";
+  *pOwned = NULL;
+  if (cJSON_IsString(resp)) {
+    if (!(*pOwned = cJSON_ParseWithOpts(resp->valuestring, NULL, 1)))
+      return store_fail(st, SC_EPROTOCOL, "%s is not JSON (cut short, or nested deeper than 64)", what);
+    resp = *pOwned;
+  }
+  int rc = util_json_repeated_key(resp, &key, path, sizeof path);
+  if (rc == SC_OK && key)
+    rc = store_fail(st, SC_EPROTOCOL, "%s: key '%.64s' appears twice in %s (a key may appear once per object)", what,
+                    key, path[0] ? path : "the top-level object");
+  if (rc != SC_OK) { cJSON_Delete(*pOwned); *pOwned = NULL; return rc; }
+  *pResp = resp;
+  return SC_OK;
+}
+
 /* ---- acknowledging an op (push applied/duplicate, or our own change seen in a pull) -- */
 
 /* Take the server's derived fields into the local view: a field the server returned
@@ -458,11 +482,12 @@ static int finish_resync(sc_store *st, cJSON *changed) {
 }
 
 int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
-  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const cJSON *resp = NULL;
   int64_t pulled = 0, conflicts = 0, resync = 0;
   char cursor_buf[64];
-  cJSON *changed = cJSON_CreateArray(), *out = NULL;
-  int rc = changed ? check_pull_body(st, resp) : SC_ENOMEM;
+  cJSON *changed = cJSON_CreateArray(), *out = NULL, *owned = NULL;
+  int rc = changed ? take_response(st, in, "pull response", &resp, &owned) : SC_ENOMEM;
+  if (rc == SC_OK) rc = check_pull_body(st, resp);
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
@@ -489,6 +514,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   *pOut = out;
 fail:
   cJSON_Delete(changed);
+  cJSON_Delete(owned);
   return rc;
 }
 
@@ -540,10 +566,6 @@ static int check_push_body(sc_store *st, const cJSON *resp) {
   return SC_OK;
 }
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* SPEC §4: one result per op sent. The answer must name each inflight op exactly once
 ** and nothing else; anything else is an answer of the wrong shape (the attempt failed,
 ** every op stays queued with its op_id). Also checks the timeFields of returned records
@@ -580,12 +602,8 @@ static int check_push_results(sc_store *st, const cJSON *results) {
     }
     if (rc != SC_OK) break;
   }
-  if (rc == SC_OK && n > 1) {
-    qsort(ids, (size_t)n, sizeof(char *), compare_strings);
-    for (int k = 1; k < n && rc == SC_OK; k++)
-      if (strcmp(ids[k - 1], ids[k]) == 0)
-        rc = store_fail(st, SC_EPROTOCOL, "push response: op_id '%.64s' is answered twice", ids[k]);
-  }
+  const char *twice = rc == SC_OK ? util_first_repeat(ids, (size_t)n) : NULL;
+  if (twice) rc = store_fail(st, SC_EPROTOCOL, "push response: op_id '%.64s' is answered twice", twice);
   if (rc == SC_OK && n != inflight)
     rc = store_fail(st, SC_EPROTOCOL, "push response: %d result%s for %lld op%s sent (one result per op)", n,
                     n == 1 ? "" : "s", (long long)inflight, inflight == 1 ? "" : "s");
@@ -632,12 +650,13 @@ static int mark_rejected(sc_store *st, const char *op_id, const char *error) {
 }
 
 int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
-  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const cJSON *resp = NULL;
   int64_t pushed = 0, conflicts = 0, failed = 0;
-  cJSON *changed = cJSON_CreateArray(), *remapped = cJSON_CreateObject(), *out = NULL;
+  cJSON *changed = cJSON_CreateArray(), *remapped = cJSON_CreateObject(), *out = NULL, *owned = NULL;
   sc_op op;
   memset(&op, 0, sizeof op);
-  int rc = changed && remapped ? check_push_body(st, resp) : SC_ENOMEM;
+  int rc = changed && remapped ? take_response(st, in, "push response", &resp, &owned) : SC_ENOMEM;
+  if (rc == SC_OK) rc = check_push_body(st, resp);
   if (rc == SC_OK) rc = check_push_results(st, cJSON_GetObjectItemCaseSensitive(resp, "results"));
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
@@ -679,6 +698,7 @@ fail:
   outbox_op_free(&op);
   cJSON_Delete(changed);
   cJSON_Delete(remapped);
+  cJSON_Delete(owned);
   return rc;
 }
 
