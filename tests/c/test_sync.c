@@ -496,6 +496,85 @@ static void server_answer_with_a_repeated_key_should_change_nothing(void **state
   cJSON_Delete(resp);
 }
 
+/* Issue 7 finding 5, SPEC §11: an op whose answer was lost is in doubt. The round
+** resends it (same op_id → duplicate) before it pulls, so an edit another device made
+** on top of it is a plain newer version here, not a conflict. */
+static void in_doubt_edit_should_be_settled_before_a_pull_judges_an_edit_on_top_of_it(void **state) {
+  (void)state;
+  tk_pair *f = tk_pair_open("{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"w\":{\"strategy\":\"ask\"}}}", 7, 8);
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"w\",\"record\":{\"id\":\"w1\",\"sets\":1}}"));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"w\",\"id\":\"w1\",\"fields\":{\"sets\":2}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as v2; the answer is lost */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0,\"error\":\"network error\"}"));
+  tk_sync(f->b, &f->srv, 100);                                    /* B sees v2 and edits on top: v3 */
+  f->eb.now += 1000;
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"w\",\"id\":\"w1\",\"fields\":{\"sets\":3}}"));
+  tk_sync(f->b, &f->srv, 100);
+  tk_round r = tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(r.conflicts, 0);
+  assert_int_equal(r.pushed, 1);                                  /* the duplicate settled it */
+  cJSON *g = tk_call(f->a, "get", "{\"collection\":\"w\",\"id\":\"w1\"}");
+  assert_int_equal((int)tk_num(g, "record.sets"), 3);
+  cJSON_Delete(g);
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  assert_int_equal((int)tk_num(s, "conflicts"), 0);
+  cJSON_Delete(s);
+  assert_int_equal((int)tk_num(tk_server_find(&f->srv, "w", "w1"), "version"), 3);
+  tk_pair_close(f);
+}
+
+/* The core's half of that round: syncBegin counts the ops in doubt; pushRequest inDoubt
+** takes only them, even while they wait out a backoff; the duplicate answer maps a temp
+** id before any pull could bring the record under its real id. */
+static void push_request_in_doubt_should_take_only_unanswered_ops_whatever_their_backoff(void **state) {
+  (void)state;
+  tk_pair *f = tk_pair_open("{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"pets\":{\"idFrom\":\"server\"},"
+                            "\"a\":{}},\"sync\":{\"retrySchedule\":[600]}}", 9, 10);
+  f->srv.server_ids = "pets";
+  cJSON *pet = tk_call(f->a, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  char tmp[64], op_id[64];
+  snprintf(tmp, sizeof tmp, "%s", tk_str(pet, "record.id"));
+  cJSON_Delete(pet);
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  snprintf(op_id, sizeof op_id, "%s", tk_str(req, "opIds.0"));
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as srv1; the answer is lost */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0}"));  /* waits 600 s now */
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"later\"}}"));
+  cJSON *begin = tk_call(f->a, "syncBegin", "{}");
+  assert_int_equal((int)tk_num(begin, "inDoubt"), 1);
+  cJSON_Delete(begin);
+  req = tk_call(f->a, "pushRequest", "{\"inDoubt\":true}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(req, "body.ops")), 1);
+  assert_string_equal(tk_str(req, "body.ops.0.op_id"), op_id);
+  assert_string_equal(tk_str(req, "body.ops.0.id"), tmp);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  assert_string_equal(tk_str(resp, "results.0.status"), "duplicate");
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_string_equal(tk_str(tk_get(ans, "remapped"), tmp), "srv1");
+  cJSON_Delete(ans);
+  req = tk_call(f->a, "pushRequest", "{\"inDoubt\":true}");       /* nothing else is in doubt */
+  assert_true(cJSON_IsNull(tk_get(req, "body")));
+  cJSON_Delete(req);
+  begin = tk_call(f->a, "syncBegin", "{}");
+  assert_int_equal((int)tk_num(begin, "inDoubt"), 0);
+  cJSON_Delete(begin);
+  cJSON *l = tk_call(f->a, "list", "{\"collection\":\"pets\"}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  assert_string_equal(tk_str(l, "records.0.id"), "srv1");
+  cJSON_Delete(l);
+  req = tk_call(f->a, "pushRequest", "{}");                        /* the ordinary push: the rest */
+  assert_string_equal(tk_str(req, "body.ops.0.id"), "later");
+  cJSON_Delete(req);
+  tk_pair_close(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
@@ -512,6 +591,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(push_answer_of_the_wrong_shape_should_be_a_failed_attempt, setup, teardown),
     cmocka_unit_test_setup_teardown(server_answer_with_a_repeated_key_should_change_nothing, setup, teardown),
+    cmocka_unit_test(in_doubt_edit_should_be_settled_before_a_pull_judges_an_edit_on_top_of_it),
+    cmocka_unit_test(push_request_in_doubt_should_take_only_unanswered_ops_whatever_their_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -477,12 +477,13 @@ static int m_next_wake(sc_store *st, const cJSON *in, cJSON **pOut) {
 
 static int m_push_request(sc_store *st, const cJSON *in, cJSON **pOut) {
   char err[160];
-  int force = 0;
+  int force = 0, in_doubt = 0;
   int64_t limit = 0;
   int rc = util_get_bool(in, "force", &force, err, sizeof err);
+  if (rc == SC_OK) rc = util_get_bool(in, "inDoubt", &in_doubt, err, sizeof err);
   if (rc == SC_OK) rc = util_get_int(in, "limit", &limit, err, sizeof err);
   if (rc != SC_OK) return store_fail(st, rc, "pushRequest: %s", err);
-  return outbox_push_request(st, force, limit, pOut);
+  return outbox_push_request(st, force, in_doubt, limit, pOut);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */

@@ -18,6 +18,11 @@
 **      while another is inflight; failed/rejected ops block nothing.
 **   6. An op whose refs (or own id) point at a tmp_ id is not sent until remap rewrites it.
 **   7. The first push of a record is kind create with base_version 0.
+**   8. An op sent and not answered (sent = 1, back to pending: its answer was lost, cut
+**      or of the wrong shape) is in doubt: the server may have applied it. A round
+**      resends in-doubt ops first (pushRequest inDoubt, whatever their backoff) and pulls
+**      only once they are answered, so pulled changes to their records are judged
+**      against the server's answer, not guessed at (SPEC §11).
 **
 ** States and transitions (function performing each)
 **   (none)   → pending    outbox_note_write (a local write), outbox_rebase (merge kept local)
@@ -304,12 +309,13 @@ int outbox_counts(sc_store *st, int64_t *pPending, int64_t *pFailed) {
 
 /* The ops eligible now (invariant 5), oldest first, collected before any is marked
 ** inflight so the scan never sees its own updates. */
-static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max, sc_op **pOps, int *pN) {
+static int eligible_ops(sc_store *st, int force, int in_doubt, int64_t after_seq, int64_t max, sc_op **pOps, int *pN) {
   sqlite3_stmt *stmt = NULL;
   sc_op *ops = NULL;
   int n = 0, cap = 0, step;
   int rc = store_prep(st,
       "SELECT " OP_COLS " FROM outbox o WHERE status='pending' AND (?1 OR next_attempt_at IS NULL OR next_attempt_at<=?2)"
+      " AND (?5=0 OR sent=1)"
       " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.coll=o.coll AND p.record_id=o.record_id AND p.seq<>o.seq"
       "   AND (p.status='inflight' OR (p.seq<o.seq AND p.status IN ('pending','held'))))"
       " AND seq>?3 ORDER BY seq LIMIT ?4", &stmt);
@@ -318,6 +324,7 @@ static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max,
   sqlite3_bind_int64(stmt, 2, store_now(st));
   sqlite3_bind_int64(stmt, 3, after_seq);
   sqlite3_bind_int64(stmt, 4, max);
+  sqlite3_bind_int(stmt, 5, in_doubt ? 1 : 0);
   while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
     if (n == cap) {
       int ncap = cap ? cap * 2 : 64;
@@ -339,7 +346,7 @@ static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max,
   return rc;
 }
 
-int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut) {
+int outbox_push_request(sc_store *st, int force, int in_doubt, int64_t limit, cJSON **pOut) {
   cJSON *out = cJSON_CreateObject(), *ops = cJSON_CreateArray(), *ids = cJSON_CreateArray();
   sc_op *cand = NULL;
   int ncand = 0;
@@ -350,7 +357,8 @@ int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut) {
   /* Pages of candidates, so a long queue costs one batch's worth of reading per call. */
   int64_t after = 0, page = limit * 2 + 16;
   while (rc == SC_OK && n < limit) {
-    if ((rc = eligible_ops(st, force, after, page, &cand, &ncand)) != SC_OK) break;
+    /* In-doubt ops go whatever their backoff: the round's pull waits for their answer. */
+    if ((rc = eligible_ops(st, force || in_doubt, in_doubt, after, page, &cand, &ncand)) != SC_OK) break;
     for (int i = 0; rc == SC_OK && i < ncand && n < limit; i++) {
       sc_op *op = &cand[i];
       cJSON *wire = NULL;
@@ -462,6 +470,16 @@ int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, cons
 
 int outbox_requeue_inflight(sc_store *st) {
   return store_exec(st, "UPDATE outbox SET status='pending' WHERE status='inflight'");
+}
+
+int outbox_count_in_doubt(sc_store *st, int64_t *pN) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "SELECT count(*) FROM outbox WHERE sent=1 AND status='pending'", &stmt);
+  if (rc != SC_OK) return rc;
+  if (sqlite3_step(stmt) == SQLITE_ROW) *pN = sqlite3_column_int64(stmt, 0);
+  else rc = store_sqlfail(st, "counting the outbox");
+  sqlite3_finalize(stmt);
+  return rc;
 }
 
 int outbox_list(sc_store *st, cJSON **pOut) {

@@ -41,14 +41,18 @@ int outbox_rebase(sc_store *st, const char *coll, const char *id, const char *ki
 /* Set the status of every op of (coll, id) that is not inflight (used by resolve). */
 int outbox_set_record_status(sc_store *st, const char *coll, const char *id, const char *status);
 
-/* pushRequest: *pOut = {body, opIds, total}. force takes ops waiting out a backoff. */
-int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut);
+/* pushRequest: *pOut = {body, opIds, total}. force takes ops waiting out a backoff;
+** in_doubt takes only ops sent before and not answered (invariant 8), backoff or not. */
+int outbox_push_request(sc_store *st, int force, int in_doubt, int64_t limit, cJSON **pOut);
 
 /* pushFailure of the whole inflight batch; *pFailed = ops that became failed/rejected. */
 int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, const char *error, int64_t *pFailed);
 
 /* Ops still inflight after a push answer that did not mention them go back to pending. */
 int outbox_requeue_inflight(sc_store *st);
+
+/* *pN = ops in doubt (invariant 8: sent, unanswered, pending again). */
+int outbox_count_in_doubt(sc_store *st, int64_t *pN);
 
 /* outbox(): {ops:[…]} oldest first. */
 int outbox_list(sc_store *st, cJSON **pOut);

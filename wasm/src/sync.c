@@ -727,8 +727,11 @@ int sync_begin(sc_store *st, const cJSON *in, cJSON **pOut) {
   /* The host holds the store's sync lock: an op still inflight belongs to a round that
   ** died (a closed tab, a killed worker). It goes back to pending with its op_id and
   ** frozen payload, so the resend is answered `duplicate` if the server applied it. */
+  int64_t in_doubt = 0;
   int rc = outbox_requeue_inflight(st);
+  if (rc == SC_OK) rc = outbox_count_in_doubt(st, &in_doubt);
   if (rc == SC_OK && !(*pOut = cJSON_CreateObject())) rc = SC_ENOMEM;
+  if (rc == SC_OK) cJSON_AddNumberToObject(*pOut, "inDoubt", (double)in_doubt);
   return rc;
 }
 
