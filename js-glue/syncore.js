@@ -256,7 +256,7 @@ class Store {
 
   _autoSync(reason) {
     if (this._closed || !this._transport) return;
-    if (this._running) { if (reason === 'write' || reason === 'poke') this._again = true; return; }
+    if (this._running) { if (['write', 'poke', 'reconnect'].includes(reason)) this._again = true; return; }
     this._startSync(false);
   }
 
