@@ -277,6 +277,150 @@ test('SmartDMV: auto-sync on a real reconnect only (debounced), and a server pok
   same(await b.call(() => window.store.get('visits', 'v1')), { id: 'v1', pet: 'Rex' }, 'B got it live');
 });
 
+// ---- issue 7: answers the sync must not trust, lost answers, a flapping network ----
+// Each test has its own partition (space), so what the server holds is the test's alone.
+// page.route stands in for the network: it passes the real server's answer on, cut, lost
+// or altered into a shape the real server never sends.
+
+const json = { 'content-type': 'application/json' };
+async function serverChanges(dev, space, collection) {
+  const token = await dev.call((sp) => window.token('farmer', sp), space);
+  const res = await fetch(`${server.base}/sync/pull?cursor=&limit=5000`, { headers: { Authorization: `Bearer ${token}` } });
+  return (await res.json()).changes.filter((c) => c.collection === collection);
+}
+// The real answer, its text changed by edit(text) (a shape the real server never sends).
+const alter = (edit) => async (route) => {
+  const res = await route.fetch();
+  await route.fulfill({ status: 200, body: edit(await res.text()), headers: json });
+};
+const spaced = (space, extra = {}) => ({ extra: { space, ...extra } });
+
+test('a push answer of the wrong shape is a failed attempt: every op stays queued, the retry is applied once', async () => {
+  const space = `shape-${Date.now()}`, cols = { shapes: {} };
+  const a = await device('shape', cols, spaced(space));
+  await a.call(async () => { for (const id of ['s1', 's2', 's3']) await window.store.put('shapes', { id, v: id }); });
+  const ids = (await a.call(() => window.store.outbox())).map((o) => o.opId);
+  for (const edit of [(t) => { const b = JSON.parse(t); b.results.pop(); return JSON.stringify(b); },
+                      (t) => { const b = JSON.parse(t); b.results[1].op_id = 'never-sent'; return JSON.stringify(b); }]) {
+    await a.page.route('**/sync/push', alter(edit));
+    const r = await a.sync();
+    check(r.error && /push response/.test(r.error) && r.pushed === 0, `a failed attempt: ${JSON.stringify(r)}`);
+    const ops = await a.call(() => window.store.outbox());
+    same([ops.map((o) => o.opId), ops.map((o) => o.status)], [ids, ['pending', 'pending', 'pending']], 'every op queued with its op_id');
+    same(await a.call(() => window.store.status().lastError), r.error, 'status().lastError');
+    await a.page.unroute('**/sync/push');
+  }
+  const r = await a.sync();
+  same([r.pushed, r.error], [3, undefined], 'the retry is acknowledged');
+  same((await a.call(() => window.store.outbox())).length, 0, 'outbox empty');
+  const changes = await serverChanges(a, space, 'shapes');
+  same(changes.map((c) => [c.id, c.version]).sort(), [['s1', 1], ['s2', 1], ['s3', 1]], 'the server applied each op exactly once');
+});
+
+test('an impossible time in a pulled page fails it whole; the next sync retries the page', async () => {
+  const space = `time-${Date.now()}`, cols = { visits: { timeFields: ['at'] } };
+  const a = await device('time-a', cols, spaced(space)), b = await device('time-b', cols, spaced(space));
+  await b.call(() => window.store.put('visits', { id: 'v1', at: '2025-02-28T10:00:00Z' }));
+  await b.call(() => window.store.put('visits', { id: 'v2', at: '2025-03-01T10:00:00Z' }));
+  await b.sync();
+  await a.page.route('**/sync/pull*', alter((t) => t.replace('2025-02-28T10:00:00.000Z', '2025-02-30T10:00:00.000Z')));
+  const r1 = await a.sync();
+  check(r1.error && r1.error.includes("'v1'") && r1.error.includes('at'), `the error names the record and the field: ${r1.error}`);
+  same(await a.call(() => window.store.status().lastError), r1.error, 'status().lastError says so');
+  same(await a.call(() => window.store.list('visits', { includeDeleted: true })), [], 'nothing of the page was stored');
+  await a.page.unroute('**/sync/pull*');
+  const r2 = await a.sync();
+  same([r2.pulled, r2.error], [2, undefined], 'the retry pulls the whole page');
+  same((await a.call(() => window.store.get('visits', 'v1'))).at, '2025-02-28T10:00:00.000Z', 'as the server has it');
+});
+
+test('a key repeated in a server answer is refused, pulled or pushed; nothing changes', async () => {
+  const space = `dup-${Date.now()}`, cols = { appts: {} };
+  const a = await device('dup-a', cols, spaced(space)), b = await device('dup-b', cols, spaced(space));
+  await b.call(() => window.store.put('appts', { id: 'p1', clientId: 'real' }));
+  await b.sync();
+  // cJSON reads the first of two keys, JSON.parse the last: they must never disagree
+  await a.page.route('**/sync/pull*', alter((t) => t.replace('"clientId":"real"', '"clientId":"forged","clientId":"real"')));
+  const r1 = await a.sync();
+  check(r1.error && r1.error.includes("'clientId' appears twice"), `the pull answer is refused: ${r1.error}`);
+  same(await a.call(() => window.store.list('appts', { includeDeleted: true })), [], 'nothing stored');
+  await a.page.unroute('**/sync/pull*');
+  same((await a.sync()).pulled, 1, 'the clean page');
+  await a.call(() => window.store.put('appts', { id: 'p2', clientId: 'mine' }));
+  await a.page.route('**/sync/push', alter((t) => t.replace('"clientId":"mine"', '"clientId":"mine","clientId":"forged"')));
+  const r2 = await a.sync();
+  check(r2.error && r2.error.includes("'clientId' appears twice") && r2.pushed === 0, `the push answer is refused: ${JSON.stringify(r2)}`);
+  same(await a.call(() => window.store.get('appts', 'p2')), { id: 'p2', clientId: 'mine' }, 'the record as it was');
+  same((await a.call(() => window.store.outbox())).map((o) => o.status), ['pending'], 'its op still queued');
+  await a.page.unroute('**/sync/push');
+  same((await a.sync()).pushed, 1, 'the retry is acknowledged');
+});
+
+test('a lost push answer: the op is resent first, so an edit made on top of it elsewhere is no conflict', async () => {
+  const space = `doubt-${Date.now()}`, cols = { workouts: { strategy: 'ask' } };
+  const a = await device('doubt-a', cols, spaced(space)), b = await device('doubt-b', cols, spaced(space));
+  await a.call(() => window.store.put('workouts', { id: 'w1', sets: 1 }));
+  await a.sync();
+  await b.sync();
+  await a.call(() => window.store.patch('workouts', 'w1', { sets: 2 }));
+  await a.page.route('**/sync/push', async (route) => { await route.fetch(); await route.abort('failed'); });  // applied, answer lost
+  check((await a.sync()).error, 'the lost answer is an error');
+  await a.page.unroute('**/sync/push');
+  await b.sync();
+  await b.call(() => window.store.patch('workouts', 'w1', { sets: 3 }));
+  same((await b.sync()).pushed, 1, 'B edited on top of the applied v2');
+  const order = [];
+  a.page.on('request', (req) => { const m = /\/sync\/(push|pull)/.exec(req.url()); if (m) order.push(m[1]); });
+  const r = await a.sync();
+  same(order.slice(0, 2), ['push', 'pull'], 'the op in doubt went before the pull');
+  same([r.conflicts, r.error], [0, undefined], 'no conflict');
+  same(await a.call(() => window.store.conflicts()), [], 'none stored');
+  same(await a.call(() => window.store.get('workouts', 'w1')), { id: 'w1', sets: 3 }, 'B\'s edit arrived');
+  same((await serverChanges(a, space, 'workouts')).map((c) => c.version), [3], 'the server holds v3: nothing applied twice');
+});
+
+test('a lost answer to a temp-id create: the resend maps it; the pet never shows twice', async () => {
+  const space = `tmpid-${Date.now()}`, cols = { pets: { idFrom: 'server' } };
+  const a = await device('tmpid-a', cols, spaced(space)), b = await device('tmpid-b', cols, spaced(space));
+  const pet = await a.call(() => window.store.put('pets', { name: 'Rex' }));
+  await a.page.route('**/sync/push', async (route) => { await route.fetch(); await route.abort('failed'); });
+  check((await a.sync()).error, 'the lost answer is an error');
+  await a.page.unroute('**/sync/push');
+  await b.sync();
+  const [real] = await b.call(() => window.store.list('pets'));
+  await b.call((id) => window.store.patch('pets', id, { name: 'Max' }), real.id);
+  await b.sync();
+  await a.call(() => { window.seen = []; window.store.on('change', () => window.store.list('pets').then((l) => window.seen.push(l.length))); });
+  const r = await a.sync();
+  same([r.conflicts, r.error], [0, undefined], 'a clean round');
+  const seen = await a.call(() => window.seen);
+  check(seen.length > 0 && seen.every((n) => n === 1), `one pet at every change: ${JSON.stringify(seen)}`);
+  same(await a.call(() => window.store.list('pets')), [{ id: real.id, name: 'Max' }], 'the real id, the newer name');
+  same(await a.call((id) => window.store.get('pets', id), pet.id), { id: real.id, name: 'Max' }, 'the temp id follows');
+});
+
+test('a flapping network syncs once: four offline→online edges inside reconnectDebounceMs', async () => {
+  const space = `flap-${Date.now()}`, cols = { visits: {} };
+  const debounce = 4000;   // longer than the event stream's retry (3 s): its reconnect lands inside the window
+  const a = await device('flap', cols, spaced(space, { sync: { auto: true, reconnectDebounceMs: debounce, intervalMs: 3600000 } }));
+  const pulls = { n: 0 };
+  await a.page.route('**/sync/pull*', (route) => { pulls.n++; route.continue(); });
+  await a.page.waitForFunction(() => !window.store.status().syncing && window.store.status().lastSyncAt);
+  const before = pulls.n;
+  for (let i = 0; i < 4; i++) {
+    await browser.setOffline(true);
+    await a.page.waitForFunction(() => window.store.status().online === false);
+    await browser.setOffline(false);
+    await a.page.waitForFunction(() => window.store.status().online === true);
+  }
+  const t0 = Date.now();
+  while (pulls.n === before && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50));
+  check(pulls.n > before, 'the debounced sync ran');
+  await a.page.waitForFunction(() => !window.store.status().syncing);
+  await new Promise((r) => setTimeout(r, debounce + 3500));   // a stream retry and a debounce window: proves a negative
+  same(pulls.n - before, 1, 'one sync (one pull) for four edges');
+});
+
 let passed = 0, failed = 0;
 try {
   for (const t of tests) {
