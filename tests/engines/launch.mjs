@@ -11,8 +11,9 @@
 //   await page.goto(url); await page.reload(); await page.close(); await page.bringToFront()
 //   await page.evaluate(fn, arg)     fn(arg) runs in the page (awaited); its value comes back as JSON
 //   await page.waitFor(fn, arg, ms)  polls evaluate until fn(arg) is truthy, with a deadline
+//   const job = await page.start(fn, arg); await job.wait(ms)   fn runs on while others do
 //   page.errors                      uncaught page errors the driver reported
-//   await browser.setOffline(bool)   where can.offline (the driver's network emulation)
+//   await browser.setOffline(bool)   where can.offline (the driver's network emulation; Firefox: pages only)
 //   await browser.close()            graceful: the profile is flushed and kept for a restart
 //   await browser.kill()             SIGKILL of the browser's whole process group
 // WebKit's WebDriver session keeps no data past its end (MiniBrowser in automation mode is
@@ -72,9 +73,29 @@ function unwrap(out) {
   if (out && 'error' in out) throw new Error(`in page: ${out.error}`);
   return out ? out.value : undefined;
 }
+let jobCount = 0;
 function pageBase(page) {
   page.errors = [];
   page.waitFor = (fn, arg, ms = 20000) => until(() => page.evaluate(fn, arg), ms, `page condition ${String(fn).slice(0, 80)}`);
+  // Start fn(arg) in the page without waiting (a WebDriver session runs one script at a
+  // time): → { wait(ms) } resolving with its value. Loops in several pages run at once.
+  page.start = async (fn, arg) => {
+    const key = `job${++jobCount}`;
+    await page.evaluate(([src, a, k]) => {
+      const jobs = (window.__engineJobs ||= {});
+      jobs[k] = { done: false };
+      Promise.resolve().then(() => (0, eval)(src)(a)).then((value) => { jobs[k] = { done: true, value }; },
+        (e) => { jobs[k] = { done: true, error: String((e && e.message) || e) }; });
+      return true;
+    }, [`(${fn})`, arg ?? null, key]);
+    return {
+      wait: async (ms = 120000) => {
+        const job = await page.waitFor((k) => window.__engineJobs[k].done && window.__engineJobs[k], key, ms);
+        if (job.error) throw new Error(`in page: ${job.error}`);
+        return job.value;
+      },
+    };
+  };
   return page;
 }
 
@@ -134,8 +155,12 @@ async function launchFirefox({ profile }) {
     extraPrefsFirefox: { 'dom.serviceWorkers.testing.enabled': true, 'browser.sessionstore.resume_from_crash': false },
   });
   const child = raw.process();
+  const open = new Set();
+  let offline = false;
   const wrapPage = (p) => {
     const page = pageBase({ raw: p });
+    open.add(p);
+    p.once('close', () => open.delete(p));
     p.on('pageerror', (e) => page.errors.push(e.message));
     page.goto = (url) => p.goto(url, { waitUntil: 'load' }).then(() => {});
     page.reload = () => p.reload({ waitUntil: 'load' }).then(() => {});
@@ -148,9 +173,16 @@ async function launchFirefox({ profile }) {
   };
   return {
     engine: 'firefox', raw, child,
-    can: { offline: false, kill: true, persistentProfile: true },
-    async newPage(url) { const page = wrapPage(await raw.newPage()); if (url) await page.goto(url); return page; },
-    setOffline: () => { throw new Error('firefox: no network emulation over WebDriver BiDi here'); },
+    can: { offline: true, kill: true, persistentProfile: true },
+    async newPage(url) {
+      const page = wrapPage(await raw.newPage());
+      if (offline) await page.raw.setOfflineMode(true);
+      if (url) await page.goto(url);
+      return page;
+    },
+    // BiDi network emulation is per page (the pages' own online/offline events fire);
+    // a service worker keeps its network.
+    async setOffline(value) { offline = value; for (const p of open) await p.setOfflineMode(value); },
     async close() { if (child.exitCode === null) await raw.close().catch(() => {}); await exited(child); },
     kill: () => killGroup(child),
   };
@@ -186,10 +218,12 @@ async function launchWebkit() {
     const page = pageBase({ raw: driver, handle });
     page.goto = (url) => on(handle, () => driver.get(url));
     page.reload = () => on(handle, () => driver.navigate().refresh());
+    // Closing the last window would end the session: keep it, blank, for the next newPage.
     page.close = () => on(handle, async () => {
+      if ((await driver.getAllWindowHandles()).length === 1) { await driver.get('about:blank'); first = handle; return; }
       await driver.close();
-      const left = await driver.getAllWindowHandles();
-      if (left.length) { current = left[0]; await driver.switchTo().window(current); }
+      current = (await driver.getAllWindowHandles())[0];
+      await driver.switchTo().window(current);
     });
     page.bringToFront = () => on(handle, () => driver.switchTo().window(handle));
     page.evaluate = async (fn, arg) => unwrap(await on(handle, () => driver.executeAsyncScript(
