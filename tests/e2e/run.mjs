@@ -8,7 +8,8 @@
 // Every test uses a fresh profile. Tests that need one engine's own tools (Chromium's
 // renderer crash, init scripts) say so and are listed as not run elsewhere. Prints one line
 // per test and "N passed, N failed".
-// Usage: node tests/e2e/run.mjs [--engine chromium|firefox|webkit] [name-substring]
+// Usage: node tests/e2e/run.mjs [--engine chromium|firefox|webkit] [--fast] [name-substring]
+// --fast: the cross-engine subset make test runs (reload + restart, SIGKILL, two pages and a worker).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,9 @@ const TABLE = 'CREATE TABLE IF NOT EXISTS t(writer TEXT, i INTEGER, pad BLOB, PR
 const argv = process.argv.slice(2);
 const engineAt = argv.indexOf('--engine');
 const engine = engineAt >= 0 ? argv.splice(engineAt, 2)[1] : 'chromium';
+const fastOnly = argv.includes('--fast') && Boolean(argv.splice(argv.indexOf('--fast'), 1));
 const tests = [];
-const test = (name, fn, { only } = {}) => tests.push({ name, fn, only });
+const test = (name, fn, { only, fast = false } = {}) => tests.push({ name, fn, only, fast });
 let server;
 const cleanups = [];
 
@@ -96,7 +98,7 @@ test('idb store keeps every write across reload and browser restart', async () =
   await page.evaluate(() => H.open('dur'));
   equal((await rows(page, 'dur', 'a')).size, 200, 'rows after restart');
   equal(await integrity(page, 'dur'), 'ok', 'integrity_check');
-});
+}, { fast: true });
 
 // Chromium's renderer crash: the page's process dies, the browser lives on.
 async function crashRenderer(page) {
@@ -149,7 +151,7 @@ test('writes interrupted by SIGKILL of the browser lose nothing resolved', async
   await after.evaluate(() => H.open('kill'));
   equal(await integrity(after, 'kill'), 'ok', 'integrity_check');
   assertAllPresent(await rows(after, 'kill', 'k'), done, 'after SIGKILL');
-});
+}, { fast: true });
 
 test('two pages and a worker writing one store concurrently keep every write', async () => {
   const browser = await launchBrowser(profile());
@@ -173,7 +175,7 @@ test('two pages and a worker writing one store concurrently keep every write', a
   const fresh = await harness(browser);
   await fresh.evaluate(() => H.open('conc'));
   for (const w of ['p1', 'p2', 'w']) equal((await rows(fresh, 'conc', w)).size, n, `rows of ${w} in a fresh page`);
-});
+}, { fast: true });
 
 test('without Web Locks the compare-and-swap still keeps every resolved write', async () => {
   const browser = await launchBrowser(profile());
@@ -442,7 +444,7 @@ test('a store in the version-1 IndexedDB layout opens, upgrades and keeps its da
 const filter = argv[0] || '';
 server = await startServer();
 let passed = 0, failed = 0, notRun = 0;
-for (const t of tests.filter((x) => x.name.includes(filter))) {
+for (const t of tests.filter((x) => x.name.includes(filter) && (!fastOnly || x.fast))) {
   if (t.only && !t.only.includes(engine)) {
     notRun++;
     console.log(`--   ${t.name} (needs ${t.only.join('/')}: not run on ${engine})`);

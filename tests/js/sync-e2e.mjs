@@ -4,7 +4,8 @@
 // IndexedDB store, all in one partition. Pages are served by the server's own --static.
 // Tests that need one engine's driver (request interception, network emulation) or feature
 // (Background Sync) say so; the Background Sync fallback tests are the other engines'.
-// Usage: node tests/js/sync-e2e.mjs [--engine chromium|firefox|webkit] [name-substring]
+// Usage: node tests/js/sync-e2e.mjs [--engine chromium|firefox|webkit] [--fast] [name-substring]
+// --fast: the cross-engine subset make test runs (a conflict resolved, the fallback triggers).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ import { startServer, ROOT, tmp } from '../server/lib.mjs';
 const argv = process.argv.slice(2);
 const engineAt = argv.indexOf('--engine');
 const engine = engineAt >= 0 ? argv.splice(engineAt, 2)[1] : 'chromium';
+const fastOnly = argv.includes('--fast') && Boolean(argv.splice(argv.indexOf('--fast'), 1));
 const only = argv[0];
 const tests = [];
-const test = (name, fn, { engines } = {}) => tests.push({ name, fn, engines });
+const test = (name, fn, { engines, fast = false } = {}) => tests.push({ name, fn, engines, fast });
 // Key order is not compared: WebDriver hands objects back with their keys reordered.
 const canonical = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
   ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
@@ -72,7 +74,7 @@ test('feeding log: edit keeps the record; offline edits on two devices → one c
   await a.sync();
   same((await a.call((id) => window.store.get('feedings', id), rec.id)).amount, 90, 'A converged on B\'s choice');
   check((await a.call(() => window.events)).some((e) => e.ev === 'change' && e.origin === 'remote'), 'A saw a remote change event');
-});
+}, { fast: true });
 
 test('SmartDMV: pet + appointment created offline get real ids; petId follows; derived clientId arrives', async () => {
   const cols = { pets: { idFrom: 'server' }, appointments: { idFrom: 'server', refs: { petId: 'pets' } } };
@@ -302,7 +304,7 @@ test('no Background Sync: status() says fallback; the service worker syncs an of
   const peer = await device('fb-online-peer', ITEMS);
   await peer.sync();
   same(await peer.call(() => window.store.get('items', 'tent')), { id: 'tent', packed: true }, 'another device got it');
-}, { engines: ['firefox', 'webkit'] });
+}, { engines: ['firefox', 'webkit'], fast: true });
 
 test('no Background Sync: the service worker syncs an offline write when the page becomes visible again', async () => {
   const name = `fb-visible-${Date.now()}`;
@@ -326,7 +328,7 @@ test('no Background Sync: the service worker syncs an offline write when the pag
   const peer = await device('fb-visible-peer', ITEMS);
   await peer.sync();
   same(await peer.call(() => window.store.get('items', 'stove')), { id: 'stove', packed: false }, 'another device got it');
-}, { engines: ['firefox', 'webkit'] });
+}, { engines: ['firefox', 'webkit'], fast: true });
 
 test('no Background Sync: after a browser restart the service worker\'s start-up syncs the write made offline before', async () => {
   const name = `fb-start-${Date.now()}`;
@@ -353,7 +355,7 @@ test('no Background Sync: after a browser restart the service worker\'s start-up
     await other.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}, { engines: ['firefox', 'webkit'] });
+}, { engines: ['firefox', 'webkit'], fast: true });
 
 test('SmartDMV: auto-sync on a real reconnect only (debounced), and a server poke pulls live', async () => {
   const cols = { visits: {} };
@@ -382,7 +384,7 @@ test('SmartDMV: auto-sync on a real reconnect only (debounced), and a server pok
 let passed = 0, failed = 0, notRun = 0;
 try {
   for (const t of tests) {
-    if (only && !t.name.includes(only)) continue;
+    if ((only && !t.name.includes(only)) || (fastOnly && !t.fast)) continue;
     if (t.engines && !t.engines.includes(engine)) {
       notRun++;
       console.log(`  --   ${t.name} (${t.engines.join('/')} only: not run on ${engine})`);
