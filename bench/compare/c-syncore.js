@@ -8,7 +8,7 @@ import { openStore, createHttpTransport } from '/js-glue/syncore.js';
 import { COLLECTION } from './data.mjs';
 
 export const describe = { label: 'syncore', settings: "strategy 'ask', sync.auto off, store.sync() over its HTTP transport, push held off",
-  durability: "IndexedDB 'strict' (idb) / OPFS flush (opfs)" };
+  durability: { idb: "IndexedDB durability 'strict' (its own, not changeable)", opfs: 'OPFS sync access handle flush per commit' } };
 
 export async function open({ name, remote, storage = 'idb' }) {
   const url = `${remote.base}/sync`;

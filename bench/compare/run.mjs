@@ -199,7 +199,10 @@ function shipped(urls) {
 }
 const bytes = Object.fromEntries(Object.entries(loaded).map(([k, urls]) => [k, shipped(urls)]));
 if (SMOKE) {
-  for (const [k, b] of Object.entries(bytes)) if (!b.files.length) throw new Error(`bench: ${k} loaded no library files?`);
+  for (const [k, b] of Object.entries(bytes)) {
+    if (k !== 'idb' && !b.files.length) throw new Error(`bench: ${k} loaded no library files?`);
+    console.log(`  ${k}: ${b.files.join(' ')}`);
+  }
   console.log(`smoke: ${VARIANTS.length} contestants loaded, synced and judged equal in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   process.exit(0);
 }

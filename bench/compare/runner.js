@@ -20,7 +20,9 @@ export function createRunner(loaders) {
       sc = scenario(sizes);
       const t = performance.now();
       contestant = await mod.open({ name, remote, storage });
-      return { ms: performance.now() - t, describe: { ...mod.describe, version: mod.describe.version?.() ?? null } };
+      const d = mod.describe;
+      const durability = typeof d.durability === 'object' ? d.durability[storage ?? 'idb'] : d.durability;
+      return { ms: performance.now() - t, describe: { ...d, durability, version: d.version?.() ?? null } };
     },
     // Cold open: load, open and count pending, timed from this worker's start.
     async coldOpen(msg) {
