@@ -23,3 +23,4 @@ bench-client: wasm build/syncore-server | deps-bench-client deps-server
 bench-client-smoke: wasm build/syncore-server | deps-bench-client deps-server
 	node bench/compare/run.mjs --smoke
 bench: bench-client
+TEST_TARGETS += bench-client-smoke
