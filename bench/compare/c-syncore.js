@@ -28,6 +28,7 @@ export async function open({ name, remote, storage = 'idb' }) {
     async edit(pairs) { for (const [id, data] of pairs) await store.put(COLLECTION, { id, ...data }); },
     write: (id, data) => store.put(COLLECTION, { id, ...data }),
     pending: async () => store.status().pending,
+    count: () => store.count(COLLECTION),
     async state() {
       const records = (await store.list(COLLECTION)).map((r) => [r.id, r]);
       const conflicts = (await store.conflicts()).map((c) => [c.recordId, c.remote]);

@@ -65,4 +65,13 @@ window.coldOpen = async (msg) => {
   return { ms: performance.now() - t, ...out };
 };
 
+window.stopWorker = () => { worker?.terminate(); worker = null; };
+
+// The million-record run's woken service worker reports through a message (sw-wake.js).
+let wake = null;
+window.listenForWake = () => {
+  wake = new Promise((resolve) => navigator.serviceWorker.addEventListener('message', (e) => { if (e.data?.wake) resolve(e.data.wake); }));
+};
+window.wakeReport = () => wake;
+
 window.benchReady = true;

@@ -177,7 +177,7 @@ try {
   }
   if (process.env.BENCH_MILLION === '1') {
     const { runMillion } = await import('./million.mjs');
-    million = await runMillion({ context, server, openPage, clearOrigin });
+    million = await runMillion({ context, server, openPage, profile });
   }
 } finally {
   await context.close();

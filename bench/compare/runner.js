@@ -59,6 +59,7 @@ export function createRunner(loaders) {
       const s = await contestant.state();
       return { records: digestPairs(s.records), conflicts: digestPairs(s.conflicts), pending: s.pending };
     },
+    count: () => contestant.count(),
     async close() { await contestant?.close(); contestant = null; return true; },
     async normalize({ n }) {
       const { normalizeTime, ready } = await import('/js-glue/syncore.js');
