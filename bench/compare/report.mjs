@@ -33,6 +33,7 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
     cold: (k) => per(k, (r) => (r.cold ? r.cold.openMs : null)),
     coldLoad: (k) => per(k, (r) => (r.cold ? r.cold.ms : null)),
     write: (k) => per(k, (r) => pct(r.writes, 0.5)),
+    memory: (k) => per(k, (r) => r.peakBytes / 2 ** 20),
   };
   const total = sizes.base + sizes.creates;
   const rows = [
@@ -42,6 +43,7 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
     [`cold open of that ${fmtInt(total)}-record store in a new worker until the pending count returns, ms`, (k) => cell(figures.cold(k), fmtMs)],
     ['  the same from `new Worker()` (module load and compile included), ms', (k) => cell(figures.coldLoad(k), fmtMs)],
     [`one durable write (record + outbox entry, one transaction), p50 of ${writes}, ms`, (k) => cell(figures.write(k), fmtMs)],
+    ['peak resident memory of the renderer process during the whole run above, MiB', (k) => cell(figures.memory(k), fmtInt)],
     ['shipped, gzipped KiB (JS + wasm the worker loaded)', (k) => {
       const b = bytes[k] ?? (k === 'syncore-sw' ? bytes['syncore-idb'] : null);
       return b ? `${(b.gz / 1024).toFixed(b.gz < 10240 ? 1 : 0)}` : '–';

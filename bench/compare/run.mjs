@@ -27,6 +27,7 @@ import { startServer, tokenFor, hlc, tmp, ROOT } from '../../tests/server/lib.mj
 import { writeBenchmarkSection } from '../doc.mjs';
 import { COLLECTION, DEFAULT_SIZES, scenario, remoteChanges, recordId, recordData, judge, judgeFirstSync } from './data.mjs';
 import { report, pct } from './report.mjs';
+import { sampleRenderers } from './memory.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const WRITE = !process.argv.includes('--no-write') && !SMOKE && !process.env.BENCH_ONLY;
@@ -119,6 +120,7 @@ async function runOne(v, rep) {
   const name = `${v.key.replace(/[^A-Za-z0-9_-]/g, '_')}-r${rep}`;
   const seedT = Date.now();
   await seedBase(token);
+  const memory = sampleRenderers(profile, 500);
   const page = await openPage(v.key);
   const call = (msg) => page.evaluate((m) => window.call(m), msg);
   try {
@@ -142,12 +144,13 @@ async function runOne(v, rep) {
     const writes = (await call({ cmd: 'write', n: WRITES })).times;
     if (!loaded[v.key] && v.where === 'worker') loaded[v.key] = await call({ cmd: 'resources' });
     await call({ cmd: 'close' });
-    const r = { first: first.ms, pull: pull.ms, edit: edit.ms, cold, writes, open: opened.ms };
+    const r = { first: first.ms, pull: pull.ms, edit: edit.ms, cold, writes, open: opened.ms, peakBytes: memory.stop().peakBytes };
     results[v.key].push(r);
     console.log(`  rep ${rep + 1} ${v.key.padEnd(12)} first sync ${fmt(SIZES.base / first.ms * 1000)}/s, pull ${fmt(sc.pull / pull.ms * 1000)}/s, ` +
       `cold ${cold ? cold.openMs.toFixed(0) + ' ms' : '–'}, write p50 ${pct(writes, 0.5).toFixed(2)} ms ` +
-      `(edits ${edit.ms.toFixed(0)} ms, seeding+run ${((Date.now() - seedT) / 1000).toFixed(0)} s)`);
+      `(edits ${edit.ms.toFixed(0)} ms, peak renderer ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB, seeding+run ${((Date.now() - seedT) / 1000).toFixed(0)} s)`);
   } finally {
+    memory.stop();
     await clearOrigin(page).catch(() => {});
     await page.close();
   }
