@@ -19,7 +19,7 @@ BENCH_NPM := node_modules/pouchdb/dist/pouchdb.min.js node_modules/dexie/dist/de
 deps-bench-client: | deps-browser
 	@for f in $(BENCH_NPM); do [ -f $$f ] || { npm ci --no-audit --no-fund --loglevel=error; break; }; done
 bench-client: wasm build/syncore-server | deps-bench-client deps-server
-	node bench/compare/run.mjs
+	BENCH_SERVER_MODE=$(MODE) node bench/compare/run.mjs
 bench-client-smoke: wasm build/syncore-server | deps-bench-client deps-server
 	node bench/compare/run.mjs --smoke
 bench: bench-client

@@ -54,7 +54,8 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
     '',
     `Measured by \`make bench\` (bench/compare/run.mjs) on ${env.date}: ${env.cpu}, ${env.cores} cores shared with other work, ` +
     `${env.memGiB} GiB; headless Debian Chromium ${env.browserVersion} driven by playwright-core ${env.playwright}, one session, ` +
-    'fresh profile; the real `build/syncore-server` (SQLite) on 127.0.0.1 serving the protocol and the pages (`--static`). ' +
+    'fresh profile; the real `build/syncore-server` (SQLite, built with ' + `MODE=${env.serverMode}) on 127.0.0.1 serving the protocol ` +
+    'and the pages (`--static`). ' +
     `Every contestant in a dedicated worker (syncore also in a service worker); medians of ${reps} repetitions with min–max, ` +
     `the order rotated and reversed every other repetition; whole run ${fmtInt(env.elapsed)} s.`,
     '',

@@ -18,7 +18,7 @@
 // BENCH_UPDATES (10000), BENCH_CREATES (10000), BENCH_WRITES (200), BENCH_TIMES (1000000),
 // BENCH_ONLY (comma list of contestant keys), BENCH_MILLION=1 (million.mjs after the rest).
 // --smoke: one repetition of tiny sizes, nothing written (the harness loads and judges each).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -92,8 +92,16 @@ const seedRemote = (token) => push(token, 'other',
 // ---------------------------------------------------------------- browser side
 
 const profile = tmp('syncore-bench-profile-');
-const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true });
+const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true,
+  handleSIGINT: false, handleSIGTERM: false });
 const browserVersion = context.browser()?.version() || '';
+// Interrupted: close the browser and stop the server before going (they are ours alone).
+let stopping = null;
+const stopAll = () => (stopping ??= Promise.allSettled([context.close(), server.stop()]).then(() => {
+  rmSync(profile, { recursive: true, force: true });
+  rmSync(dbDir, { recursive: true, force: true });
+}));
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => stopAll().then(() => process.exit(130)));
 const results = Object.fromEntries(VARIANTS.map((v) => [v.key, []]));
 const describes = {};
 const loaded = {};
@@ -183,8 +191,7 @@ try {
     million = await runMillion({ context, server, openPage, profile });
   }
 } finally {
-  await context.close();
-  await server.stop();
+  await stopAll();
 }
 
 // ---------------------------------------------------------------- shipped bytes
@@ -214,7 +221,7 @@ const version = (pkg) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg,
 const text = report({
   sizes: SIZES, reps: REPS, writes: WRITES, timesN: TIMES, variants: VARIANTS, results, describes, bytes, times, million,
   env: { browserVersion, playwright: version('playwright-core'), cpu: cpus()[0]?.model?.trim() || 'unknown CPU', cores: cpus().length,
-    memGiB: Math.round(totalmem() / 2 ** 30), date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
+    memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug', date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
     packages: { dexie: version('dexie'), sqlite: version('@sqlite.org/sqlite-wasm'), wasqlite: version('@journeyapps/wa-sqlite'),
       pouchdb: version('pouchdb') } },
 });
