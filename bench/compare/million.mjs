@@ -37,12 +37,12 @@ async function seed(server, token) {
   }
 }
 
-export async function runMillion({ context, server, openPage, profile }) {
+export async function runMillion({ context, server, openPage, profile, browserVersion }) {
   const sub = `million-${process.pid}`;
   const token = tokenFor(sub, undefined, 7200);
   const remote = { base: server.base, token };
   const figures = {};
-  const lines = ['### A million records', ''];
+  const lines = ['## Client: a million records', ''];
   const seedT = Date.now();
   await seed(server, token);
   figures.seedS = (Date.now() - seedT) / 1000;
@@ -104,8 +104,9 @@ export async function runMillion({ context, server, openPage, profile }) {
     await page.close().catch(() => {});
   }
 
-  lines.push(`\`BENCH_MILLION=1 make bench-client\`: ${fmtInt(N)} creates pushed to one partition of the same server ` +
-    `(${fmtInt(figures.seedS)} s), then in the same Chromium session:`, '');
+  lines.push(`Measured by \`BENCH_ONLY=million make bench-client\` (bench/compare/million.mjs; also after the rest with ` +
+    `\`BENCH_MILLION=1\`) on ${new Date().toISOString().slice(0, 10)}, headless Debian Chromium ${browserVersion}, the real ` +
+    `\`build/syncore-server\` (SQLite) on 127.0.0.1: ${fmtInt(N)} creates pushed to one partition (${fmtInt(figures.seedS)} s), then:`, '');
   const f = figures.first;
   if (f?.ms) {
     lines.push(`- first sync into an empty syncore \`idb\` store in a dedicated worker: ${(f.ms / 1000).toFixed(1)} s ` +
@@ -124,5 +125,7 @@ export async function runMillion({ context, server, openPage, profile }) {
   } else if (f?.ms) {
     lines.push(`- the woken service worker: not measured (${figures.error}).`);
   }
-  return { figures, lines };
+  lines.push('', 'Memory is the peak VmRSS of the renderer process that did the work (the busiest one while sampling; the',
+    "worker and the service worker live in a renderer process), sampled from /proc every 200 ms (50 ms for the wake-up).");
+  return { figures, section: lines.join('\n') + '\n' };
 }

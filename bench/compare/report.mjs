@@ -24,7 +24,7 @@ const LABELS = {
   idb: 'raw IndexedDB', dexie: 'Dexie 4', sahpool: 'SQLite wasm opfs-sahpool', wasqlite: 'wa-sqlite IDBBatchAtomic', pouchdb: 'PouchDB 9 (strict)',
 };
 
-export function report({ sizes, reps, writes, timesN, variants, results, describes, bytes, times, million, env }) {
+export function report({ sizes, reps, writes, timesN, variants, results, describes, bytes, times, env }) {
   const keys = variants.map((v) => v.key);
   const per = (k, f) => results[k].map(f).filter((x) => x !== null && Number.isFinite(x));
   const figures = {
@@ -79,7 +79,6 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
     lines.push(`| ${LABELS[k]} | ${k === 'dexie' || k === 'pouchdb' ? ver.replace(/ \(SQLite.*/, '') : ver} | ${d.settings ?? ''} | ${d.durability ?? ''} |`);
   }
   lines.push('', ...NOTES(sizes));
-  if (million) lines.push('', ...million.lines);
   return lines.join('\n') + '\n';
 }
 

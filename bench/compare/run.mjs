@@ -16,7 +16,8 @@
 //
 // Env: BENCH_REPS (3), BENCH_BASE (20000), BENCH_EDITS (2000), BENCH_CONFLICTS (1500),
 // BENCH_UPDATES (10000), BENCH_CREATES (10000), BENCH_WRITES (200), BENCH_TIMES (1000000),
-// BENCH_ONLY (comma list of contestant keys), BENCH_MILLION=1 (million.mjs after the rest).
+// BENCH_ONLY (comma list of contestant keys; nothing written), BENCH_MILLION=1 (million.mjs after the
+// rest, its own section "Client: a million records"), BENCH_ONLY=million (that alone).
 // --smoke: one repetition of tiny sizes, nothing written (the harness loads and judges each).
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -52,8 +53,10 @@ const ALL = [
   { key: 'pouchdb', contestant: 'pouchdb', where: 'worker' },
 ];
 const only = process.env.BENCH_ONLY?.split(',');
-const VARIANTS = only ? ALL.filter((v) => only.includes(v.key)) : ALL;
-if (!VARIANTS.length) throw new Error(`BENCH_ONLY matches none of ${ALL.map((v) => v.key)}`);
+const MILLION_ONLY = process.env.BENCH_ONLY === 'million';     // workload 7 alone
+const MILLION = MILLION_ONLY || process.env.BENCH_MILLION === '1';
+const VARIANTS = MILLION_ONLY ? [] : only ? ALL.filter((v) => only.includes(v.key)) : ALL;
+if (!VARIANTS.length && !MILLION_ONLY) throw new Error(`BENCH_ONLY matches none of ${ALL.map((v) => v.key)} (or 'million')`);
 
 const sc = scenario(SIZES);
 const expectFirst = judgeFirstSync(sc);
@@ -181,14 +184,14 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 let million = null;
 try {
-  for (let rep = 0; rep < REPS; rep++) {
+  for (let rep = 0; rep < (MILLION_ONLY ? 0 : REPS); rep++) {
     const rot = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]);
     for (const v of rep % 2 ? rot.reverse() : rot) await runOne(v, rep);
     await runTimes();
   }
-  if (process.env.BENCH_MILLION === '1') {
+  if (MILLION) {
     const { runMillion } = await import('./million.mjs');
-    million = await runMillion({ context, server, openPage, profile });
+    million = await runMillion({ context, server, openPage, profile, browserVersion });
   }
 } finally {
   await stopAll();
@@ -217,9 +220,11 @@ if (SMOKE) {
   process.exit(0);
 }
 
+if (million && !process.argv.includes('--no-write')) writeBenchmarkSection(ROOT, 'Client: a million records', million.section);
+if (MILLION_ONLY) process.exit(0);
 const version = (pkg) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
 const text = report({
-  sizes: SIZES, reps: REPS, writes: WRITES, timesN: TIMES, variants: VARIANTS, results, describes, bytes, times, million,
+  sizes: SIZES, reps: REPS, writes: WRITES, timesN: TIMES, variants: VARIANTS, results, describes, bytes, times,
   env: { browserVersion, playwright: version('playwright-core'), cpu: cpus()[0]?.model?.trim() || 'unknown CPU', cores: cpus().length,
     memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug', date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
     packages: { dexie: version('dexie'), sqlite: version('@sqlite.org/sqlite-wasm'), wasqlite: version('@journeyapps/wa-sqlite'),
