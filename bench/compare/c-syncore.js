@@ -19,7 +19,10 @@ export async function open({ name, remote, storage = 'idb' }) {
   };
   const store = await openStore({ name: `bench-${name}`, storage, remote: { url, transport },
     collections: { [COLLECTION]: { strategy: 'ask' } }, sync: { auto: false } });
+  let progress = null;
+  store.on('progress', (p) => { progress = { ...p, at: performance.now() }; });
   return {
+    progress: () => progress,
     async sync() {
       const r = await store.sync();
       if (r.error && !/push held off/.test(r.error)) throw new Error(`bench: syncore sync failed: ${r.error}`);

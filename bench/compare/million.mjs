@@ -54,8 +54,14 @@ export async function runMillion({ context, server, openPage, profile, browserVe
   try {
     await page.evaluate(() => window.startWorker('worker'));
     await call({ cmd: 'open', contestant: 'syncore', name: sub, remote, storage: 'idb' }, 'open');
+    const syncT = Date.now();
     try {
-      const first = await call({ cmd: 'sync' }, 'million first sync');
+      const first = await call({ cmd: 'sync' }, 'million first sync').catch(async (e) => {
+        // Where the deadline struck: how far the pull had come (syncore's 'progress' events).
+        const p = await page.evaluate(() => window.call({ cmd: 'progress' })).catch(() => null);
+        if (p) e.message += ` (${fmtInt(p.done)} of ${fmtInt(p.total)} changes applied after ${fmtInt((Date.now() - syncT) / 1000)} s)`;
+        throw e;
+      });
       figures.first = { ms: first.ms, pulled: first.pulled, memory: mem.stop() };
       if (first.pulled !== N) throw new Error(`bench: million first sync pulled ${first.pulled}, expected ${N}`);
       const count = await call({ cmd: 'count' }, 'count');

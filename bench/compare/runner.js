@@ -60,6 +60,7 @@ export function createRunner(loaders) {
       return { records: digestPairs(s.records), conflicts: digestPairs(s.conflicts), pending: s.pending };
     },
     count: () => contestant.count(),
+    progress: () => contestant?.progress?.() ?? null,
     async close() { await contestant?.close(); contestant = null; return true; },
     async normalize({ n }) {
       const { normalizeTime, ready } = await import('/js-glue/syncore.js');
