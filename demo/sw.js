@@ -22,14 +22,20 @@ self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
 // Network first, so a running server always serves fresh code; each good answer refreshes
 // the cache; with no network the cached copy answers (pages whatever their ?device=).
+// Known offline, the cache answers first: no request is tried that can only fail.
 async function networkFirst(request) {
   const cache = await caches.open(CACHE);
+  const match = () => cache.match(request, { ignoreSearch: request.mode === 'navigate' });
+  if (self.navigator.onLine === false) {
+    const cached = await match();
+    if (cached) return cached;
+  }
   try {
     const response = await fetch(request);
     if (response.ok) cache.put(request, response.clone()).catch(() => {});
     return response;
   } catch (e) {
-    const cached = await cache.match(request, { ignoreSearch: request.mode === 'navigate' });
+    const cached = await match();
     if (cached) return cached;
     throw e;
   }

@@ -178,8 +178,12 @@ export class SyncoreConflictsElement extends SyncoreElement {
     const hidden = this.hiddenFields(collection);
     const fields = [];
     for (const [, rec] of columns) for (const k of Object.keys(rec || {})) if (!hidden.has(k) && !fields.includes(k)) fields.push(k);
+    const known = Object.keys((this.labels[collection] && this.labels[collection].fields) || {});
+    const blank = (v) => v === undefined || v === null || v === '';
+    const shown = [...known.filter((k) => fields.includes(k)), ...fields.filter((k) => !known.includes(k))]   // the app's order
+      .filter((f) => diff.has(f) || columns.some(([, rec]) => rec && !blank(rec[f])));                       // no all-empty rows
     const base = columns.find((col) => col[2] === 'base');
-    const rows = fields.map((f) => {
+    const rows = shown.map((f) => {
       const label = this.fieldLabel(collection, f);
       const differs = diff.has(f);
       const cells = columns.map(([heading, rec, cls], i) => {

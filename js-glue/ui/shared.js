@@ -16,7 +16,7 @@ export function h(tag, attrs, ...children) {
     else if (k === 'hidden' || k === 'disabled' || k === 'checked' || k === 'value') el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
