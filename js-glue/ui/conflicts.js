@@ -105,7 +105,7 @@ export class SyncoreConflictsElement extends SyncoreElement {
     const title = this.titleOf(collection, current || (versions[0] && versions[0].data), recordId);
     const cards = versions.map((ver, i) => h('section', { class: 'version', 'aria-label': `Version ${i + 1}` },
       h('p', null, 'Replaced ', timeElement(ver.archivedAt), ver.updatedAt ? [' · edited ', timeElement(ver.updatedAt)] : '',
-        ver.deviceId ? ` on device ${ver.deviceId}` : ''),
+        ver.deviceId ? ` on device ${String(ver.deviceId).slice(0, 8)}` : ''),
       this._table(collection, [['Value', ver.data]], new Set()),
       h('div', { class: 'actions' }, h('button', { onclick: () => this._restore(collection, recordId, ver.data, title) },
         'Restore this version'))));
@@ -137,7 +137,10 @@ export class SyncoreConflictsElement extends SyncoreElement {
     const nav = n > 1 ? h('p', { class: 'nav' }, `Conflict ${v.index + 1} of ${n}`,
       h('button', { 'data-key': 'prev', 'aria-label': 'Previous conflict', disabled: v.index === 0, onclick: () => this._go(-1) }, '‹'),
       h('button', { 'data-key': 'next', 'aria-label': 'Next conflict', disabled: v.index === n - 1, onclick: () => this._go(1) }, '›')) : null;
-    const diff = new Set(c.fields);
+    // Edit-vs-edit marks what differs between the two; a deletion leaves one side, marked where it left the base.
+    const alive = c.local || c.remote;
+    const diff = c.kind === 'edit-edit' ? new Set(c.fields) : new Set(c.base ? c.fields.filter((f) =>
+      JSON.stringify(alive[f]) !== JSON.stringify(c.base[f])) : []);
     const btn = (label, onclick, cls) => h('button', { class: cls || null, 'data-key': label, onclick }, label);
     let heading, lead, columns, actions;
     if (c.kind === 'delete-edit') {
@@ -196,7 +199,7 @@ export class SyncoreConflictsElement extends SyncoreElement {
             checked: (merge.picks[f] || 'mine') === side, 'aria-label': `${label}: use ${heading.toLowerCase()}, ${text}`,
             onchange: () => { merge.picks[f] = side; } }), h('span', null, text)));
       });
-      const before = base && base[1] ? h('div', { class: 'before' }, 'Before: ', this.valueText(collection, f, base[1][f])) : '';
+      const before = differs && base && base[1] ? h('div', { class: 'before' }, 'Before: ', this.valueText(collection, f, base[1][f])) : '';
       return h('tr', { class: differs ? 'diff' : null },
         h('th', { scope: 'row' }, label, differs ? h('span', { class: 'sr' }, ' (differs)') : '', before), cells);
     });

@@ -1,6 +1,7 @@
 // lib.mjs — what the demo and UI-part tests share: the reference server serving the staged
-// demo (build/demo/www, `make demo-stage`) on a random port with a throw-away SQLite file,
-// headless Debian Chromium with one browser context per device, a watch on every context
+// demo (build/demo/www, `make demo-stage`) and another serving the repository (for the UI
+// parts' page), each on a random port with a throw-away SQLite file; headless Debian
+// Chromium with one browser context per device, a watch on every context
 // for console errors, page errors and HTTP error answers (none is allowed), numbered
 // screenshots into build/test/demo/, and a tiny test runner.
 import { mkdirSync, rmSync } from 'node:fs';
@@ -25,12 +26,14 @@ export async function startWorld() {
   mkdirSync(SHOTS, { recursive: true });
   const dbDir = tmp('syncore-demo-db-');
   const server = await startServer(`sqlite:${join(dbDir, 'demo.db')}`, ['--static', join(ROOT, 'build/demo/www')]);
+  // The UI parts' own page (tests/demo/pages/) is served from the repository root.
+  const repo = await startServer(`sqlite:${join(dbDir, 'ui.db')}`, ['--static', ROOT]);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true });
   const problems = [];
   const contexts = [];
   let shot = 0;
   const world = {
-    server, problems,
+    server, repo, problems,
     // A device: its own context (profile, storage, network), like a second phone or laptop.
     async device(label, { viewport = DESKTOP } = {}) {
       const context = await browser.newContext({ viewport, timezoneId: ZONE, locale: 'en-GB' });
@@ -60,6 +63,7 @@ export async function startWorld() {
     async stop() {
       await browser.close();
       await server.stop();
+      await repo.stop();
       rmSync(dbDir, { recursive: true, force: true });
     },
   };
