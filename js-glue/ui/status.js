@@ -79,6 +79,7 @@ export class SyncoreStatusElement extends SyncoreElement {
     const word = { syncing: 'Syncing…', offline: 'Offline', failed: 'Online', online: 'Online' }[state];
     const parts = [];
     if (s.pending) parts.push(h('strong', null, plural(s.pending, 'change')), s.online ? ' waiting to sync' : ' saved on this device');
+    else if (s.failed) parts.push(h('strong', null, plural(s.failed, 'change')), ' could not sync');
     else parts.push(s.online ? 'All changes synced' : 'Everything is saved on this device');
     const last = s.lastSyncAt ? h('span', { class: 'last' }, ' · Last sync ', timeElement(s.lastSyncAt)) : null;
     const error = s.lastError && s.online && !s.syncing ? h('span', { class: 'error' }, ` · Last sync failed: ${s.lastError}`) : null;
@@ -86,7 +87,8 @@ export class SyncoreStatusElement extends SyncoreElement {
       h('span', { class: 'indicator', part: 'indicator' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), word),
       h('span', { class: 'text', part: 'text', role: 'status', 'aria-live': 'polite' }, ...parts, last, error),
       s.failed ? h('button', { class: 'failed-button', part: 'failed-button', 'aria-expanded': String(this._panelOpen),
-        'aria-controls': 'failed-panel', onclick: () => this._togglePanel() }, `${plural(s.failed, 'change')} failed`) : null,
+        'aria-controls': 'failed-panel', 'aria-label': `Review ${plural(s.failed, 'change')} that could not sync`,
+        onclick: () => this._togglePanel() }, `Review ${s.failed} failed`) : null,
       h('button', { class: 'primary', part: 'sync-button', disabled: s.syncing || !s.online,
         title: s.online ? null : 'You are offline: changes sync when the connection is back',
         onclick: () => this.syncNow() }, s.syncing ? 'Syncing…' : 'Sync now'),

@@ -63,8 +63,9 @@ async function editFlock(page, name, fields) {
 const hensOf = (page, name) => card(page, name).locator('.hens strong').textContent();
 
 // Device A (desktop) and B (phone) share one flock; B goes offline, both edit, B comes back.
-async function conflictOnB(world, name, editA, editB) {
-  const A = await world.device('A'), B = await world.device('B', { viewport: PHONE });
+async function conflictOnB(world, name, editA, editB, { bOnDesktop = false } = {}) {
+  const A = await world.device('A', bOnDesktop ? { viewport: PHONE } : {});
+  const B = await world.device('B', bOnDesktop ? {} : { viewport: PHONE });
   const pa = await open(A, '/demo/'), pb = await open(B, '/demo/?device=b');
   await addFlock(pa, { name, hens: 200, breed: 'ISA Brown' });
   await synced(pa);
@@ -116,6 +117,36 @@ test('create offline, go online: the pending count drops to zero; ?device=b is a
   await world.shot(pb, 'device-b-got-it');
 });
 
+test('import legacy data: the sample egglogu_data blob; a malformed paste changes nothing', async (world) => {
+  const A = await world.device('A');
+  const pa = await open(A, '/demo/#import');
+  await pa.getByRole('button', { name: 'Load the sample farm' }).click();
+  await pa.getByText(/egglogu_data found: .* 3 flocks, 18 production entries, 3 health entries/).waitFor();
+  await pa.getByRole('button', { name: 'Import legacy data' }).click();
+  const result = pa.locator('.result');
+  await result.waitFor();
+  const text = await result.textContent();
+  for (const part of ['3 × Flock', '18 × Production entry', '3 × Health entry', '1 × Farm', '2 × Audit entry', 'settings', 'feed']) {
+    check(text.includes(part), `the result names ${part}: ${text}`);
+  }
+  await pa.locator('#farm-name').filter({ hasText: 'Granja Los Álamos' }).waitFor();
+  await synced(pa);
+  await world.shot(pa, 'legacy-imported');
+  const before = await pa.evaluate(() => window.store.count('flocks'));
+  await pa.fill('#legacy-paste', '{"flocks": [{"id": "x", "name": "half');
+  await pa.getByRole('button', { name: 'Import pasted data' }).click();
+  await pa.getByRole('alert').filter({ hasText: 'Not imported' }).waitFor();
+  same(await pa.evaluate(() => window.store.count('flocks')), before, 'a malformed blob changed nothing');
+  await world.shot(pa, 'legacy-malformed');
+  await pa.getByRole('link', { name: 'Flocks' }).click();
+  await card(pa, 'North barn').waitFor();
+  await world.shot(pa, 'flocks-after-import');
+  const B = await world.device('B', { viewport: PHONE });
+  const pb = await open(B, '/demo/?device=b');
+  await card(pb, 'North barn').waitFor({ timeout: 20000 });
+  await world.shot(pb, 'flocks-phone');
+});
+
 test('reload offline: the app shell and the data are there, edits included', async (world) => {
   const A = await world.device('A', { viewport: PHONE });
   const pa = await openFirst(A, '/demo/');
@@ -153,8 +184,9 @@ test('conflict: Keep mine pushes this device\'s version everywhere', async (worl
 });
 
 test('conflict: Keep theirs takes the other device\'s version', async (world) => {
-  const { pa, pb } = await conflictOnB(world, 'Barn T', { hens: 230 }, { hens: 170 });
+  const { pa, pb } = await conflictOnB(world, 'Barn T', { hens: 230, notes: 'Two found broody' }, { hens: 170 }, { bOnDesktop: true });
   await badge(pb).click();
+  await world.shot(pb, 'conflict-dialog-desktop');     // docs/demo.png
   await dialog(pb).getByRole('button', { name: 'Keep theirs' }).click();
   await badge(pb).waitFor({ state: 'hidden' });
   await synced(pb);
@@ -253,34 +285,4 @@ test('health log: the edit that lost a silent last-write-wins is in the entry\'s
   await dialog(pb).getByRole('button', { name: 'Restore this version' }).click();
   await synced(pb);
   await pa.waitForFunction(async () => (await window.store.get('health', 'h-lww')).notes === 'Batch 17 (from B)', null, { timeout: 20000 });
-});
-
-test('import legacy data: the sample egglogu_data blob; a malformed paste changes nothing', async (world) => {
-  const A = await world.device('A');
-  const pa = await open(A, '/demo/#import');
-  await pa.getByRole('button', { name: 'Load the sample farm' }).click();
-  await pa.getByText(/egglogu_data found: .* 3 flocks, 18 production entries, 3 health entries/).waitFor();
-  await pa.getByRole('button', { name: 'Import legacy data' }).click();
-  const result = pa.locator('.result');
-  await result.waitFor();
-  const text = await result.textContent();
-  for (const part of ['3 × Flock', '18 × Production entry', '3 × Health entry', '1 × Farm', '2 × Audit entry', 'settings', 'feed']) {
-    check(text.includes(part), `the result names ${part}: ${text}`);
-  }
-  await pa.locator('#farm-name').filter({ hasText: 'Granja Los Álamos' }).waitFor();
-  await synced(pa);
-  await world.shot(pa, 'legacy-imported');
-  const before = await pa.evaluate(() => window.store.count('flocks'));
-  await pa.fill('#legacy-paste', '{"flocks": [{"id": "x", "name": "half');
-  await pa.getByRole('button', { name: 'Import pasted data' }).click();
-  await pa.getByRole('alert').filter({ hasText: 'Not imported' }).waitFor();
-  same(await pa.evaluate(() => window.store.count('flocks')), before, 'a malformed blob changed nothing');
-  await world.shot(pa, 'legacy-malformed');
-  await pa.getByRole('link', { name: 'Flocks' }).click();
-  await card(pa, 'North barn').waitFor();
-  await world.shot(pa, 'flocks-after-import');
-  const B = await world.device('B', { viewport: PHONE });
-  const pb = await open(B, '/demo/?device=b');
-  await card(pb, 'North barn').waitFor({ timeout: 20000 });
-  await world.shot(pb, 'flocks-phone');
 });

@@ -43,6 +43,9 @@ export async function startWorld() {
       const offlineNoise = (m) => context.offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED') &&
         /\/(sync|auth)\//.test(m.location().url || '');
       context.on('console', (m) => { if (m.type() === 'error' && !offlineNoise(m)) problems.push(`[${label}] console error: ${m.text()} (${m.location().url})`); });
+      context.on('serviceworker', (w) => w.on('console', (m) => {
+        if (m.type() === 'error' && !offlineNoise(m)) problems.push(`[${label}] service worker console error: ${m.text()}`);
+      }));
       context.on('weberror', (e) => problems.push(`[${label}] uncaught: ${e.error().message}`));
       context.on('response', (r) => { if (r.status() >= 400) problems.push(`[${label}] HTTP ${r.status()} ${r.url()}`); });
       context.on('requestfailed', (r) => {

@@ -79,7 +79,9 @@ test('status: rejected and failed ops listed with their reason; Discard one, Ret
     await window.A.sync();
   });
   const failedButton = part(page, 'syncore-status', 'failed-button');
-  await failedButton.filter({ hasText: '2 changes failed' }).waitFor();
+  await failedButton.filter({ hasText: 'Review 2 failed' }).waitFor();
+  same(await failedButton.getAttribute('aria-label'), 'Review 2 changes that could not sync', 'the button says what it opens');
+  await part(page, 'syncore-status', 'text').filter({ hasText: '2 changes could not sync' }).waitFor();
   same(await failedButton.getAttribute('aria-expanded'), 'false', 'collapsed');
   await failedButton.focus();
   await page.keyboard.press('Enter');
@@ -89,7 +91,7 @@ test('status: rejected and failed ops listed with their reason; Discard one, Ret
   same(await failedButton.getAttribute('aria-expanded'), 'true', 'expanded');
   await world.shot(page, 'ui-status-failed-panel');
   await panel.getByRole('button', { name: 'Discard the change to “Minus three eggs”' }).click();
-  await failedButton.filter({ hasText: '1 change failed' }).waitFor();
+  await failedButton.filter({ hasText: 'Review 1 failed' }).waitFor();
   same(await page.evaluate(() => window.A.get('notes', 'bad')), null, 'discarded: the never-pushed record is gone');
   await panel.getByRole('button', { name: 'Retry all' }).click();
   await page.evaluate(() => window.A.sync());
