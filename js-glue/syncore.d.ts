@@ -57,6 +57,9 @@ export interface SyncResult { pulled: number; pushed: number; conflicts: number;
 export interface Status {
   online: boolean; syncing: boolean; pending: number; failed: number; conflicts: number;
   lastSyncAt: string | null; lastError: string | null;
+  /** 'sync-event': this browser has Background Sync; 'fallback': the service worker syncs on
+   *  start-up, `online` and `visibilitychange` instead (docs/BROWSERS.md). */
+  backgroundSync: 'sync-event' | 'fallback';
 }
 
 export interface Conflict {

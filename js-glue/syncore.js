@@ -9,7 +9,7 @@ import { loadCore, SyncoreError } from './core.js';
 import { openDatabase } from './storage.js';
 import { createHttpTransport } from './transport.js';
 import { createTriggers } from './triggers.js';
-import { requestBackgroundSync } from './sw.js';
+import { requestBackgroundSync, backgroundSyncMode, watchSyncFallback } from './sw.js';
 
 export { SyncoreError, createHttpTransport };
 export { handleSyncEvents } from './sw.js';
@@ -84,6 +84,7 @@ export async function openStore(options) {
     sync: { batchSize: sync.batchSize, retrySchedule: sync.retrySchedule },
   };
   const db = await openDatabase(core, { name: options.name, storage, config });
+  if (options.remote) watchSyncFallback();
   return new Store(db, options, sync);
 }
 
@@ -225,10 +226,11 @@ class Store {
 
   status() {
     const online = this._triggers ? this._online : typeof navigator === 'undefined' || navigator.onLine !== false;
-    if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null };
+    const backgroundSync = backgroundSyncMode();
+    if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, backgroundSync };
     const s = this._db.read('status', {});
     return { online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
-             conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError };
+             conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError, backgroundSync };
   }
 
   on(event, fn) {

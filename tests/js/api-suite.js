@@ -30,6 +30,20 @@ export async function runApiSuite(lib, { storage, prefix }) {
 
   await ready;
 
+  // An engine without OPFS sync access handles (WebKitGTK): the opfs backend must refuse
+  // clearly and 'auto' must still work (on idb), instead of the whole suite.
+  if (storage === 'opfs' && typeof FileSystemSyncAccessHandle !== 'function') {
+    await test('no OPFS sync access handles here: an opfs store is SC_STORAGE with a message; auto opens on idb', async () => {
+      const e = await rejects(openStore({ name: `${prefix}-opfs-absent`, storage: 'opfs', collections: COLLECTIONS, sync: { auto: false } }),
+        'SC_STORAGE', 'opening an opfs store');
+      check(/opfs/i.test(e.message), `the message names the backend: ${e.message}`);
+      const s = await openStore({ name: `${prefix}-opfs-absent`, storage: 'auto', collections: COLLECTIONS, sync: { auto: false } });
+      same((await s.put('flocks', { id: 'a', name: 'A' })).id, 'a', 'auto store works');
+      await s.close();
+    });
+    return results;
+  }
+
   await test('put generates an id, get returns the clean record, patch keeps the id', async () => {
     const s = await open();
     const a = await s.put('flocks', { name: 'Barn A', hens: 120, since: '2025-01-01 13:00:00+01:00' });
