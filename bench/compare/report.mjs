@@ -52,7 +52,7 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
   const lines = [
     '## Client',
     '',
-    `Measured by \`make bench\` (bench/compare/run.mjs) on ${env.date}: ${env.cpu}, ${env.cores} cores shared with other work, ` +
+    `Measured by \`make bench\` (bench/compare/run.mjs) on ${env.date}, tree ${env.commit}: ${env.cpu}, ${env.cores} cores shared with other work, ` +
     `${env.memGiB} GiB; headless Debian Chromium ${env.browserVersion} driven by playwright-core ${env.playwright}, one session, ` +
     'fresh profile; the real `build/syncore-server` (SQLite, built with ' + `MODE=${env.serverMode}) on 127.0.0.1 serving the protocol ` +
     'and the pages (`--static`). ' +

@@ -23,6 +23,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { startServer, tokenFor, hlc, tmp, ROOT } from '../../tests/server/lib.mjs';
 import { writeBenchmarkSection } from '../doc.mjs';
@@ -226,7 +227,8 @@ const version = (pkg) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg,
 const text = report({
   sizes: SIZES, reps: REPS, writes: WRITES, timesN: TIMES, variants: VARIANTS, results, describes, bytes, times,
   env: { browserVersion, playwright: version('playwright-core'), cpu: cpus()[0]?.model?.trim() || 'unknown CPU', cores: cpus().length,
-    memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug', date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
+    memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug',
+    commit: (() => { try { return execFileSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })(), date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
     packages: { dexie: version('dexie'), sqlite: version('@sqlite.org/sqlite-wasm'), wasqlite: version('@journeyapps/wa-sqlite'),
       pouchdb: version('pouchdb') } },
 });
