@@ -16,6 +16,7 @@
 //
 // Env: BENCH_REPS (3), BENCH_BASE (20000), BENCH_EDITS (2000), BENCH_CONFLICTS (1500),
 // BENCH_UPDATES (10000), BENCH_CREATES (10000), BENCH_WRITES (200), BENCH_TIMES (1000000),
+// BENCH_DEADLINE_S (no new run after it; the report covers the runs done),
 // BENCH_ONLY (comma list of contestant keys; nothing written), BENCH_MILLION=1 (million.mjs after the
 // rest, its own section "Client: a million records"), BENCH_ONLY=million (that alone).
 // --smoke: one repetition of tiny sizes, nothing written (the harness loads and judges each).
@@ -39,6 +40,8 @@ const SIZES = SMOKE ? { base: 300, edits: 40, conflicts: 30, updates: 150, creat
 const REPS = SMOKE ? 1 : env('BENCH_REPS', 3);
 const WRITES = SMOKE ? 10 : env('BENCH_WRITES', 200);
 const TIMES = SMOKE ? 10000 : env('BENCH_TIMES', 1000000);
+// After this many seconds no new contestant run starts; the report covers the runs completed.
+const DEADLINE = Date.now() + env('BENCH_DEADLINE_S', 1e9) * 1000;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
@@ -185,9 +188,12 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 let million = null;
 try {
-  for (let rep = 0; rep < (MILLION_ONLY ? 0 : REPS); rep++) {
+  reps: for (let rep = 0; rep < (MILLION_ONLY ? 0 : REPS); rep++) {
     const rot = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]);
-    for (const v of rep % 2 ? rot.reverse() : rot) await runOne(v, rep);
+    for (const v of rep % 2 ? rot.reverse() : rot) {
+      if (Date.now() > DEADLINE) { console.log(`  BENCH_DEADLINE_S reached: no more runs (the report says how many each got)`); break reps; }
+      await runOne(v, rep);
+    }
     await runTimes();
   }
   if (MILLION) {
