@@ -26,8 +26,9 @@ export interface CollectionConfig {
 export interface TransportError extends Error { status: number; retryAfter: number; }
 
 export interface Transport {
-  push(body: { device_id: string; ops: unknown[] }): Promise<unknown>;
-  pull(req: { cursor: string; limit: number }): Promise<unknown>;
+  /** Resolve with the 200 body: the parsed object, or its JSON text as received. */
+  push(body: { device_id: string; ops: unknown[] }): Promise<object | string>;
+  pull(req: { cursor: string; limit: number }): Promise<object | string>;
   events?(onPoke: () => void): () => void;
 }
 
