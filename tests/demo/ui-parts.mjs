@@ -113,6 +113,7 @@ test('conflicts: badge, both versions side by side with the base and the differi
   });
   const badge = page.getByRole('button', { name: '1 sync conflict to review' });
   await badge.waitFor();
+  await part(page, 'syncore-status', 'text').filter({ hasText: '1 change waiting on a conflict' }).waitFor();
   await badge.focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog', { name: 'Note “Feed order” was changed on two devices' });
