@@ -287,6 +287,7 @@ test('health log: the edit that lost a silent last-write-wins is in the entry\'s
   await pb.waitForFunction(() => window.store.get('health', 'h-lww'), null, { timeout: 20000 });
   await B.setOffline(true);
   await pb.evaluate(() => window.store.patch('health', 'h-lww', { notes: 'Batch 17 (from B)' }));   // older
+  await pa.waitForFunction((t) => Date.now() > t + 1, Date.now());   // a later millisecond, not a device-id tie
   await pa.evaluate(() => window.store.patch('health', 'h-lww', { notes: 'Batch 18 (from A)' }));   // newer: wins
   await synced(pa);
   await B.setOffline(false);
