@@ -35,33 +35,6 @@ async function device(name, collections, { skewMs = 0, extra = {} } = {}) {
   return { page, call, sync: () => call(() => window.store.sync()) };
 }
 
-const FEEDINGS = { feedings: { strategy: 'ask', onDelete: 'ask', timeFields: ['feeding_time'] } };
-
-test('feeding log: edit keeps the record; offline edits on two devices → one conflict, Keep Mine wins everywhere', async () => {
-  const a = await device('feedA', FEEDINGS), b = await device('feedB', FEEDINGS);
-  const rec = await a.call(() => window.store.put('feedings', { amount: 120, feeding_time: '2025-01-01 13:00:00+01:00' }));
-  same(rec.feeding_time, '2025-01-01T12:00:00.000Z', 'time normalized to UTC');
-  const edited = await a.call((id) => window.store.patch('feedings', id, { feeding_time: '2025-01-01T12:30:00Z' }), rec.id);
-  same(edited.id, rec.id, 'editing the time keeps the id');
-  same((await a.sync()).pushed, 1, 'A pushed one coalesced op');
-  same((await b.sync()).pulled, 1, 'B pulled it');
-  await a.call((id) => window.store.patch('feedings', id, { amount: 150 }), rec.id);
-  await b.call((id) => window.store.patch('feedings', id, { amount: 90 }), rec.id);
-  same((await a.sync()).pushed, 1, 'A first');
-  const rb = await b.sync();
-  same(rb.conflicts, 1, 'B gets exactly one conflict');
-  const [c] = await b.call(() => window.store.conflicts());
-  same([c.kind, c.local.amount, c.remote.amount, c.fields], ['edit-edit', 90, 150, ['amount']], 'the conflict names its field');
-  same((await b.call(() => window.store.outbox()))[0].status, 'held', 'the push conflict keeps the op queued, held');
-  await b.sync();
-  same((await b.call(() => window.store.conflicts())).length, 1, 'still one conflict per record after another sync');
-  await b.call((id) => window.store.resolve(id, 'mine'), c.id);
-  same((await b.sync()).pushed, 1, 'Keep Mine pushed');
-  await a.sync();
-  same((await a.call((id) => window.store.get('feedings', id), rec.id)).amount, 90, 'A converged on B\'s choice');
-  check((await a.call(() => window.events)).some((e) => e.ev === 'change' && e.origin === 'remote'), 'A saw a remote change event');
-});
-
 test('SmartDMV: pet + appointment created offline get real ids; petId follows; derived clientId arrives', async () => {
   const cols = { pets: { idFrom: 'server' }, appointments: { idFrom: 'server', refs: { petId: 'pets' } } };
   const a = await device('vet', cols);
