@@ -161,39 +161,6 @@ test('two pages and the service worker write one store at once: every write kept
   same(counts, { p1: count, p2: count, sw: count, outbox: 3 * count }, 'every write is stored, each with its op');
 });
 
-test('EGGlogU: a 5 MB legacy farm imports, lists back, and pushes as deltas', async () => {
-  const cols = { flocks: {}, dailyProduction: { indexes: ['flockId', 'date'] }, feedPurchases: {}, farm: {}, settings: {},
-                 auditLog: { strategy: 'append-only' } };
-  const a = await device('egg', cols);
-  const out = await a.call(() => {
-    const flocks = Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, name: `Flock ${i}`, breed: 'Leghorn', hens: 500 + i }));
-    const daily = Array.from({ length: 24000 }, (_, i) => ({ id: `d${i}`, flockId: `f${i % 40}`, date: `2024-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`,
-      eggs: 400 + (i % 97), broken: i % 7, notes: 'x'.repeat(120), _updatedAt: '2024-06-15T14:32:00.000Z' }));
-    const blob = JSON.stringify({ flocks, dailyProduction: daily, feed: { purchases: [{ id: 'p1', kg: 500 }] },
-      farm: { name: 'Granja Sol', country: 'CL' }, settings: { lang: 'es' }, auditLog: [{ id: 'a1', what: 'created' }], legacyJunk: {} });
-    const t0 = performance.now();
-    return window.store.importLegacy(blob, { flocks: 'flocks', dailyProduction: 'dailyProduction', 'feed.purchases': 'feedPurchases',
-      farm: { collection: 'farm', singleton: true }, settings: { collection: 'settings', singleton: true }, auditLog: 'auditLog' })
-      .then((r) => ({ ...r, size: blob.length, ms: performance.now() - t0 }));
-  });
-  check(out.size > 5e6, `the blob is over 5 MB (${out.size})`);
-  same(out.imported, { flocks: 40, dailyProduction: 24000, feedPurchases: 1, farm: 1, settings: 1, auditLog: 1 }, 'imported');
-  same(out.unmapped, ['legacyJunk'], 'unmapped');
-  console.log(`      imported ${out.size} bytes in ${Math.round(out.ms)} ms`);
-  same(await a.call(() => window.store.count('dailyProduction', { where: { flockId: 'f3' } })), 600, 'indexed count');
-  same((await a.call(() => window.store.get('farm', 'farm'))).name, 'Granja Sol', 'singleton');
-  const r = await a.sync();
-  same([r.pushed, r.failed], [24044, 0], 'everything pushed');
-  await a.call(() => window.store.patch('dailyProduction', 'd5', { eggs: 1 }));
-  await a.page.route('**/sync/push', async (route) => {
-    const body = JSON.parse(route.request().postData());
-    await a.page.evaluate((n) => { window.lastPushOps = n; }, body.ops.length);
-    await route.continue();
-  });
-  same((await a.sync()).pushed, 1, 'a delta push of only the changed record');
-  same(await a.page.evaluate(() => window.lastPushOps), 1, 'one op on the wire');
-});
-
 test('packing list: a write made offline is pushed by the service worker\'s Background Sync', async () => {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log(`  [bgsync] page error: ${e.message}`));

@@ -17,7 +17,8 @@ const FUTURE_MS = 5 * 60 * 1000;
 export async function startDeltaBackend({ token = 'egg-token', appendOnly = ['auditLog'] } = {}) {
   const collections = new Map();
   const be = { collections, requests: [], failures: [], loseAnswers: 0,
-    failNext(n, status = 503) { for (let i = 0; i < n; i++) be.failures.push(status); },
+    // The next n POSTs (GETs too with reads: true) answer `status`.
+    failNext(n, status = 503, { reads = false } = {}) { for (let i = 0; i < n; i++) be.failures.push({ status, reads }); },
     loseNextAnswer() { be.loseAnswers++; } };
   const coll = (name) => { if (!collections.has(name)) collections.set(name, new Map()); return collections.get(name); };
 
@@ -39,8 +40,8 @@ export async function startDeltaBackend({ token = 'egg-token', appendOnly = ['au
     const url = new URL(req.url, 'http://x');
     if (url.pathname !== '/api/v1/sync/delta') return send(res, 404, { error: 'not found' });
     if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { error: 'unauthorized' });
-    const f = be.failures.shift();
-    if (f) return send(res, f, { error: `injected ${f}` });
+    const f = be.failures[0] && (req.method !== 'GET' || be.failures[0].reads) ? be.failures.shift() : null;
+    if (f) return send(res, f.status, { error: `injected ${f.status}` });
     const now = Date.now();
     if (req.method === 'GET') {
       const since = url.searchParams.get('since');
@@ -75,7 +76,7 @@ export async function startDeltaBackend({ token = 'egg-token', appendOnly = ['au
     const sinceMs = json.since ? Date.parse(json.since) : -Infinity;
     const deltas = changedSince(sinceMs, (name, r) => !sent.has(`${name}\u0000${r.id}\u0000${r._updatedAt}`));
     if (be.loseAnswers > 0) { be.loseAnswers--; return cutAnswer(res); }
-    return send(res, 200, { status: 'ok', synced_at: new Date(now).toISOString(), deltas });
+    return send(res, 200, { status: 'ok', synced_at: new Date().toISOString(), deltas });
   }
 
   // The answer is lost after the write: headers and half a body, then the connection drops
