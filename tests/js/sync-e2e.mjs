@@ -161,37 +161,6 @@ test('two pages and the service worker write one store at once: every write kept
   same(counts, { p1: count, p2: count, sw: count, outbox: 3 * count }, 'every write is stored, each with its op');
 });
 
-test('packing list: a write made offline is pushed by the service worker\'s Background Sync', async () => {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.log(`  [bgsync] page error: ${e.message}`));
-  await page.goto(`${server.base}/tests/js/pages/device.html`);
-  await page.waitForFunction(() => window.libReady);
-  const name = `bg-${Date.now()}`;
-  await page.evaluate(async (n) => {
-    window.bg = [];
-    navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.bgsync) window.bg.push(e.data); });
-    const reg = await navigator.serviceWorker.register('./bgsync-sw.js', { type: 'module', scope: './' });
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-    window.reg = reg;
-    window.store = await window.lib.openStore({ name: n, storage: 'idb', collections: { items: {} },
-      remote: { url: `${location.origin}/sync`, token: () => window.token() }, sync: { auto: false } });
-  }, name);
-  await browser.setOffline(true);
-  await page.waitForFunction(() => navigator.onLine === false);
-  await page.evaluate(() => window.store.put('items', { id: 'tent', packed: true }));
-  const tags = await page.waitForFunction(async (n) => (await window.reg.sync.getTags()).includes(`syncore:${n}`) && 'ok', name, { timeout: 10000 });
-  check(await tags.jsonValue() === 'ok', 'a Background Sync tag was registered while offline');
-  await browser.setOffline(false);
-  const done = await page.waitForFunction(() => window.bg.length && window.bg[0], null, { timeout: 60000 });
-  const { result } = await done.jsonValue();
-  same([result.pushed, result.failed], [1, 0], 'the service worker pushed the offline write');
-  same((await page.evaluate(() => window.store.outbox())).length, 0, 'the page sees the outbox emptied by the worker');
-  const peer = await device('bg-peer', { items: {} });
-  await peer.sync();
-  same(await peer.call(() => window.store.get('items', 'tent')), { id: 'tent', packed: true }, 'another device got it');
-});
-
 test('SmartDMV: auto-sync on a real reconnect only (debounced), and a server poke pulls live', async () => {
   const cols = { visits: {} };
   const auto = { sync: { auto: true, reconnectDebounceMs: 300, intervalMs: 3600000 } };

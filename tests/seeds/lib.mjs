@@ -21,8 +21,12 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
+// Deep equality of JSON values, object keys in any order.
+const canon = (v) => (Array.isArray(v) ? v.map(canon) : v && typeof v === 'object'
+  ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
 export const same = (a, b, what) => {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+  const x = JSON.stringify(canon(a)), y = JSON.stringify(canon(b));
+  if (x !== y) throw new Error(`${what}: expected ${y}, got ${x}`);
 };
 export const check = (c, what) => { if (!c) throw new Error(what); };
 
