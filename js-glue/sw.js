@@ -4,7 +4,9 @@
 // the browser to fire a `sync` event (tag `syncore:<name>`) once connectivity returns,
 // even when no page is open. handleSyncEvents(openFn): call at the top level of the
 // service worker script (listeners added later are not woken); on `sync` and
-// `periodicsync` it opens the store lazily and runs store.sync() inside waitUntil.
+// `periodicsync` it opens the store lazily and runs store.sync() inside waitUntil. Where the
+// browser has no Background Sync (no `registration.sync`), the stores named in
+// `options.stores` sync at the worker's start-up and on `online` instead (SPEC §3).
 // Pages learn what changed through the store's own BroadcastChannel (syncore.js).
 
 const TAG_PREFIX = 'syncore:';
@@ -28,7 +30,8 @@ export function requestBackgroundSync(name) {
 }
 
 // openFn(name) → Promise<Store>; the same store is reused across events.
-export function handleSyncEvents(openFn) {
+// options = { stores: [names] } — what a worker without Background Sync syncs when it starts.
+export function handleSyncEvents(openFn, options = {}) {
   const stores = new Map();
   const storeFor = (name) => {
     if (!stores.has(name)) stores.set(name, Promise.resolve(openFn(name)));
@@ -46,5 +49,11 @@ export function handleSyncEvents(openFn) {
   self.addEventListener('periodicsync', (event) => {
     if (event.tag.startsWith(TAG_PREFIX)) event.waitUntil(run(event.tag.slice(TAG_PREFIX.length)));
   });
+  const names = Array.isArray(options.stores) ? options.stores : [];
+  if (names.length && !(self.registration && self.registration.sync)) {
+    const all = () => Promise.all(names.map((name) => run(name).catch(() => {})));   // the next start-up tries again
+    all();
+    self.addEventListener('online', all);
+  }
   return storeFor;
 }

@@ -108,5 +108,7 @@ export function normalizeTime(value: string | number | Date, options?: { assumeO
 export function createHttpTransport(remote: { url: string; token?: () => Promise<string> | string; timeoutMs?: number }): Transport;
 /** Resolves when the wasm module has loaded (normalizeTime needs it). */
 export const ready: Promise<unknown>;
-/** Call at the top level of a service worker: runs store.sync() on `sync` / `periodicsync` events. */
-export function handleSyncEvents(openFn: (name: string) => Promise<Store> | Store): (name: string) => Promise<Store>;
+/** Call at the top level of a service worker: runs store.sync() on `sync` / `periodicsync` events;
+ *  without Background Sync, syncs `options.stores` at the worker's start-up and on `online`. */
+export function handleSyncEvents(openFn: (name: string) => Promise<Store> | Store,
+                                 options?: { stores?: string[] }): (name: string) => Promise<Store>;
