@@ -56,7 +56,8 @@ export async function startHarness() {
       return ctx;
     },
     // One device: its own context, a page on `origin`, a store named `name` with `collections`.
-    // opts: { skewMs, sync: {...}, adapter: {kind: 'rest'|'delta', options}, origin, remoteUrl, deviceId, ctx }
+    // opts: { skewMs, sync: {...}, adapter: {kind: 'rest'|'delta', options}, origin, remoteUrl, deviceId, ctx,
+    //         openOffline: the page loads online, the store opens with the network off }
     async device(name, collections, opts = {}) {
       const ctx = opts.ctx || await h.newContext();
       const page = await ctx.newPage();
@@ -65,6 +66,7 @@ export async function startHarness() {
       const origin = opts.origin || h.origin;
       await page.goto(`${origin}/tests/seeds/pages/device.html?skewMs=${opts.skewMs || 0}&space=${h.space}`);
       await page.waitForFunction(() => window.libReady);
+      if (opts.openOffline) { await ctx.setOffline(true); await page.waitForFunction(() => !navigator.onLine); }
       await page.evaluate((o) => window.openDevice(o), {
         name: `${name}-${h.space}`, collections, sync: opts.sync || { auto: false }, adapter: opts.adapter || null,
         remoteUrl: opts.remoteUrl || null, deviceId: opts.deviceId || null,
