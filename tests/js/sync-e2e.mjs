@@ -1,60 +1,24 @@
-// sync-e2e.mjs — the seed apps' scenarios (SPEC §10) in headless Chromium against the real
-// server (build/syncore-server, SQLite, --dev tokens), each device a page with its own
-// IndexedDB store, all in one partition. Pages are served by the server's own --static.
+// sync-e2e.mjs — several contexts of one browser profile on one store, against the real
+// server's static pages: two pages and a module service worker write at once; every write is
+// kept and each context sees the others' changes. (The seed apps' scenarios are in
+// tests/seeds/, one file per seed; this file reuses their launcher and assertions.)
 // Usage: node tests/js/sync-e2e.mjs [name-substring]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, ROOT, tmp } from '../server/lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, same, check } from '../seeds/lib.mjs';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const only = process.argv[2];
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
-const same = (a, b, what) => {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
-};
-const check = (c, what) => { if (!c) throw new Error(what); };
 
 const dbDir = tmp('syncore-e2e-db-');
-const server = await startServer(`sqlite:${join(dbDir, 'e2e.db')}`, ['--static', ROOT, '--rate', '0',
-  '--server-ids', 'pets,appointments', '--derive', 'appointments.clientId=pets.ownerId@petId']);
+const server = await startServer(`sqlite:${join(dbDir, 'e2e.db')}`, ['--static', ROOT, '--rate', '0']);
 const profile = mkdtempSync(join(tmpdir(), 'syncore-e2e-'));
-const browser = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true });
+const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 let run = 0;
-
-async function device(name, collections, { skewMs = 0, extra = {} } = {}) {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.log(`  [${name}] page error: ${e.message}`));
-  await page.goto(`${server.base}/tests/js/pages/device.html?skewMs=${skewMs}`);
-  await page.waitForFunction(() => window.libReady);
-  await page.evaluate(([n, c, x]) => window.openDevice(n, c, x), [`${name}-${run}`, collections, extra]);
-  const call = (fn, arg) => page.evaluate(fn, arg);
-  return { page, call, sync: () => call(() => window.store.sync()) };
-}
-
-test('bad server answers change nothing: a truncated push answer is retried and acknowledged once', async () => {
-  const cols = { notes: { strategy: 'lww' } };
-  const a = await device('trunc', cols);
-  await a.call(() => window.store.put('notes', { id: 'n1', text: 'hello' }));
-  await a.page.route('**/sync/push', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ status: 200, body: (await res.text()).slice(0, 20), headers: { 'content-type': 'application/json' } });
-  });
-  const r1 = await a.sync();
-  check(r1.error && r1.pushed === 0, `the truncated answer is an error: ${JSON.stringify(r1)}`);
-  same((await a.call(() => window.store.get('notes', 'n1'))).text, 'hello', 'the record is untouched');
-  await a.page.unroute('**/sync/push');
-  const r2 = await a.sync();
-  same(r2.pushed + r2.pulled, 1, 'the op is settled once: by the duplicate answer or by pulling its own applied change');
-  same((await a.call(() => window.store.outbox())).length, 0, 'outbox empty');
-  const b = await device('trunc-peer', cols);
-  await b.sync();
-  const seen = await b.call(() => window.store.list('notes'));
-  same(seen, [{ id: 'n1', text: 'hello' }], 'the server applied it exactly once');
-});
 
 test('two pages and the service worker write one store at once: every write kept, each saw the others', async () => {
   const cols = { items: { strategy: 'lww', indexes: ['writer'] } };

@@ -4,22 +4,10 @@
 // dispatched through the DevTools protocol while no page of the app is open, deliver the
 // queue; and where a browser has no Background Sync, the worker's start-up does.
 // Collection configuration: docs/RECIPES.md § Packing list (must match pages/sw-packing.js).
-import { same, check, until } from './lib.mjs';
+import { same, check, until, prng } from './lib.mjs';
 import { client, tokenFor } from '../server/lib.mjs';
 
 export const PACKING = { items: { strategy: 'merge-fields', fieldStrategy: 'lww', onDelete: 'latest', indexes: ['list'] } };
-
-// mulberry32: a small seeded PRNG, so a failing run replays with its seed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const state = (d) => d.list('items');
 
