@@ -139,6 +139,12 @@ export const tests = [
         await b.sync();
         same(sorted((await b.list('feedings')).map((r) => r.notes)), ['before the upgrade', 'lost answer', 'x'], 'B has every row');
         same(await b.get('feedings', r1.id), await a.get('feedings', r1.id), 'and the same data');
+        // A row gone from the backend (a 404 on PUT) is delete-vs-edit: asked, under onDelete 'ask'.
+        be.rows.delete(r1.id);
+        await a.patch('feedings', r1.id, { notes: 'edited after the row went' });
+        same((await a.sync()).conflicts, 1, 'the 404 is a conflict');
+        const [gone] = await a.conflicts();
+        same([gone.kind, gone.recordId, gone.remote], ['delete-edit', r1.id, null], 'deleted there, edited here');
       } finally { await be.stop(); }
     } },
 

@@ -187,3 +187,35 @@ tests.push({ name: 'delta adapter: a 503 and a lost answer; the record lands onc
       same(await a.get('flocks', 'f1'), await b.get('flocks', 'f1'), 'both devices agree');
     } finally { await be.stop(); }
   } });
+
+tests.push({ name: 'delta adapter: a record the endpoint kept in another state (its own last-write-wins) is a conflict the core settles',
+  async fn(h) {
+    const be = await startDeltaBackend();
+    try {
+      const options = { url: be.url, collections: DELTA_PATHS, token: be.token };
+      const mk = (n) => h.device(n, EGGLOGU, { adapter: { kind: 'delta', options } });
+      const a = await mk('A'), b = await mk('B');
+      await a.put('dailyProduction', { id: 'd1', flockId: 'f1', date: '2025-02-01', eggs: 400 });
+      await a.sync();
+      await b.sync();
+      await b.patch('dailyProduction', 'd1', { eggs: 390 });
+      // A writes between B's pull and B's push: the endpoint keeps A's (newer) and answers it.
+      let held = false;
+      await b.page.route(be.url, async (route) => {
+        if (!held && route.request().method() === 'POST') {
+          held = true;
+          await new Promise((r) => setTimeout(r, 1100));   // A's edit is the later one
+          await a.patch('dailyProduction', 'd1', { eggs: 410 });
+          await a.sync();
+        }
+        await route.continue();
+      });
+      const rb = await b.sync();
+      same([rb.conflicts, rb.failed], [0, 0], 'last-write-wins settles it silently');
+      same(be.collections.get('dailyProduction').get('d1').eggs, 410, 'the endpoint kept the later edit');
+      same([(await a.get('dailyProduction', 'd1')).eggs, (await b.get('dailyProduction', 'd1')).eggs], [410, 410], 'both devices hold it');
+      const arch = await b.call(() => window.store.archive({ collection: 'dailyProduction', recordId: 'd1' }));
+      check(arch.some((v) => v.data && v.data.eggs === 390), `B's overwritten edit is in its archive: ${JSON.stringify(arch)}`);
+      same((await b.outbox()).length, 0, 'nothing left queued');
+    } finally { await be.stop(); }
+  } });
