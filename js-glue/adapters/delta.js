@@ -7,16 +7,16 @@
 //
 // The backend keeps no versions and gives no per-record answers; it keeps, per record, the
 // newest `_updatedAt` (seed 001's last-write-wins). So the adapter stamps `_updatedAt` with the
-// push time (server-corrected) — a record reaches the backend as new, and other devices' `since`
-// windows see it, however long it waited offline — and keeps the edit's own clock in one more
-// field, `_hlc`, which the other devices' cores order last-write-wins by; it asks the POST for everything since just
-// before its oldest record: a pushed record the backend answers with another state lost on the
-// backend, and is a `conflict` carrying the backend's record (the core then applies the
-// collection's strategy: lww archives the loser, ask asks); one it does not answer was taken,
-// `applied` at its stamp. The stamp's milliseconds are the version. A 400 for a batch is retried
-// op by op, so one bad record is `rejected` alone and never blocks the others. Pull asks `?since=`
-// with cursor.js's overlapping window (same-millisecond and late records are not lost).
-// What this backend cannot give: docs/ADAPTERS.md.
+// push time (server-corrected): a record reaches the backend as new, and other devices' `since`
+// windows see it, however long it waited offline. The edit's own clock travels in one more
+// field, `_hlc`, by which the other devices' cores order last-write-wins. The POST asks for
+// everything changed since just before the push: a pushed record the answer holds in another
+// state lost on the backend and is a `conflict` carrying the backend's record (the core then
+// applies the collection's strategy: lww archives the loser, ask asks); one it does not mention
+// was taken, `applied` at its stamp. The stamp's milliseconds are the version. A 400 for a batch
+// is retried op by op, so one bad record is `rejected` alone and never blocks the others. Pull
+// asks `?since=` with cursor.js's overlapping window (same-millisecond and late records are
+// not lost). What this backend cannot give: docs/ADAPTERS.md.
 
 import { createAuthorizedFetch, transportError, parseRetryAfter } from '../transport.js';
 import { parseCursor, sinceOf, advanceCursor, msOf, hlcOf } from './cursor.js';
