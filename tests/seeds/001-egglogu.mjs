@@ -56,9 +56,9 @@ function makeFarm([paths, daily]) {
 const expectedCounts = (daily) => Object.fromEntries([...PATHS.map((p) => [nameOf(p), p === 'dailyProduction' ? daily : p === 'flocks' ? 40 : 12]),
   ['auditLog', 30], ['farm', 1], ['settings', 1]]);
 const totalOf = (daily) => Object.values(expectedCounts(daily)).reduce((a, b) => a + b, 0);
-// 21,000 daily records make the 5 MB farm; the delta adapter's run uses a 1 MB one unless SEEDS_FULL=1.
+// 21,000 daily records make the 5 MB farm; the delta adapter's run uses a 0.5 MB one unless SEEDS_FULL=1.
 const FULL = 21000;
-const DELTA_DAILY = process.env.SEEDS_FULL ? FULL : 4200;
+const DELTA_DAILY = process.env.SEEDS_FULL ? FULL : 2000;
 
 // `opsIn(body)`: the records one push request carried (the protocol's ops, the delta's records).
 async function egglogu(mk, pushPath, opsIn, daily) {
@@ -67,7 +67,7 @@ async function egglogu(mk, pushPath, opsIn, daily) {
   const lap = (what) => { if (process.env.SEEDS_VERBOSE) console.log(`      ${what}: ${Date.now() - t0} ms`); };
   const a = await mk('A');
   const size = await a.call(makeFarm, [PATHS, daily]);
-  const mb = daily === FULL ? 5 : 1;
+  const mb = daily === FULL ? 5 : 0.5;
   check(size > mb * 1e6, `the blob is over ${mb} MB (${size} bytes)`);
   const out = await a.call((m) => window.store.importLegacy(window.farmBlob, m), MAPPING);
   same(out.imported, expectedCounts(daily), 'every collection imported');
