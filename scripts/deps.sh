@@ -10,7 +10,7 @@ case $want in
   native)  need gcc; need make; need clang; need libclang-rt-14-dev; need libcmocka-dev; need pkg-config; need curl; need ca-certificates ;;
   wasm)    need emscripten; need curl ;;
   browser) need chromium; command -v node >/dev/null || need nodejs; command -v npm >/dev/null || need npm ;;
-  server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl ;;
+  server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl; need sqlite3; need util-linux ;;
   all)     for w in native wasm browser server; do "$0" "$w"; done; exit 0 ;;
 esac
 if [ ${#pkgs[@]} -gt 0 ]; then
