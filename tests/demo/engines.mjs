@@ -5,9 +5,10 @@
 // conflict, Keep mine in its dialog, and A converges. demo.mjs drives the same app with
 // Playwright's locators, which need Playwright's own patched browsers; here the steps find the
 // buttons by their text and labels in the page (open shadow roots included) and click them.
-// B is offline as its page sees it (Firefox: the page's network emulation; WebKit: navigator.onLine,
-// and B comes back by reopening the page); its service worker keeps the network, which is
-// why Chromium, whose Background Sync would sync from there, is not run here.
+// Each device is its own browser and profile. B is offline as its page sees it (Firefox: the
+// page's network emulation; WebKit: navigator.onLine, and B comes back by reopening the page);
+// its service worker keeps the network, which is why Chromium, whose Background Sync would
+// sync from there at once, is not run here.
 // Needs `make demo-stage` (DEMO_WWW=its www dir). Usage: node tests/demo/engines.mjs [--engine firefox|webkit]
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,9 +73,11 @@ async function edit(page, name, fields) {
 const hens = (page, name) => page.evaluate((n) => window.ui.card(n)?.querySelector('.hens strong')?.textContent ?? null, name);
 
 const dbDir = tmp('syncore-demo-engines-db-');
-const profile = tmp('syncore-demo-engines-');
+const profile = tmp('syncore-demo-engines-'), profileB = tmp('syncore-demo-engines-b-');
 const server = await startServer(`sqlite:${join(dbDir, 'demo.db')}`, ['--static', process.env.DEMO_WWW || join(ROOT, 'build/demo/www')]);
+// Each device its own browser and profile, as two phones: B's service worker is B's alone.
 const browser = await launch(engine, { profile, origin: server.base });
+const browserB = await launch(engine, { profile: profileB, origin: server.base });
 let passed = 0, failed = 0;
 const t0 = Date.now();
 const name = 'Barn E';
@@ -88,7 +91,7 @@ try {
   check(await pa.evaluate(() => window.ui.click('Add flock', document.querySelector('#editor'))), 'the editor\'s Add flock button');
   await pa.waitFor((n) => Boolean(window.ui.card(n)), name);
   await synced(pa);
-  const pb = await openDemo(browser, server.base, '/demo/?device=b');
+  const pb = await openDemo(browserB, server.base, '/demo/?device=b');
   await pb.waitFor((n) => Boolean(window.ui.card(n)), name, 30000);      // B pulls it by itself
   if (engine === 'firefox') await pb.raw.setOfflineMode(true);
   else {
@@ -121,13 +124,16 @@ try {
   console.log(`  ok   [${engine}] demo: first visit under the service worker, add a flock, device B gets it, an offline edit conflicts, Keep mine converges (${Date.now() - t0} ms)`);
 } catch (e) {
   failed++;
-  for (const p of pages) console.log('       page state:', await p.evaluate(() => ({ url: location.href, status: window.store && window.store.status(), text: window.ui && window.ui.statusText() })).catch((err) => err.message));
+  for (const p of pages) await p.evaluate(async () => { window.__ob = window.store && await window.store.outbox(); return 1; }).catch(() => {});
+  for (const p of pages) console.log('       page state:', await p.evaluate(() => ({ url: location.href, status: window.store && window.store.status(), outbox: window.store && window.__ob, text: window.ui && window.ui.statusText() })).catch((err) => err.message));
   console.log(`  FAIL [${engine}] demo click-through\n       ${String(e.stack || e).split('\n').slice(0, 5).join('\n       ')}`);
 } finally {
   await browser.close();
+  await browserB.close();
   await server.stop();
   rmSync(dbDir, { recursive: true, force: true });
   rmSync(profile, { recursive: true, force: true });
+  rmSync(profileB, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed || !passed ? 1 : 0);
