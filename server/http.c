@@ -425,7 +425,7 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
     http_log("error", "cannot listen (address in use or not permitted?)", NULL);
     return NULL;
   }
-  if (conns_start(cfg->header_timeout_s) != 0) {
+  if (conns_start(cfg->header_timeout_s, cfg->idle_timeout_s) != 0) {
     http_log("error", "cannot start the request deadline thread", NULL);
     MHD_stop_daemon(d);
     return NULL;
