@@ -93,6 +93,9 @@ try {
   await synced(pa);
   const pb = await openDemo(browserB, server.base, '/demo/?device=b');
   await pb.waitFor((n) => Boolean(window.ui.card(n)), name, 30000);      // B pulls it by itself
+  // B's worker keeps the network: once it controls the page its start-up pass has run, so
+  // it cannot push B's offline edit on its own before B is back (no Background Sync here).
+  await pb.waitFor(() => navigator.serviceWorker.controller !== null, null, 30000);
   if (engine === 'firefox') await pb.raw.setOfflineMode(true);
   else {
     await pb.evaluate(() => {
