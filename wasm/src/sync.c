@@ -75,8 +75,8 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
     store_bind_text(upd, 4, iso);
     if (sqlite3_step(upd) != SQLITE_DONE) rc = store_sqlfail(st, "correcting local stamps");
   }
-  sqlite3_finalize(sel);
-  sqlite3_finalize(upd);
+  store_done(st, sel);
+  store_done(st, upd);
   return rc;
 }
 
@@ -108,7 +108,7 @@ static int take_absent_mark(sc_store *st, const char *coll, const char *id, int 
   store_bind_text(stmt, 2, id);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "updating resync marks");
   else if (pWas) *pWas = sqlite3_changes(st->db) > 0;
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -266,7 +266,7 @@ static int load_first_op(sc_store *st, sqlite3_stmt *stmt, sc_op *op) {
   int rc = SC_OK;
   char *op_id = NULL;
   if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (op_id) rc = outbox_find(st, op_id, op);
   sc_free(op_id);
   return rc;
@@ -321,14 +321,15 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     store_bind_text(stmt, 1, coll);
     store_bind_text(stmt, 2, id);
     if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "recording a resync");
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
     if (rc != SC_OK) return rc;
   }
   if ((rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
   if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
   sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
-  if ((rc = store_rec_load(st, coll, id, &rec)) != SC_OK) goto fail;
-  if (rec.exists && (rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
+  /* Without local ops the server's state replaces ours whole: the stored JSON is not needed. */
+  if ((rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
+  if ((rc = (has_ops ? store_rec_load : store_rec_load_head)(st, coll, id, &rec)) != SC_OK) goto fail;
   if (!rec.exists && c->server_ids && (rc = find_tmp_echo(st, coll, ch, &echo)) != SC_OK) goto fail;
   if (echo.op_id) {
     /* Remap now: else the app would see the record twice (temp and real id) until the
@@ -377,7 +378,7 @@ static int refresh_gone_conflicts(sc_store *st, cJSON *changed) {
     cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 1)));
     cJSON_AddItemToArray(gone, pair);
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   const cJSON *pair;
   if (rc == SC_OK) cJSON_ArrayForEach(pair, gone) {
     const char *coll = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
@@ -412,7 +413,7 @@ static int finish_resync(sc_store *st, cJSON *changed) {
   while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
     if (!sqlite3_column_int(stmt, 2))
       rc = store_changed_add(changed, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_absent;"
       " INSERT INTO resync_absent(coll, id) SELECT r.coll, r.id FROM records AS r"
       " WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
@@ -451,6 +452,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON_AddBoolToObject(out, "hasMore", has_more);
   cJSON_AddNumberToObject(out, "remaining", cJSON_IsNumber(remaining) ? remaining->valuedouble : 0);
   cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
+  if ((rc = merge_add_new_conflicts(st, out)) != SC_OK) { cJSON_Delete(out); goto fail; }
   cJSON_AddItemToObject(out, "changed", changed);
   changed = NULL;
   cJSON_AddStringToObject(out, "cursor", cursor);
@@ -540,7 +542,7 @@ static int mark_rejected(sc_store *st, const char *op_id, const char *error) {
   store_bind_text(stmt, 1, op_id);
   store_bind_text(stmt, 2, error ? error : "rejected by the server");
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "marking an op rejected");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -583,6 +585,7 @@ int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON_AddNumberToObject(out, "pushed", (double)pushed);
   cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
   cJSON_AddNumberToObject(out, "failed", (double)failed);
+  if ((rc = merge_add_new_conflicts(st, out)) != SC_OK) { cJSON_Delete(out); goto fail; }
   cJSON_AddItemToObject(out, "changed", changed);
   cJSON_AddItemToObject(out, "remapped", remapped);
   changed = remapped = NULL;

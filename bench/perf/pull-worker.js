@@ -1,0 +1,109 @@
+// pull-worker.js — the work bench/perf/run.mjs times, in a dedicated worker (or the
+// service worker, sw.js imports this file): syncore on 'idb' applying a pull served by an
+// in-memory transport (no network), the cold open of a store until pendingCount answers,
+// and single durable writes next to raw IndexedDB doing one strict put each.
+// Records are EGGlogU-shaped daily rows of about 300 bytes, deterministic.
+import { openStore } from '../../js-glue/syncore.js';
+
+const COLLECTIONS = { days: { strategy: 'merge-fields', fieldStrategy: 'ask' } };
+const NOTES = 'x'.repeat(180);
+
+function row(i, v, eggs) {
+  return { id: `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
+    hlc: `000001767225600${String(v).padStart(3, '0')}-00000-server`, device_id: 'server',
+    data: { flockId: `f${i % 40}`, date: `2026-01-${String(1 + (i % 28)).padStart(2, '0')}`, eggs, notes: `${NOTES}${v}` } };
+}
+
+// A transport serving `changes` in pages of `limit` from memory; push acknowledges nothing (fails).
+function memoryTransport(changes, pageSize, timing) {
+  return {
+    async pull({ cursor, limit }) {
+      const from = Number(cursor || 0), n = Math.min(limit, pageSize);
+      if (timing && from === 0) timing.start = performance.now();
+      const page = changes.slice(from, from + n);
+      const next = from + page.length;
+      return { changes: page, cursor: String(next), has_more: next < changes.length, remaining: changes.length - next,
+        server_time: '2026-01-01T00:00:00.000Z' };
+    },
+    async push() { const e = new Error('offline (bench)'); e.status = 0; throw e; },
+    events() { return () => {}; },
+  };
+}
+
+async function pullInto(store, timing, total) {
+  await new Promise((resolve, reject) => {
+    const off = store.on('progress', (p) => { if (p.phase === 'pull' && p.done >= total) { timing.end = performance.now(); off(); resolve(); } });
+    store.sync().catch(reject);
+  });
+  return total / ((timing.end - timing.start) / 1000);
+}
+
+const work = {
+  // First sync: N changes into an empty store.
+  async firstSync({ name, n, page }) {
+    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
+    const timing = {};
+    const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
+      remote: { transport: memoryTransport(changes, page, timing) } });
+    const rate = await pullInto(store, timing, n);
+    const count = await store.count('days');
+    await store.close();
+    return { rate, count };
+  },
+  // A store of N records with `edits` unpushed edits; a pull of N changes, `clash` of the edited ones on the same field.
+  async pullApply({ name, n, page, edits, clash }) {
+    const seed = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
+    const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
+      remote: { transport: memoryTransport(seed, 5000, null) } });
+    await store.sync();
+    for (let i = 0; i < edits; i++) await store.patch('days', row(i, 1).id, { eggs: 1000 + i });
+    await store.close();
+    const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
+    const timing = {};
+    const again = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
+      remote: { transport: memoryTransport(changes, page, timing) } });
+    let conflicts = 0;
+    again.on('conflict', () => { conflicts++; });
+    const rate = await pullInto(again, timing, n);
+    const status = await again.status();
+    await again.close();
+    return { rate, conflicts, storeConflicts: status.conflicts, pending: status.pending };
+  },
+  // Cold open of an existing store until pendingCount answers.
+  async coldOpen({ name }) {
+    const t0 = performance.now();
+    const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false } });
+    const pending = await store.pendingCount();
+    const ms = performance.now() - t0;
+    await store.close();
+    return { ms, pending };
+  },
+  // k single durable writes (syncore put) vs raw IndexedDB strict one-put transactions.
+  async writes({ name, k }) {
+    const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false } });
+    const times = [];
+    for (let i = 0; i < k; i++) {
+      const t = performance.now();
+      await store.put('days', { id: `w${i}`, ...row(i, 1, 1).data });
+      times.push(performance.now() - t);
+    }
+    await store.close();
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(`raw-${name}`, 1); r.onupgradeneeded = () => r.result.createObjectStore('days'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const raw = [];
+    for (let i = 0; i < k; i++) {
+      const t = performance.now();
+      await new Promise((res, rej) => { const tx = db.transaction('days', 'readwrite', { durability: 'strict' }); tx.objectStore('days').put({ id: `w${i}`, ...row(i, 1, 1).data }, `w${i}`); tx.oncomplete = res; tx.onabort = () => rej(tx.error); });
+      raw.push(performance.now() - t);
+    }
+    db.close();
+    const p50 = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+    return { syncore: p50(times), raw: p50(raw) };
+  },
+};
+
+export async function handle(msg) {
+  try { return { id: msg.id, ok: await work[msg.work](msg.args) }; } catch (e) { return { id: msg.id, error: String(e && e.stack || e) }; }
+}
+if (typeof WorkerGlobalScope !== 'undefined' && !(typeof ServiceWorkerGlobalScope !== 'undefined' && self instanceof ServiceWorkerGlobalScope)) {
+  self.onmessage = async (e) => self.postMessage(await handle(e.data));
+}
