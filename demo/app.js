@@ -1,56 +1,80 @@
-// The demo page: a small farm log over syncore (window context), with the service
-// worker doing Background Sync while the page is closed.
+// app.js — the demo farm's page: opens this window's device store, hands it to the two
+// syncore UI parts in the header, registers the service worker (app shell + Background
+// Sync), and routes between the four sections (#flocks, #production, #health, #import),
+// re-rendering the open one whenever the store changes, whoever changed it.
 import { openStore } from '../js-glue/syncore.js';
-import { storeOptions } from './config.js';
+import '../js-glue/ui/index.js';
+import { DEVICES, deviceFromLocation, storeOptions } from './config.js';
+import { LABELS, recordTitle, formatValue, setFlockNames } from './labels.js';
+import { renderFlocks, renderProduction, renderHealth } from './views.js';
+import { renderImport } from './importer.js';
 
 const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+const device = deviceFromLocation(location);
+const other = device === 'a' ? 'b' : 'a';
+const SECTIONS = { flocks: renderFlocks, production: renderProduction, health: renderHealth, import: renderImport };
 
-if ('serviceWorker' in navigator) navigator.serviceWorker.register('./sw.js', { type: 'module' }).catch(console.warn);
+document.title = `${DEVICES[device]} · EGGlogU — syncore demo farm`;
+$('device').textContent = DEVICES[device];
+$('device').href = `./?device=${other}`;
+$('device').title = `Open ${DEVICES[other]} in a new window`;
+$('other-device').href = `./?device=${other}`;
+$('other-device').textContent = DEVICES[other];
+$('zone').textContent = `Times are shown in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}) and stored in UTC.`;
+document.documentElement.dataset.device = device;
 
-const store = await openStore(storeOptions);
-window.store = store;   // for poking around in devtools
-
-async function render() {
-  const s = store.status();
-  $('status').className = s.online ? '' : 'offline';
-  $('status').textContent = `${s.online ? 'online' : 'offline'}${s.syncing ? ', syncing' : ''} · ${s.pending} pending · ` +
-    `${s.failed} failed · ${s.conflicts} conflicts · last sync ${s.lastSyncAt || 'never'}${s.lastError ? ` · ${s.lastError}` : ''}`;
-  const flocks = await store.list('flocks', { orderBy: 'name' });
-  $('flocks').innerHTML = flocks.map((f) => `<li>${esc(f.name)} — ${esc(f.hens ?? '?')} hens
-    <button data-more="${esc(f.id)}">+1 hen</button><button data-del="${esc(f.id)}">delete</button></li>`).join('');
-  $('flockSel').innerHTML = flocks.map((f) => `<option value="${esc(f.id)}">${esc(f.name)}</option>`).join('');
-  const logs = await store.list('logs', { orderBy: 'at', desc: true, limit: 20 });
-  const names = Object.fromEntries(flocks.map((f) => [f.id, f.name]));
-  $('logs').innerHTML = logs.map((l) => `<li>${esc(l.at)} ${esc(names[l.flockId] || l.flockId)}: ${esc(l.eggs)} eggs
-    <button data-egg="${esc(l.id)}">+1 egg</button></li>`).join('');
-  const conflicts = await store.conflicts();
-  $('conflicts').innerHTML = conflicts.length ? conflicts.map((c) => `<div class="conflict">${esc(c.collection)}/${esc(c.recordId)}
-    (${esc(c.kind)}, fields: ${esc(c.fields.join(', '))})<pre>mine:   ${esc(JSON.stringify(c.local))}\ntheirs: ${esc(JSON.stringify(c.remote))}</pre>
-    <button data-res="${esc(c.id)}" data-choice="mine">Keep mine</button><button data-res="${esc(c.id)}" data-choice="theirs">Keep theirs</button></div>`).join('') : 'none';
-  const ops = await store.outbox();
-  $('outbox').innerHTML = ops.map((o) => `<li>${esc(o.kind)} ${esc(o.collection)}/${esc(o.recordId)}: ${esc(o.status)}
-    (${o.attempts} attempts${o.lastError ? `, ${esc(o.lastError)}` : ''})</li>`).join('');
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js', { type: 'module', scope: './' })
+    .catch((e) => console.warn('service worker not registered:', e.message));
 }
 
-$('add').onsubmit = async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  await store.put('flocks', { name: f.get('name'), hens: Number(f.get('hens') || 0), updated: Date.now() });
-  e.target.reset();
-};
-$('log').onsubmit = async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  await store.put('logs', { flockId: f.get('flockId'), eggs: Number(f.get('eggs')), at: Date.now() });
-};
-$('sync').onclick = () => store.sync().then(render);
-document.body.addEventListener('click', async (e) => {
-  const d = e.target.dataset;
-  if (d.more) { const f = await store.get('flocks', d.more); await store.patch('flocks', d.more, { hens: (f.hens || 0) + 1, updated: Date.now() }); }
-  if (d.del) await store.delete('flocks', d.del);
-  if (d.egg) { const l = await store.get('logs', d.egg); await store.patch('logs', d.egg, { eggs: l.eggs + 1 }); }
-  if (d.res) await store.resolve(d.res, d.choice);
-});
-for (const ev of ['change', 'status', 'conflict']) store.on(ev, () => render());
-render();
+const store = await openStore(storeOptions(device));
+window.store = store;   // for poking around in devtools
+
+for (const id of ['status', 'conflicts']) {
+  const el = $(id);
+  el.labels = LABELS;
+  el.recordTitle = recordTitle;
+  el.formatValue = formatValue;
+  el.store = store;
+}
+const conflictsEl = $('conflicts');
+const app = { store, device, showHistory: (collection, id) => conflictsEl.showArchive(collection, id), rerender: () => schedule() };
+
+function section() {
+  const name = location.hash.slice(1);
+  return SECTIONS[name] ? name : 'flocks';
+}
+
+let rendering = null, again = false;
+async function render() {
+  if (rendering) { again = true; return rendering; }
+  rendering = (async () => {
+    const flocks = await store.list('flocks', { orderBy: 'name' });
+    setFlockNames(flocks);
+    const farm = await store.get('farm', 'farm');
+    $('farm-name').textContent = (farm && farm.name) || 'Demo farm';
+    const name = section();
+    for (const a of document.querySelectorAll('.tabs a')) {
+      if (a.hash === `#${name}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+    const view = await SECTIONS[name](app, flocks);
+    if (view) $('main').replaceChildren(view);
+  })();
+  try { await rendering; } finally {
+    rendering = null;
+    if (again) { again = false; schedule(); }
+  }
+}
+
+let queued = false;
+function schedule() {
+  if (queued) return;
+  queued = true;
+  queueMicrotask(() => { queued = false; render().catch((e) => console.error(e)); });
+}
+
+store.on('change', schedule);
+addEventListener('hashchange', () => { schedule(); $('main').focus({ preventScroll: true }); });
+await render();
+document.body.dataset.ready = 'true';

@@ -26,8 +26,9 @@ export interface CollectionConfig {
 export interface TransportError extends Error { status: number; retryAfter: number; }
 
 export interface Transport {
-  push(body: { device_id: string; ops: unknown[] }): Promise<unknown>;
-  pull(req: { cursor: string; limit: number }): Promise<unknown>;
+  /** Resolve with the 200 body: the parsed object, or its JSON text as received. */
+  push(body: { device_id: string; ops: unknown[] }): Promise<object | string>;
+  pull(req: { cursor: string; limit: number }): Promise<object | string>;
   events?(onPoke: () => void): () => void;
 }
 
@@ -56,6 +57,9 @@ export interface SyncResult { pulled: number; pushed: number; conflicts: number;
 export interface Status {
   online: boolean; syncing: boolean; pending: number; failed: number; conflicts: number;
   lastSyncAt: string | null; lastError: string | null;
+  /** 'sync-event': this browser has Background Sync; 'fallback': the service worker syncs on
+   *  start-up, `online` and `visibilitychange` instead (docs/BROWSERS.md). */
+  backgroundSync: 'sync-event' | 'fallback';
 }
 
 export interface Conflict {

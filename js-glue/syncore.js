@@ -9,7 +9,7 @@ import { loadCore, SyncoreError } from './core.js';
 import { openDatabase } from './storage.js';
 import { createHttpTransport } from './transport.js';
 import { createTriggers } from './triggers.js';
-import { requestBackgroundSync } from './sw.js';
+import { requestBackgroundSync, backgroundSyncMode, watchSyncFallback } from './sw.js';
 
 export { SyncoreError, createHttpTransport };
 export { handleSyncEvents } from './sw.js';
@@ -84,6 +84,7 @@ export async function openStore(options) {
     sync: { batchSize: sync.batchSize, retrySchedule: sync.retrySchedule },
   };
   const db = await openDatabase(core, { name: options.name, storage, config });
+  if (options.remote) watchSyncFallback();
   return new Store(db, options, sync);
 }
 
@@ -225,10 +226,11 @@ class Store {
 
   status() {
     const online = this._triggers ? this._online : typeof navigator === 'undefined' || navigator.onLine !== false;
-    if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null };
+    const backgroundSync = backgroundSyncMode();
+    if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, backgroundSync };
     const s = this._db.read('status', {});
     return { online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
-             conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError };
+             conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError, backgroundSync };
   }
 
   on(event, fn) {
@@ -256,7 +258,7 @@ class Store {
 
   _autoSync(reason) {
     if (this._closed || !this._transport) return;
-    if (this._running) { if (reason === 'write' || reason === 'poke') this._again = true; return; }
+    if (this._running) { if (['write', 'poke', 'reconnect'].includes(reason)) this._again = true; return; }
     this._startSync(false);
   }
 
@@ -284,10 +286,14 @@ class Store {
 
   async _runSync(force) {
     const result = { pulled: 0, pushed: 0, conflicts: 0, failed: 0 };
+    const progress = { done: 0, total: null };
     try {
-      await this._db.call('syncBegin', {});
+      const begin = await this._db.call('syncBegin', {});
+      // SPEC §11: ops whose answer was lost go first (same op_id → `duplicate`), so the
+      // pull judges changes to their records against the server's answer.
+      if (begin.inDoubt) await this._pushAll(result, force, progress, true);
       await this._pullAll(result);
-      const pushed = await this._pushAll(result, force);
+      const pushed = await this._pushAll(result, force, progress, false);
       if (pushed) await this._pullAll(result);
     } catch (e) {
       result.error = e.message;
@@ -321,12 +327,13 @@ class Store {
     }
   }
 
-  async _pushAll(result, force) {
+  // progress = { done, total } shared by the round's pushes: total = ops queued when it began.
+  async _pushAll(result, force, progress, inDoubt) {
     const batch = this._sync.batchSize;
-    let request = await this._db.call('pushRequest', { force, limit: batch });
-    const total = request.total;
-    let done = 0;
-    let rounds = Math.ceil(total / batch) * 2 + 4;   // rebased ops may go round again; never loop forever
+    let request = await this._db.call('pushRequest', { force, inDoubt, limit: batch });
+    progress.total ??= request.total;
+    const total = progress.total;
+    let rounds = Math.ceil(request.total / batch) * 2 + 4;   // rebased ops may go round again; never loop forever
     let pushed = 0;
     while (request.body && rounds-- > 0) {
       let out;
@@ -343,9 +350,9 @@ class Store {
       result.failed += out.failed;
       this._noteConflicts(result, out.conflicts, out.newConflicts);
       this._announce(out.changed, 'remote');
-      done += request.opIds.length;
-      this._emit('progress', { phase: 'push', done: Math.min(done, total), total });
-      request = await this._db.call('pushRequest', { force, limit: batch });
+      progress.done += request.opIds.length;
+      this._emit('progress', { phase: 'push', done: Math.min(progress.done, total), total });
+      request = await this._db.call('pushRequest', { force, inDoubt, limit: batch });
     }
     return pushed;
   }

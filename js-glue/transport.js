@@ -1,8 +1,11 @@
 // transport.js — the default HTTP transport of the SPEC §4 wire protocol.
 //
 // A transport moves bodies; it decides nothing. push(body) and pull({cursor, limit})
-// resolve with the parsed 200 body or throw an Error carrying `status` (0 for a network
-// failure, a timeout or an unreadable answer) and `retryAfter` (seconds, or 0).
+// resolve with the 200 body — this one with its text exactly as received, so the core
+// judges what the server sent (a repeated key JSON.parse would quietly collapse, an
+// answer cut short); other transports may resolve with the parsed object — or throw an
+// Error carrying `status` (0 for a network failure or a timeout) and `retryAfter`
+// (seconds, or 0).
 // events(onPoke) opens the Server-Sent Events stream and returns a stop function.
 // What to do with a failure (retry schedule, 410 resync) is the core's business.
 // Adapters for other backends (seed 000's REST, seed 001's delta endpoint) implement
@@ -70,12 +73,9 @@ export function createHttpTransport(remote) {
       try { const body = JSON.parse(text); if (body && body.error) message += `: ${body.error}`; } catch { /* not JSON */ }
       throw transportError(message, res.status, parseRetryAfter(res.headers.get('Retry-After')));
     }
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      // The server may have applied a push whose answer got cut: retryable, same op_ids.
-      throw transportError(`unreadable answer on ${path}: ${e.message}`, 0, 0, e);
-    }
+    // Not parsed here: the core reads it (a push answer cut short is a failed attempt,
+    // retried with the same op_ids).
+    return text;
   }
 
   return {

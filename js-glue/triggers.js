@@ -2,8 +2,11 @@
 //
 // Sources: store open, every local write (coalesced into one sync), the online edge
 // (trailing debounce, only after a real offline→online transition), the interval while
-// online, a server poke over SSE, the retry timer the core asks for (nextWakeAt), and
-// visibilitychange back to visible. Never two syncs at once is the caller's promise
+// online, a server poke over SSE, the event stream coming back after it failed (catch-up:
+// pokes were lost meanwhile), the retry timer the core asks for (nextWakeAt), and
+// visibilitychange back to visible. Everything an online edge sets off — the edge itself,
+// the stream's reconnect, a poke the server sends while the network settles — shares the
+// one trailing debounce (reconnectDebounceMs): a flapping network syncs once. Never two syncs at once is the caller's promise
 // sharing (syncore.js); this file only decides *when* to call requestSync().
 // Background Sync and periodicsync live in sw.js.
 
@@ -20,6 +23,7 @@ export function createTriggers(opts) {
   const nav = scope.navigator;
   let online = nav && typeof nav.onLine === 'boolean' ? nav.onLine : true;
   let wasOffline = !online;          // a store opened offline has seen a real edge once online
+  let streamDown = false;            // the event stream failed since it last opened
   const timers = { write: 0, edge: 0, interval: 0, wake: 0 };
   let stopEvents = () => {};
   let stopped = false;
@@ -44,14 +48,32 @@ export function createTriggers(opts) {
     opts.onOnlineChange(false);
   }
 
+  // The one trailing debounce: each trigger inside the window moves its end; one sync.
+  function debounce(reason) {
+    clear('edge');
+    timers.edge = setTimeout(() => { timers.edge = 0; if (online) fire(reason); }, opts.sync.reconnectDebounceMs);
+  }
+
   function onOnline() {
     online = true;
     opts.onOnlineChange(true);
     startInterval();
     if (!wasOffline) return;         // no real transition: no sync storm on spurious events
     wasOffline = false;
-    clear('edge');
-    timers.edge = setTimeout(() => { timers.edge = 0; fire('online'); }, opts.sync.reconnectDebounceMs);
+    debounce('online');
+  }
+
+  function onPoke() {
+    if (timers.edge) return;         // the debounced sync pulls what the poke announced
+    fire('poke');
+  }
+
+  // SSE open/error: a stream back after failing missed pokes meanwhile — catch up, debounced.
+  function onStream(up) {
+    if (!up) { streamDown = true; return; }
+    if (!streamDown) return;         // the first open: store open already syncs
+    streamDown = false;
+    debounce('reconnect');
   }
 
   function onVisibility() {
@@ -64,7 +86,7 @@ export function createTriggers(opts) {
     if (scope.document) scope.document.addEventListener('visibilitychange', onVisibility);
   }
   if (opts.transport && opts.transport.events) {
-    stopEvents = opts.transport.events(() => fire('poke'), () => {});
+    stopEvents = opts.transport.events(onPoke, (up) => { if (!stopped) onStream(up); });
   }
   startInterval();
   if (online) fire('open');

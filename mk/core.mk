@@ -54,3 +54,20 @@ $(ASAN_DIR)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(ASAN_OBJ) $(ASAN_DIR)
 .PHONY: test-c-asan
 test-c-asan: $(ASAN_BIN)
 	@set -e; for t in $(ASAN_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+# make test also compiles the core with the dist flags (-O2 turns on checks -O1 leaves
+# off, -Wformat-truncation among them), so `make MODE=dist` cannot break unseen. Objects
+# only, apart in build/dist-check; mk/server.mk adds the server's sources.
+DIST_CHECK_DIR  := build/dist-check
+DIST_OPT        := -O2 -DNDEBUG
+DIST_CHECK_OBJ  := $(patsubst wasm/src/%.c,$(DIST_CHECK_DIR)/core/%.o,$(CORE_SRC))
+
+$(DIST_CHECK_DIR)/core/%.o: wasm/src/%.c $(CORE_HDR) $(TP)/.fetched | deps-native
+	@mkdir -p $(@D)
+	$(CC) $(subst $(OPT),$(DIST_OPT),$(CFLAGS_CORE)) -c -o $@ $<
+
+.PHONY: test-dist-build
+test-dist-build: $(DIST_CHECK_OBJ)
+	@echo "dist flags ($(DIST_OPT)): $(words $^) C sources compile cleanly"
+
+TEST_TARGETS += test-dist-build

@@ -34,5 +34,12 @@ bench: bench-server
 deps-browser-node:
 	@command -v node >/dev/null || ./scripts/deps.sh browser
 
+# The dist-flags compile check of mk/core.mk covers the server's sources too.
+DIST_CHECK_OBJ += $(patsubst server/%.c,$(DIST_CHECK_DIR)/server/%.o,$(SERVER_SRC))
+$(DIST_CHECK_DIR)/server/%.o: server/%.c $(SERVER_HDR) $(TP)/.fetched | deps-server deps-native
+	@mkdir -p $(@D)
+	$(CC) $(subst $(OPT),$(DIST_OPT),$(CFLAGS_SERVER)) -c -o $@ $<
+test-dist-build: $(filter $(DIST_CHECK_DIR)/server/%,$(DIST_CHECK_OBJ))
+
 ALL_TARGETS  += server
 TEST_TARGETS += test-server

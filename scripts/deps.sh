@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing syncore needs on Debian 12, idempotently.
 # Packages come from Debian's registry, JS tooling from npm; nothing is vendored.
-# Usage: scripts/deps.sh [native|wasm|browser|server|all]
+# Usage: scripts/deps.sh [native|wasm|browser|engines|server|all]
+# engines: Firefox ESR and WebKitGTK (MiniBrowser + WebKitWebDriver) under Xvfb, for
+# tests/engines (docs/BROWSERS.md); their npm drivers come with `npm ci`.
 set -euo pipefail
 want=${1:-all}
 pkgs=()
@@ -10,8 +12,9 @@ case $want in
   native)  need gcc; need make; need clang; need libclang-rt-14-dev; need libcmocka-dev; need pkg-config; need curl; need ca-certificates ;;
   wasm)    need emscripten; need curl ;;
   browser) need chromium; command -v node >/dev/null || need nodejs; command -v npm >/dev/null || need npm ;;
+  engines) need firefox-esr; need webkit2gtk-driver; need xvfb; need xauth; "$0" browser ;;
   server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl ;;
-  all)     for w in native wasm browser server; do "$0" "$w"; done; exit 0 ;;
+  all)     for w in native wasm browser engines server; do "$0" "$w"; done; exit 0 ;;
 esac
 if [ ${#pkgs[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -19,6 +22,6 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   [ -f $stamp ] || { $SUDO apt-get update -qq && touch $stamp; }
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
-if [ "$want" = browser ] && [ ! -d node_modules/playwright-core ]; then
+if [ "$want" = browser ] && ! { [ -d node_modules/playwright-core ] && [ -d node_modules/puppeteer-core ] && [ -d node_modules/selenium-webdriver ]; }; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

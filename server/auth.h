@@ -11,20 +11,37 @@
 #include <stdint.h>
 
 #define AUTH_CLAIM_MAX 256
+/* A partition name: "u:" + sub, or "s:" + space (two namespaces that never meet). */
+#define AUTH_PARTITION_MAX (AUTH_CLAIM_MAX + 2)
+/* HS256 keys shorter than the hash are refused (RFC 7518 §3.2). */
+#define AUTH_MIN_KEY 32
+/* Clock skew allowed for `nbf` and `iat`, seconds. */
+#define AUTH_LEEWAY_S 60
+
+/* What a token must satisfy besides its signature. */
+typedef struct auth_policy {
+  const unsigned char *key;
+  size_t klen;
+  const char *audience;   /* NULL = `aud` not checked */
+  const char *issuer;     /* NULL = `iss` not checked */
+} auth_policy;
 
 typedef struct auth_claims {
   char sub[AUTH_CLAIM_MAX + 1];
-  char partition[AUTH_CLAIM_MAX + 1];  /* the `space` claim, else `sub` */
-  int64_t exp;                         /* seconds since the epoch */
+  char partition[AUTH_PARTITION_MAX + 1];  /* "s:" + `space`, else "u:" + `sub` */
+  int64_t exp;                             /* seconds since the epoch */
 } auth_claims;
 
-/* Verify token (header.payload.signature, base64url) signed with HMAC-SHA256 under
-** key[klen]: alg must be HS256, the signature must match (constant-time compare),
-** `sub` a non-empty string, `exp` a number later than now_ms, `space` (optional) a
-** non-empty string, `iat` (optional) a number; claims are at most 256 bytes.
+/* Verify token (header.payload.signature, canonical unpadded base64url) signed with
+** HMAC-SHA256 under policy->key: alg must be HS256, the signature must match
+** (constant-time compare), `sub` a non-empty string, `exp` a finite number later than
+** now_ms, `nbf` (optional) not later than now + leeway, `iat` (optional) a number not
+** later than now + leeway, `space` (optional) a non-empty string; string claims are at
+** most 256 bytes of UTF-8 with no control character; `aud`/`iss` as the policy asks.
 ** Returns 0 and fills *out, or -1 with the reason in zErr[nErr]. */
-int auth_verify(const unsigned char *key, size_t klen, const char *token, int64_t now_ms,
-                auth_claims *out, char *zErr, size_t nErr);
+int auth_verify(const auth_policy *policy, const char *token, int64_t now_ms, auth_claims *out,
+                char *zErr, size_t nErr);
+
 
 /* Mint a token for sub (and space, may be NULL) expiring at exp_s, issued at iat_s.
 ** Returns 0 with *pzToken (caller frees with free()), or -1. */

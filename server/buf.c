@@ -1,8 +1,8 @@
 /*
-** buf.c — growable text buffer with JSON string escaping, and the pre-parse
-** checks on request bodies (UTF-8, NUL, nesting depth). cJSON does the parsing
-** itself; it neither validates UTF-8 nor keeps a \u0000 inside a C string, so
-** those are refused here, before anything is parsed.
+** buf.c — growable text buffer with JSON string escaping, and UTF-8 validation.
+** A buffer whose growth fails is marked failed: later appends are dropped and
+** buf_take hands back NULL, so the request that needed the memory fails (503)
+** while the server goes on. (json_guard.c checks request bodies before parsing.)
 */
 #include "buf.h"
 
@@ -11,18 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void buf_reserve(srv_buf *b, size_t extra) {
-  if (b->len + extra + 1 <= b->cap) return;
+/* 0 when there is room for extra more bytes (+ NUL); -1 (and b->failed) if not. */
+static int buf_reserve(srv_buf *b, size_t extra) {
+  if (b->failed) return -1;
+  if (b->len + extra + 1 <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra + 1) cap *= 2;
   char *p = realloc(b->data, cap);
-  if (!p) { fputs("{\"level\":\"fatal\",\"msg\":\"out of memory\"}\n", stderr); abort(); }
+  if (!p) { b->failed = 1; return -1; }
   b->data = p;
   b->cap = cap;
+  return 0;
 }
 
 void buf_append(srv_buf *b, const char *p, size_t n) {
-  buf_reserve(b, n);
+  if (buf_reserve(b, n) != 0) return;
   memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = 0;
@@ -34,12 +37,12 @@ void buf_json_str(srv_buf *b, const char *s) {
   static const char hex[] = "0123456789abcdef";
   if (!s) { buf_append(b, "null", 4); return; }
   size_t n = strlen(s);
-  buf_reserve(b, n + 2);
+  if (buf_reserve(b, n + 2) != 0) return;
   b->data[b->len++] = '"';
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') {
-      buf_reserve(b, 1);
+      if (buf_reserve(b, 1) != 0) return;
       b->data[b->len++] = (char)c;
       continue;
     }
@@ -61,7 +64,7 @@ void buf_json_str(srv_buf *b, const char *s) {
     }
     buf_append(b, esc, k);
   }
-  buf_reserve(b, 1);
+  if (buf_reserve(b, 1) != 0) return;
   b->data[b->len++] = '"';
   b->data[b->len] = 0;
 }
@@ -79,8 +82,7 @@ void buf_printf(srv_buf *b, const char *fmt, ...) {
   va_copy(ap2, ap);
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if (n > 0) {
-    buf_reserve(b, (size_t)n);
+  if (n > 0 && buf_reserve(b, (size_t)n) == 0) {
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
     b->len += (size_t)n;
   }
@@ -88,7 +90,8 @@ void buf_printf(srv_buf *b, const char *fmt, ...) {
 }
 
 char *buf_take(srv_buf *b) {
-  if (!b->data) buf_reserve(b, 0), b->data[0] = 0;
+  if (!b->data && buf_reserve(b, 0) == 0) b->data[0] = 0;
+  if (b->failed) { buf_free(b); return NULL; }
   char *p = b->data;
   b->data = NULL;
   b->len = b->cap = 0;
@@ -99,11 +102,12 @@ void buf_free(srv_buf *b) {
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+  b->failed = 0;
 }
 
 /* Length of the UTF-8 sequence starting at s (at most n bytes), 0 if invalid.
 ** Rejects overlong forms, surrogates and code points past U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+size_t buf_utf8_seq(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   if (c < 0x80) return 1;
   size_t len;
@@ -126,47 +130,9 @@ int buf_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < len) {
-    size_t k = utf8_seq(p + i, len - i);
+    size_t k = buf_utf8_seq(p + i, len - i);
     if (k == 0) return 0;
     i += k;
   }
   return 1;
-}
-
-int buf_check_json_text(const char *text, size_t len, int max_depth, char *zErr, size_t nErr) {
-  const unsigned char *p = (const unsigned char *)text;
-  int depth = 0, in_string = 0;
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = p[i];
-    if (c == 0) { snprintf(zErr, nErr, "body contains a NUL byte at offset %zu", i); return -1; }
-    if (c >= 0x80) {
-      size_t k = utf8_seq(p + i, len - i);
-      if (k == 0) { snprintf(zErr, nErr, "body is not valid UTF-8 (offset %zu)", i); return -1; }
-      i += k;
-      continue;
-    }
-    if (in_string) {
-      if (c == '\\') {
-        if (i + 5 < len && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) {
-          snprintf(zErr, nErr, "strings may not contain \\u0000 (offset %zu)", i);
-          return -1;
-        }
-        i += 2;
-        continue;
-      }
-      if (c == '"') in_string = 0;
-    } else if (c == '"') {
-      in_string = 1;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) {
-        snprintf(zErr, nErr, "JSON nested deeper than %d levels", max_depth);
-        return -1;
-      }
-    } else if (c == ']' || c == '}') {
-      depth--;
-    }
-    i++;
-  }
-  return 0;
 }

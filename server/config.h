@@ -26,6 +26,9 @@ typedef struct srv_config {
   const char *db_url;            /* sqlite:PATH | postgres://… | postgresql://… */
   unsigned char jwt_secret[4096];
   size_t jwt_secret_len;
+  const char *jwt_secret_path;   /* never served by --static                   */
+  const char *jwt_audience;      /* NULL = `aud` not checked                   */
+  const char *jwt_issuer;        /* NULL = `iss` not checked                   */
   const char *static_dir;        /* NULL = no static files                    */
   const char *cors_origin;       /* NULL = no CORS headers                     */
   int dev;                       /* POST /auth/dev-token                       */
@@ -33,14 +36,24 @@ typedef struct srv_config {
   size_t max_body;               /* bytes, 413 beyond                           */
   int max_ops;                   /* ops per push, 413 beyond                    */
   int max_depth;                 /* JSON nesting                                */
+  size_t max_nodes;              /* JSON values in one body, 413 beyond          */
+  size_t max_page_bytes;         /* a pull page stops growing past this          */
   int max_id;                    /* record id length                            */
   size_t max_record;             /* serialized data bytes                       */
-  double rate;                   /* requests per second per token, 0 = off      */
+  double rate;                   /* requests per second per partition, 0 = off  */
   double burst;
+  double auth_fail_rate;         /* failed authentications per second per address */
+  double auth_fail_burst;
   int64_t tombstone_retention_ms;
   int64_t future_tolerance_ms;
   int sse_ping_ms;               /* heartbeat interval                          */
   unsigned max_connections;
+  unsigned max_connections_per_ip;   /* 0 = no limit                            */
+  unsigned idle_timeout_s;       /* a connection silent this long is closed     */
+  unsigned header_timeout_s;     /* a request's headers must arrive within this */
+  unsigned max_streams_per_token;
+  unsigned max_streams_per_partition;
+  const char *legacy_spaces;     /* comma list: unprefixed partitions that were spaces */
   int server_id_count;
   char server_ids[SRV_MAX_SERVER_IDS][65];
   int derive_count;

@@ -28,6 +28,17 @@ char *db_strdup(const char *s) {
   return p;
 }
 
+int db_strndup_try(const char *s, size_t n, char **pOut) {
+  *pOut = NULL;
+  if (!s) return 0;
+  char *p = malloc(n + 1);
+  if (!p) return -1;
+  memcpy(p, s, n);
+  p[n] = 0;
+  *pOut = p;
+  return 0;
+}
+
 void db_record_clear(db_record *rec) {
   free(rec->collection);
   free(rec->id);
@@ -55,7 +66,8 @@ static const db_backend *backend_for(const char *url, const char **pTarget) {
   return NULL;
 }
 
-int db_pool_open(const char *url, unsigned size, db_pool **ppPool, char *zErr, size_t nErr) {
+int db_pool_open(const char *url, unsigned size, const char *legacy_spaces, db_pool **ppPool,
+                 char *zErr, size_t nErr) {
   const char *target = NULL;
   const db_backend *backend = backend_for(url, &target);
   db_pool *pool = NULL;
@@ -77,10 +89,14 @@ int db_pool_open(const char *url, unsigned size, db_pool **ppPool, char *zErr, s
     db_conn *conn = NULL;
     if (backend->connect(pool->url, &conn, zErr, nErr) != DB_OK) goto fail;
     pool->free_conns[pool->free_count++] = conn;
-    if (i == 0 && backend->migrate(conn) != DB_OK) {
+    int64_t renamed = 0;
+    if (i == 0 && backend->migrate(conn, legacy_spaces, &renamed) != DB_OK) {
       snprintf(zErr, nErr, "creating the schema failed: %s", backend->errmsg(conn));
       goto fail;
     }
+    if (renamed > 0)
+      fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"partitions renamed to u:/s: names\",\"partitions\":%lld}\n",
+              (long long)renamed);
   }
   *ppPool = pool;
   return DB_OK;
@@ -100,6 +116,10 @@ void db_pool_close(db_pool *pool) {
 }
 
 const db_backend *db_pool_backend(const db_pool *pool) { return pool->backend; }
+
+const char *db_pool_file(const db_pool *pool) {
+  return pool->backend == &db_sqlite_backend ? pool->url : NULL;
+}
 
 int db_pool_shared(const db_pool *pool) { return pool->backend->listen != NULL; }
 

@@ -58,7 +58,10 @@ typedef struct db_backend {
   const char *name;
   int (*connect)(const char *url, db_conn **ppConn, char *zErr, size_t nErr);
   void (*disconnect)(db_conn *conn);
-  int (*migrate)(db_conn *conn);
+  /* Bring the schema up to date: on data from before the u:/s: partition prefixes,
+  ** every partition is renamed "s:NAME" when NAME is in legacy_spaces (a comma list,
+  ** may be NULL) and "u:NAME" otherwise — once, marked done in the database. */
+  int (*migrate)(db_conn *conn, const char *legacy_spaces, int64_t *pRenamed);
   int (*push_begin)(db_conn *conn, const char *partition, int64_t *pSeq);
   int (*push_end)(db_conn *conn, const char *partition, int64_t seq, int changed, int commit);
   int (*op_get)(db_conn *conn, const char *partition, const char *op_id, char **pzResult);
@@ -67,7 +70,11 @@ typedef struct db_backend {
   int (*record_get)(db_conn *conn, const char *partition, const char *collection, const char *id,
                     db_record *out);
   int (*record_put)(db_conn *conn, const char *partition, const db_record *rec, int64_t now_ms);
-  int (*pull)(db_conn *conn, const char *partition, int64_t cursor, int limit, db_pull_page *page);
+  /* At most limit rows; stops after the row that brings the page's data to
+  ** max_bytes or more (so at least one row whatever its size). DB_ERROR when memory
+  ** runs out (the request fails, the server goes on). */
+  int (*pull)(db_conn *conn, const char *partition, int64_t cursor, int limit, size_t max_bytes,
+              db_pull_page *page);
   int (*purge)(db_conn *conn, int64_t horizon_ms, int64_t *pPurged);
   /* Optional: block up to timeout_ms for partitions changed by any server on the
   ** database; calls on_change(partition, ctx) for each. NULL for single-process backends. */
@@ -80,9 +87,12 @@ extern const db_backend db_pg_backend;
 
 /* Open a pool of `size` connections for url (sqlite:PATH, postgres://…,
 ** postgresql://…, or a libpq "key=value" string starting with "postgres:"), and
-** create the schema if missing. Returns DB_OK with *ppPool, or DB_ERROR with a
-** message in zErr. */
-int db_pool_open(const char *url, unsigned size, db_pool **ppPool, char *zErr, size_t nErr);
+** create or migrate the schema (legacy_spaces: see migrate). Returns DB_OK with
+** *ppPool, or DB_ERROR with a message in zErr. */
+int db_pool_open(const char *url, unsigned size, const char *legacy_spaces, db_pool **ppPool,
+                 char *zErr, size_t nErr);
+/* The SQLite file the pool stores into (NULL for PostgreSQL): never served as a file. */
+const char *db_pool_file(const db_pool *pool);
 void db_pool_close(db_pool *pool);
 const db_backend *db_pool_backend(const db_pool *pool);
 /* True when changes must be announced through the backend (listen) rather than
@@ -100,5 +110,8 @@ void db_record_clear(db_record *rec);
 void db_pull_page_clear(db_pull_page *page);
 /* Duplicate a string (NULL stays NULL); aborts on out of memory. */
 char *db_strdup(const char *s);
+/* Duplicate n bytes of s as a string into *pOut (NULL stays NULL); -1 when out of
+** memory (for what a request reads in bulk: failing that request, not the server). */
+int db_strndup_try(const char *s, size_t n, char **pOut);
 
 #endif /* SRV_DB_H */

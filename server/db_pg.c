@@ -57,8 +57,14 @@ static const struct { const char *name, *sql; int nparams; } stmts[ST__N] = {
               " data=excluded.data, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,"
               " hlc=excluded.hlc, device_id=excluded.device_id, seq=excluded.seq,"
               " changed_ms=excluded.changed_ms", 11},
-  {"pull", "SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id"
-           " FROM syncore_records WHERE partition=$1 AND seq>$2 ORDER BY seq LIMIT $3", 3},
+  /* Rows up to and including the one whose data brings the page to $4 bytes;
+  ** octet_length reads a TOASTed value's size without fetching it. */
+  {"pull", "SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id FROM"
+           " (SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id,"
+           " coalesce(octet_length(data), 0) + 256 AS size,"
+           " sum(coalesce(octet_length(data), 0) + 256) OVER (ORDER BY seq) AS upto"
+           " FROM syncore_records WHERE partition=$1 AND seq>$2 ORDER BY seq LIMIT $3) page"
+           " WHERE upto - size < $4 ORDER BY seq", 4},
   {"count", "SELECT count(*) FROM syncore_records WHERE partition=$1 AND seq>$2", 2},
 };
 
@@ -112,6 +118,11 @@ static char *val_dup(const PGresult *res, int row, int col) {
   return db_strdup(PQgetvalue(res, row, col));
 }
 
+static int val_dup_try(const PGresult *res, int row, int col, char **pOut) {
+  if (PQgetisnull(res, row, col)) { *pOut = NULL; return 0; }
+  return db_strndup_try(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), pOut);
+}
+
 static void pg_disconnect(db_conn *c) {
   if (!c) return;
   PQfinish(c->pg);
@@ -140,7 +151,45 @@ fail:
   return DB_ERROR;
 }
 
-static int pg_migrate(db_conn *c) { (void)c; return DB_OK; /* done on connect */ }
+/* Schema step "partition_prefixes" (syncore_meta): partition names carry their
+** kind, "u:" + sub or "s:" + space; earlier data named a partition by the bare
+** claim. Run once, under the migration lock, by whichever server gets there first. */
+static int pg_migrate(db_conn *c, const char *legacy_spaces, int64_t *pRenamed) {
+  static const char *const rename_sql[] = {
+    "UPDATE syncore_partitions SET name = CASE WHEN name = ANY(string_to_array($1, ','))"
+    " THEN 's:' || name ELSE 'u:' || name END",
+    "UPDATE syncore_records SET partition = CASE WHEN partition = ANY(string_to_array($1, ','))"
+    " THEN 's:' || partition ELSE 'u:' || partition END",
+    "UPDATE syncore_op_results SET partition = CASE WHEN partition = ANY(string_to_array($1, ','))"
+    " THEN 's:' || partition ELSE 'u:' || partition END",
+  };
+  const char *params[1] = {legacy_spaces ? legacy_spaces : ""};
+  PGresult *res = NULL;
+  *pRenamed = 0;
+  if (exec_simple(c, "BEGIN") != DB_OK) return DB_ERROR;
+  if (exec_simple(c, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")") != DB_OK ||
+      exec_simple(c, "CREATE TABLE IF NOT EXISTS syncore_meta(key text PRIMARY KEY, value text NOT NULL)") != DB_OK)
+    goto fail;
+  res = PQexec(c->pg, "SELECT 1 FROM syncore_meta WHERE key = 'partition_prefixes'");
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) { fail_with(c, "reading the schema version", res); goto fail; }
+  int done = PQntuples(res) == 1;
+  PQclear(res);
+  res = NULL;
+  for (int i = 0; !done && i < 3; i++) {
+    res = PQexecParams(c->pg, rename_sql[i], 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) { fail_with(c, "renaming partitions", res); goto fail; }
+    if (i == 0) *pRenamed = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    res = NULL;
+  }
+  if (!done && exec_simple(c, "INSERT INTO syncore_meta(key, value) VALUES('partition_prefixes', '1')") != DB_OK)
+    goto fail;
+  return exec_simple(c, "COMMIT");
+fail:
+  PQclear(res);
+  exec_simple(c, "ROLLBACK");
+  return DB_ERROR;
+}
 
 static int pg_push_begin(db_conn *c, const char *partition, int64_t *pSeq) {
   if (ensure_alive(c) != DB_OK || exec_simple(c, "BEGIN") != DB_OK) return DB_ERROR;
@@ -238,8 +287,9 @@ static int pg_record_put(db_conn *c, const char *partition, const db_record *r, 
   return rc;
 }
 
-static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit, db_pull_page *page) {
-  char cursor_text[24], limit_text[24], last_text[24];
+static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit, size_t max_bytes,
+                   db_pull_page *page) {
+  char cursor_text[24], limit_text[24], last_text[24], bytes_text[24];
   PGresult *res = NULL;
   memset(page, 0, sizeof *page);
   if (ensure_alive(c) != DB_OK) return DB_ERROR;
@@ -254,24 +304,25 @@ static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit,
   PQclear(res);
   snprintf(cursor_text, sizeof cursor_text, "%lld", (long long)cursor);
   snprintf(limit_text, sizeof limit_text, "%d", limit);
-  const char *p3[3] = {partition, cursor_text, limit_text};
-  res = run(c, ST_PULL, p3);
+  snprintf(bytes_text, sizeof bytes_text, "%zu", max_bytes);
+  const char *p4[4] = {partition, cursor_text, limit_text, bytes_text};
+  res = run(c, ST_PULL, p4);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) { fail_with(c, "pulling", res); goto fail; }
   int n = PQntuples(res);
   page->rows = calloc((size_t)(n ? n : 1), sizeof *page->rows);
-  if (!page->rows) abort();
+  if (!page->rows) { snprintf(c->err, sizeof c->err, "out of memory for a page"); goto fail; }
   int64_t last = cursor;
   for (int i = 0; i < n; i++) {
     db_record *r = &page->rows[page->count++];
     r->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    r->collection = val_dup(res, i, 1);
-    r->id = val_dup(res, i, 2);
     r->version = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-    r->data = val_dup(res, i, 4);
-    r->updated_at = val_dup(res, i, 5);
-    r->deleted_at = val_dup(res, i, 6);
-    r->hlc = val_dup(res, i, 7);
-    r->device_id = val_dup(res, i, 8);
+    if (val_dup_try(res, i, 1, &r->collection) || val_dup_try(res, i, 2, &r->id) ||
+        val_dup_try(res, i, 4, &r->data) || val_dup_try(res, i, 5, &r->updated_at) ||
+        val_dup_try(res, i, 6, &r->deleted_at) || val_dup_try(res, i, 7, &r->hlc) ||
+        val_dup_try(res, i, 8, &r->device_id)) {
+      snprintf(c->err, sizeof c->err, "out of memory while reading a page");
+      goto fail;
+    }
     last = r->seq;
   }
   PQclear(res);

@@ -130,7 +130,48 @@ fail:
   return DB_ERROR;
 }
 
-static int sq_migrate(db_conn *c) { (void)c; return DB_OK; /* done on connect */ }
+/* Schema version 1 (PRAGMA user_version): partition names carry their kind,
+** "u:" + sub or "s:" + space. Earlier data named a partition by the bare claim. */
+static int sq_migrate(db_conn *c, const char *legacy_spaces, int64_t *pRenamed) {
+  static const char *const rename_sql[] = {
+    "UPDATE partitions SET name = CASE WHEN instr(','||?1||',', ','||name||',') > 0"
+    " THEN 's:'||name ELSE 'u:'||name END",
+    "UPDATE records SET partition = CASE WHEN instr(','||?1||',', ','||partition||',') > 0"
+    " THEN 's:'||partition ELSE 'u:'||partition END",
+    "UPDATE op_results SET partition = CASE WHEN instr(','||?1||',', ','||partition||',') > 0"
+    " THEN 's:'||partition ELSE 'u:'||partition END",
+  };
+  sqlite3_stmt *st = NULL;
+  int version = 0;
+  *pRenamed = 0;
+  pthread_mutex_lock(&write_mu);
+  if (step_done(c, ST_BEGIN_W) != DB_OK) { pthread_mutex_unlock(&write_mu); return DB_ERROR; }
+  if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) goto fail;
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  st = NULL;
+  if (version < 1) {
+    for (int i = 0; i < 3; i++) {
+      if (sqlite3_prepare_v2(c->db, rename_sql[i], -1, &st, NULL) != SQLITE_OK) goto fail;
+      sqlite3_bind_text(st, 1, legacy_spaces ? legacy_spaces : "", -1, SQLITE_STATIC);
+      int rc = sqlite3_step(st);
+      sqlite3_finalize(st);
+      st = NULL;
+      if (rc != SQLITE_DONE) goto fail;
+      if (i == 0) *pRenamed = sqlite3_changes(c->db);
+    }
+    if (sqlite3_exec(c->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+  }
+  if (step_done(c, ST_COMMIT) != DB_OK) goto fail;
+  pthread_mutex_unlock(&write_mu);
+  return DB_OK;
+fail:
+  fail_with(c, "migrating the partition names");
+  sqlite3_finalize(st);
+  step_done(c, ST_ROLLBACK);
+  pthread_mutex_unlock(&write_mu);
+  return DB_ERROR;
+}
 
 static int sq_push_begin(db_conn *c, const char *partition, int64_t *pSeq) {
   pthread_mutex_lock(&write_mu);
@@ -232,7 +273,19 @@ static int sq_record_put(db_conn *c, const char *partition, const db_record *r, 
   return step_done(c, ST_REC_PUT);
 }
 
-static int sq_pull(db_conn *c, const char *partition, int64_t cursor, int limit, db_pull_page *page) {
+/* Column i as a string owned by the caller; -1 when out of memory. */
+static int col_dup_try(sqlite3_stmt *st, int i, char **pOut) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) { *pOut = NULL; return 0; }
+  const char *text = (const char *)sqlite3_column_text(st, i);
+  if (!text) { *pOut = NULL; return -1; }
+  return db_strndup_try(text, (size_t)sqlite3_column_bytes(st, i), pOut);
+}
+
+/* Overhead counted per row besides its data (keys, ids, times, hlc). */
+#define ROW_OVERHEAD 256
+
+static int sq_pull(db_conn *c, const char *partition, int64_t cursor, int limit, size_t max_bytes,
+                   db_pull_page *page) {
   memset(page, 0, sizeof *page);
   if (step_done(c, ST_BEGIN_R) != DB_OK) return DB_ERROR;
   sqlite3_stmt *st = c->st[ST_PART_GET];
@@ -249,20 +302,24 @@ static int sq_pull(db_conn *c, const char *partition, int64_t cursor, int limit,
   sqlite3_bind_int64(st, 2, cursor);
   sqlite3_bind_int(st, 3, limit);
   page->rows = calloc((size_t)limit, sizeof *page->rows);
-  if (!page->rows) abort();
+  if (!page->rows) { sqlite3_reset(st); snprintf(c->err, sizeof c->err, "out of memory for a page"); goto fail; }
   int64_t last = cursor;
+  size_t bytes = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     db_record *r = &page->rows[page->count++];
     r->seq = sqlite3_column_int64(st, 0);
-    r->collection = col_dup(st, 1);
-    r->id = col_dup(st, 2);
     r->version = sqlite3_column_int64(st, 3);
-    r->data = col_dup(st, 4);
-    r->updated_at = col_dup(st, 5);
-    r->deleted_at = col_dup(st, 6);
-    r->hlc = col_dup(st, 7);
-    r->device_id = col_dup(st, 8);
+    if (col_dup_try(st, 1, &r->collection) || col_dup_try(st, 2, &r->id) ||
+        col_dup_try(st, 4, &r->data) || col_dup_try(st, 5, &r->updated_at) ||
+        col_dup_try(st, 6, &r->deleted_at) || col_dup_try(st, 7, &r->hlc) ||
+        col_dup_try(st, 8, &r->device_id)) {
+      sqlite3_reset(st);
+      snprintf(c->err, sizeof c->err, "out of memory while reading a page");
+      goto fail;
+    }
     last = r->seq;
+    bytes += (size_t)sqlite3_column_bytes(st, 4) + ROW_OVERHEAD;
+    if (bytes >= max_bytes) { rc = SQLITE_DONE; break; }
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) { fail_with(c, "pulling"); goto fail; }

@@ -10,6 +10,9 @@
 **      own, and the free callback may run under it and take the hub lock).
 **   3. Lock order: hub → (nothing); stream → MHD. No MHD call with the hub lock.
 ** Disconnects of idle clients are found by the heartbeat's failing write.
+** Caps: a token holds at most --max-streams-per-token streams and a partition
+** --max-streams-per-partition (tokens are told apart by a key http.c derives from
+** the signature), so one credential cannot pin the server's connections.
 */
 #include "events.h"
 
@@ -28,6 +31,7 @@ typedef struct stream {
   atomic_int refs;
   pthread_mutex_t mu;
   struct MHD_Connection *conn;
+  uint64_t token_key;
   int hello, poke, ping, closed, suspended;   /* under mu */
   char partition[];
 } stream;
@@ -42,6 +46,7 @@ static pthread_mutex_t ping_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ping_cv = PTHREAD_COND_INITIALIZER;
 static int ping_stop;
 static int ping_interval_ms;
+static unsigned cap_token, cap_partition;
 
 static unsigned hash_partition(const char *s) {
   uint32_t h = 2166136261u;
@@ -82,38 +87,69 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   return (ssize_t)n;
 }
 
-static void stream_free(void *cls) {
-  stream *s = cls;
-  pthread_mutex_lock(&hub_mu);
+static void unlink_locked(stream *s) {
   if (s->prev) s->prev->next = s->next;
   else buckets[s->bucket] = s->next;
   if (s->next) s->next->prev = s->prev;
   stream_count--;
+}
+
+static void stream_free(void *cls) {
+  stream *s = cls;
+  pthread_mutex_lock(&hub_mu);
+  unlink_locked(s);
   pthread_mutex_unlock(&hub_mu);
   stream_unref(s);
 }
 
-struct MHD_Response *events_response(const char *partition, struct MHD_Connection *conn) {
+/* The stream joins the hub only when the caps allow, counted under the hub lock
+** (so concurrent opens cannot overshoot); the MHD response is made after. */
+int events_open(const char *partition, uint64_t token_key, struct MHD_Connection *conn,
+                struct MHD_Response **pResp) {
   size_t n = strlen(partition);
+  unsigned same_partition = 0, same_token = 0;
+  *pResp = NULL;
   stream *s = calloc(1, sizeof *s + n + 1);
-  if (!s) return NULL;
+  if (!s) return EVENTS_FAILED;
   memcpy(s->partition, partition, n + 1);
   pthread_mutex_init(&s->mu, NULL);
   atomic_init(&s->refs, 1);
   s->conn = conn;
+  s->token_key = token_key;
   s->hello = 1;
   s->bucket = hash_partition(partition);
+  pthread_mutex_lock(&hub_mu);
+  for (stream *o = buckets[s->bucket]; o; o = o->next) {
+    if (strcmp(o->partition, partition) != 0) continue;
+    same_partition++;
+    if (o->token_key == token_key) same_token++;
+  }
+  int full = cap_token && same_token >= cap_token ? EVENTS_TOKEN_FULL
+           : cap_partition && same_partition >= cap_partition ? EVENTS_PARTITION_FULL : EVENTS_OK;
+  if (full == EVENTS_OK) {
+    s->closed = hub_closing;
+    s->next = buckets[s->bucket];
+    if (s->next) s->next->prev = s;
+    buckets[s->bucket] = s;
+    stream_count++;
+  }
+  pthread_mutex_unlock(&hub_mu);
+  if (full != EVENTS_OK) {
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return full;
+  }
   struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, s,
                                                             stream_free);
-  if (!r) { pthread_mutex_destroy(&s->mu); free(s); return NULL; }
-  pthread_mutex_lock(&hub_mu);
-  s->closed = hub_closing;
-  s->next = buckets[s->bucket];
-  if (s->next) s->next->prev = s;
-  buckets[s->bucket] = s;
-  stream_count++;
-  pthread_mutex_unlock(&hub_mu);
-  return r;
+  if (!r) {
+    pthread_mutex_lock(&hub_mu);
+    unlink_locked(s);
+    pthread_mutex_unlock(&hub_mu);
+    stream_unref(s);
+    return EVENTS_FAILED;
+  }
+  *pResp = r;
+  return EVENTS_OK;
 }
 
 /* Take a reference on every stream matching partition (NULL = all). */
@@ -189,8 +225,10 @@ static void *ping_main(void *arg) {
   return NULL;
 }
 
-int events_start(int ping_ms) {
+int events_start(int ping_ms, unsigned per_token, unsigned per_partition) {
   ping_interval_ms = ping_ms > 0 ? ping_ms : 15000;
+  cap_token = per_token;
+  cap_partition = per_partition;
   if (pthread_create(&ping_thread, NULL, ping_main, NULL) != 0) return -1;
   ping_started = 1;
   return 0;

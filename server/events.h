@@ -10,17 +10,24 @@
 
 #include <microhttpd.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* Start the heartbeat thread. Returns 0 or -1. */
-int events_start(int ping_ms);
+/* Start the heartbeat thread; streams are capped at per_token open streams for one
+** token and per_partition for one partition. Returns 0 or -1. */
+int events_start(int ping_ms, unsigned per_token, unsigned per_partition);
 
 /* Close every stream (they end their response), wait up to wait_ms for them to be
 ** released by MHD, stop the heartbeat. Call before MHD_stop_daemon. */
 void events_stop(int wait_ms);
 
-/* A response for a new stream of partition on conn (the daemon must allow
-** suspend/resume). NULL on failure. The caller queues and destroys it. */
-struct MHD_Response *events_response(const char *partition, struct MHD_Connection *conn);
+enum { EVENTS_OK = 0, EVENTS_FAILED = -1, EVENTS_TOKEN_FULL = -2, EVENTS_PARTITION_FULL = -3 };
+
+/* A new stream of partition on conn for the token whose key is token_key (the
+** daemon must allow suspend/resume): EVENTS_OK with *pResp, which the caller
+** queues and destroys; EVENTS_TOKEN_FULL / EVENTS_PARTITION_FULL when the token or
+** the partition already holds its cap of streams; EVENTS_FAILED. */
+int events_open(const char *partition, uint64_t token_key, struct MHD_Connection *conn,
+                struct MHD_Response **pResp);
 
 /* Wake every open stream of partition (NULL: of every partition) with `event: poke`.
 ** Thread-safe. */

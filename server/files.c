@@ -1,9 +1,13 @@
 /*
 ** files.c — static files for --static. The URL is checked segment by segment
-** (no "..", no backslash, no NUL), then the resolved real path must stay under
-** the real root, so neither `..` nor a symlink reaches outside. Directories
-** serve their index.html. Caching policy is left to a fronting proxy: answers say
-** `no-cache` so a PWA's service worker update is seen at once in development.
+** (no "..", no backslash, no NUL, no segment starting with a dot but
+** /.well-known/: `.env`, `.git/config` are never served), then the resolved real
+** path must stay under the real root, so neither `..` nor a symlink reaches
+** outside, and must not be one of the server's own files (the SQLite database and
+** its -wal/-shm/-journal, the JWT secret) by path or by inode, wherever --static
+** points. Directories serve their index.html. Caching policy is left to a
+** fronting proxy: answers say `no-cache` so a PWA's service worker update is seen
+** at once in development.
 */
 #include "files.h"
 
@@ -16,13 +20,54 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define MAX_PRIVATE 8
+
 static char root_real[PATH_MAX];
 static size_t root_len;
+/* The server's own files: real path (of the directory, + the name) and inode. */
+static struct { char path[PATH_MAX]; dev_t dev; ino_t ino; int has_ino; } private_files[MAX_PRIVATE];
+static int private_count;
 
-int files_init(const char *root) {
+/* Remember path (which may not exist yet: its directory must) as never served. */
+static void add_private(const char *path) {
+  char dir[PATH_MAX], dir_real[PATH_MAX];
+  struct stat st;
+  if (!path || private_count >= MAX_PRIVATE || strlen(path) >= sizeof dir) return;
+  strcpy(dir, path);
+  char *slash = strrchr(dir, '/');
+  const char *name = slash ? slash + 1 : path;
+  if (slash == dir) strcpy(dir, "/");
+  else if (slash) *slash = 0;
+  else strcpy(dir, ".");
+  if (!realpath(dir, dir_real)) return;
+  int n = snprintf(private_files[private_count].path, PATH_MAX, "%s/%s",
+                   strcmp(dir_real, "/") ? dir_real : "", name);
+  if (n < 0 || n >= PATH_MAX) return;
+  private_files[private_count].has_ino = stat(path, &st) == 0;
+  private_files[private_count].dev = st.st_dev;
+  private_files[private_count].ino = st.st_ino;
+  private_count++;
+}
+
+int files_init(const char *root, const char *const *private_paths) {
   struct stat st;
   if (!realpath(root, root_real) || stat(root_real, &st) != 0 || !S_ISDIR(st.st_mode)) return -1;
   root_len = strlen(root_real);
+  for (; private_paths && *private_paths; private_paths++) add_private(*private_paths);
+  return 0;
+}
+
+/* Is real (a resolved path, stat'ed as st) one of the server's own files? */
+static int is_private(const char *real, const struct stat *st) {
+  static const char *const sidecars[] = {"", "-wal", "-shm", "-journal"};
+  for (int i = 0; i < private_count; i++) {
+    if (private_files[i].has_ino && private_files[i].dev == st->st_dev && private_files[i].ino == st->st_ino)
+      return 1;
+    size_t n = strlen(private_files[i].path);
+    if (strncmp(real, private_files[i].path, n) != 0) continue;
+    for (size_t k = 0; k < sizeof sidecars / sizeof sidecars[0]; k++)
+      if (strcmp(real + n, sidecars[k]) == 0) return 1;
+  }
   return 0;
 }
 
@@ -46,16 +91,21 @@ const char *files_mime(const char *path) {
   return "application/octet-stream";
 }
 
-static int url_safe(const char *url) {
-  if (url[0] != '/' || strchr(url, '\\')) return 0;
+/* No segment of path (from its first '/') is "..", "." or a dotfile but .well-known. */
+static int segments_safe(const char *url) {
   for (const char *p = url; *p;) {
     while (*p == '/') p++;
     const char *end = strchr(p, '/');
     size_t n = end ? (size_t)(end - p) : strlen(p);
-    if ((n == 2 && p[0] == '.' && p[1] == '.') || (n == 1 && p[0] == '.')) return 0;
+    if (n > 0 && p[0] == '.' && !(n == 11 && memcmp(p, ".well-known", 11) == 0)) return 0;
     p += n;
   }
   return 1;
+}
+
+static int url_safe(const char *url) {
+  if (url[0] != '/' || strchr(url, '\\')) return 0;
+  return segments_safe(url);
 }
 
 /* Realpath of candidate, required to be the root or under it. */
@@ -78,6 +128,8 @@ struct MHD_Response *files_response(const char *url, unsigned *pStatus) {
     if (!resolve_inside(index, real) || stat(real, &st) != 0) return NULL;
   }
   if (!S_ISREG(st.st_mode)) return NULL;
+  /* A symlink inside the root may still lead to a dotfile or the server's files. */
+  if (!segments_safe(real + root_len) || is_private(real, &st)) { *pStatus = 403; return NULL; }
   int fd = open(real, O_RDONLY | O_CLOEXEC);
   if (fd < 0) { *pStatus = 403; return NULL; }
   struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);

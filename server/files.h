@@ -1,15 +1,17 @@
 /*
 ** files.h — --static DIR: files served by GET/HEAD with the MIME types a PWA
 ** needs (.wasm application/wasm, .js/.mjs text/javascript, .webmanifest), never
-** anything outside DIR (no `..`, symlinks resolved and checked).
+** anything outside DIR (no `..`, symlinks resolved and checked), no dotfile (but
+** /.well-known/) and none of the server's own files.
 */
 #ifndef SRV_FILES_H
 #define SRV_FILES_H
 
 #include <microhttpd.h>
 
-/* Resolve root once (realpath). Returns 0 or -1 when it is not a directory. */
-int files_init(const char *root);
+/* Resolve root once (realpath) and remember private_paths (NULL-ended; the
+** database, the secret) as never served. Returns 0 or -1 when root is not a directory. */
+int files_init(const char *root, const char *const *private_paths);
 
 /* The response for url (already percent-decoded by MHD), or NULL with *pStatus set
 ** to 404 (absent, outside the root or not a regular file) or 403. */

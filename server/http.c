@@ -1,11 +1,17 @@
 /*
 ** http.c — requests in, answers out. Each request gets a context (method, URL,
-** body so far, what to log); the body is accumulated up to --max-body (413
-** beyond, answered before the body is read when Content-Length says so); the
-** bearer token is verified (auth.c) and charged to its rate budget (ratelimit.c)
-** before any protocol work. Routes: /sync/push, /sync/pull, /sync/events,
+** body so far, what to log). Everything that can be decided on the request head
+** is decided on the access handler's first call, before any body byte is read:
+** the bearer token of a /sync/ route is verified (auth.c) and charged to its
+** partition's rate budget (ratelimit.c) — a failure, charged to the client
+** address's budget of failed authentications, is answered 401/429 at once and
+** MHD closes the connection without reading the body — and a Content-Length
+** beyond --max-body is answered 413 the same way. Only then is a body
+** accumulated (up to --max-body). Routes: /sync/push, /sync/pull, /sync/events,
 ** /auth/dev-token (--dev), /healthz, else --static files. The log line is
 ** written when MHD reports the request complete, so it carries the final status.
+** Connections are capped per client address (MHD), silent ones time out (MHD),
+** and slow request heads are cut by conns.c.
 */
 #include "http.h"
 
@@ -20,8 +26,10 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "conns.h"
 #include "events.h"
 #include "files.h"
+#include "json_guard.h"
 #include "ratelimit.h"
 #include "sync.h"
 #include "time.h"
@@ -32,9 +40,11 @@ typedef struct req {
   char *url;
   srv_buf body;
   int too_large;
+  int authorized;        /* the token was verified on the first call */
+  uint64_t token_key;    /* tells a token's event streams from another's */
   unsigned status;
   int ops, applied;
-  char partition[AUTH_CLAIM_MAX + 1];
+  char partition[AUTH_PARTITION_MAX + 1];
   char error[200];
 } req;
 
@@ -60,7 +70,7 @@ void http_log(const char *level, const char *msg, const char *extra) {
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   req *r = *con_cls;
-  (void)cls; (void)conn;
+  (void)cls;
   if (!r) return;
   srv_buf x = {0};
   buf_puts(&x, ",\"method\":");
@@ -78,6 +88,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   free(r->url);
   free(r);
   *con_cls = NULL;
+  conns_request_done(conn);
 }
 
 static void add_cors(struct MHD_Response *resp) {
@@ -96,11 +107,15 @@ static enum MHD_Result queue(struct MHD_Connection *conn, req *r, unsigned statu
   return ret;
 }
 
-/* Queue a JSON body (takes ownership of body, a malloc'd string). */
+/* Queue a JSON body (takes ownership of body, a malloc'd string; NULL — memory ran
+** out building it — answers a fixed 503). */
 static enum MHD_Result queue_json(struct MHD_Connection *conn, req *r, unsigned status, char *body,
                                   int retry_after) {
+  static const char no_memory[] = "{\"error\":\"the server is out of memory: retry later\"}";
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+      body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
+           : MHD_create_response_from_buffer(sizeof no_memory - 1, (void *)no_memory, MHD_RESPMEM_PERSISTENT);
+  if (!body) { status = 503; retry_after = 1; }
   if (!resp) { free(body); return MHD_NO; }
   MHD_add_response_header(resp, "Content-Type", "application/json");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -121,10 +136,26 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, req *r, unsigned
   return queue_json(conn, r, status, reply.body, retry_after);
 }
 
-/* Verify the caller's token; on failure queues the 401/429 and returns -1. */
+/* FNV-1a of the token's signature: canonical base64url makes it one key per token. */
+static uint64_t token_key_of(const char *token) {
+  const char *sig = strrchr(token, '.');
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = sig ? sig + 1 : token; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return h;
+}
+
+/* Verify the caller's token; on failure queues the 401/429 and returns -1. An
+** address that keeps failing is answered 429 before its tokens are even checked. */
 static int authorize(struct MHD_Connection *conn, req *r, int allow_query, enum MHD_Result *pRet,
                      int64_t now_ms) {
   const char *token = NULL;
+  char addr[INET6_ADDRSTRLEN + 1];
+  conns_client_address(conn, addr, sizeof addr);
+  int wait = ratelimit_peek(RL_AUTH_FAIL, addr, strlen(addr), now_ms);
+  if (wait > 0) {
+    *pRet = queue_error(conn, r, 429, "too many failed authentications from this address", wait);
+    return -1;
+  }
   const char *header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
   if (header && strncasecmp(header, "Bearer ", 7) == 0) {
     token = header + 7;
@@ -132,22 +163,23 @@ static int authorize(struct MHD_Connection *conn, req *r, int allow_query, enum 
   }
   if (!token && allow_query)
     token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "access_token");
-  if (!token) {
-    *pRet = queue_error(conn, r, 401, "missing bearer token (Authorization: Bearer <JWT>)", 0);
-    return -1;
-  }
   auth_claims claims;
   char why[160];
-  if (auth_verify(cfg->jwt_secret, cfg->jwt_secret_len, token, now_ms, &claims, why, sizeof why) != 0) {
+  const auth_policy policy = {cfg->jwt_secret, cfg->jwt_secret_len, cfg->jwt_audience, cfg->jwt_issuer};
+  if (!token) snprintf(why, sizeof why, "missing bearer token (Authorization: Bearer <JWT>)");
+  if (!token || auth_verify(&policy, token, now_ms, &claims, why, sizeof why) != 0) {
+    ratelimit_take(RL_AUTH_FAIL, addr, strlen(addr), now_ms);
     *pRet = queue_error(conn, r, 401, why, 0);
     return -1;
   }
   memcpy(r->partition, claims.partition, sizeof r->partition);
-  int wait = ratelimit_take(token, strlen(token), now_ms);
+  r->token_key = token_key_of(token);
+  wait = ratelimit_take(RL_REQUEST, r->partition, strlen(r->partition), now_ms);
   if (wait > 0) {
-    *pRet = queue_error(conn, r, 429, "too many requests for this token", wait);
+    *pRet = queue_error(conn, r, 429, "too many requests for this partition", wait);
     return -1;
   }
+  r->authorized = 1;
   return 0;
 }
 
@@ -159,20 +191,29 @@ static enum MHD_Result reply_sync(struct MHD_Connection *conn, req *r, sync_repl
   return queue_json(conn, r, (unsigned)reply->status, reply->body, 0);
 }
 
+static int claim_text_ok(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
+}
+
 static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int64_t now_ms) {
+  static const char *const keys[] = {"sub", "space", "ttl", NULL};
+  const json_limits lim = {4, 64, keys};
   char why[200];
   const char *text = r->body.data ? r->body.data : "";
-  if (buf_check_json_text(text, r->body.len, cfg->max_depth, why, sizeof why) != 0)
-    return queue_error(conn, r, 400, why, 0);
+  int status = json_scan(text, r->body.len, &lim, why, sizeof why);
+  if (status != JSON_OK) return queue_error(conn, r, (unsigned)status, why, 0);
   cJSON *root = cJSON_ParseWithOpts(text, NULL, 1);
   const cJSON *sub = cJSON_GetObjectItemCaseSensitive(root, "sub");
   const cJSON *space = cJSON_GetObjectItemCaseSensitive(root, "space");
   const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(root, "ttl");
   enum MHD_Result ret;
-  if (!cJSON_IsObject(root) || !cJSON_IsString(sub) || !sub->valuestring[0] ||
-      strlen(sub->valuestring) > AUTH_CLAIM_MAX ||
+  if (!cJSON_IsObject(root) || json_duplicate_key(root) || !cJSON_IsString(sub) || !sub->valuestring[0] ||
+      strlen(sub->valuestring) > AUTH_CLAIM_MAX || !claim_text_ok(sub->valuestring) ||
       (space && !cJSON_IsNull(space) &&
-       (!cJSON_IsString(space) || !space->valuestring[0] || strlen(space->valuestring) > AUTH_CLAIM_MAX)) ||
+       (!cJSON_IsString(space) || !space->valuestring[0] || strlen(space->valuestring) > AUTH_CLAIM_MAX ||
+        !claim_text_ok(space->valuestring))) ||
       (ttl && !cJSON_IsNull(ttl) && (!cJSON_IsNumber(ttl) || ttl->valuedouble < 1 || ttl->valuedouble > 31536000))) {
     ret = queue_error(conn, r, 400,
                       "body must be {\"sub\": string, \"space\"?: string, \"ttl\"?: seconds 1-31536000}", 0);
@@ -183,8 +224,11 @@ static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int6
   int64_t iat = now_ms / 1000, exp = iat + lifetime;
   char *token = NULL;
   char expires[SC_TIME_TEXT_LEN + 1];
-  auth_sign(cfg->jwt_secret, cfg->jwt_secret_len, sub->valuestring,
-            cJSON_IsString(space) ? space->valuestring : NULL, iat, exp, &token);
+  if (auth_sign(cfg->jwt_secret, cfg->jwt_secret_len, sub->valuestring,
+                cJSON_IsString(space) ? space->valuestring : NULL, iat, exp, &token) != 0) {
+    cJSON_Delete(root);
+    return queue_error(conn, r, 500, "cannot sign a token", 0);
+  }
   sc_time_format(exp * 1000, expires);
   srv_buf b = {0};
   buf_puts(&b, "{\"token\":");
@@ -198,8 +242,13 @@ static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int6
 }
 
 static enum MHD_Result route_events(struct MHD_Connection *conn, req *r) {
-  struct MHD_Response *resp = events_response(r->partition, conn);
-  if (!resp) return queue_error(conn, r, 500, "cannot open a stream", 0);
+  struct MHD_Response *resp = NULL;
+  int rc = events_open(r->partition, r->token_key, conn, &resp);
+  if (rc == EVENTS_TOKEN_FULL)
+    return queue_error(conn, r, 429, "too many event streams open for this token", 5);
+  if (rc == EVENTS_PARTITION_FULL)
+    return queue_error(conn, r, 429, "too many event streams open for this partition", 5);
+  if (rc != EVENTS_OK) return queue_error(conn, r, 500, "cannot open a stream", 0);
   MHD_add_response_header(resp, "Content-Type", "text/event-stream");
   MHD_add_response_header(resp, "Cache-Control", "no-cache");
   MHD_add_response_header(resp, "X-Accel-Buffering", "no");
@@ -243,7 +292,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, req *r) {
   }
   if (strcmp(r->url, "/sync/push") == 0) {
     if (!is_post) return method_not_allowed(conn, r, "POST, OPTIONS");
-    if (authorize(conn, r, 0, &ret, now_ms) != 0) return ret;
+    if (!r->authorized && authorize(conn, r, 0, &ret, now_ms) != 0) return ret;
     sync_push(cfg, pool, r->partition, r->body.data ? r->body.data : "", r->body.len, now_ms, &reply);
     r->ops = reply.ops;
     r->applied = reply.applied;
@@ -252,15 +301,20 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, req *r) {
   }
   if (strcmp(r->url, "/sync/pull") == 0) {
     if (!is_get) return method_not_allowed(conn, r, "GET, OPTIONS");
-    if (authorize(conn, r, 0, &ret, now_ms) != 0) return ret;
-    sync_pull(cfg, pool, r->partition,
-              MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor"),
-              MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"), now_ms, &reply);
+    if (!r->authorized && authorize(conn, r, 0, &ret, now_ms) != 0) return ret;
+    const char *cursor = NULL, *limit = NULL;
+    size_t cursor_len = 0, limit_len = 0;
+    if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "cursor", 6, &cursor, &cursor_len) != MHD_YES)
+      cursor = NULL;
+    if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "limit", 5, &limit, &limit_len) != MHD_YES)
+      limit = NULL;
+    sync_pull(cfg, pool, r->partition, cursor, cursor ? cursor_len : 0, limit, limit ? limit_len : 0,
+              now_ms, &reply);
     return reply_sync(conn, r, &reply);
   }
   if (strcmp(r->url, "/sync/events") == 0) {
     if (!is_get) return method_not_allowed(conn, r, "GET, OPTIONS");
-    if (authorize(conn, r, 1, &ret, now_ms) != 0) return ret;
+    if (!r->authorized && authorize(conn, r, 1, &ret, now_ms) != 0) return ret;
     return route_events(conn, r);
   }
   if (cfg->dev && strcmp(r->url, "/auth/dev-token") == 0) {
@@ -290,13 +344,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     snprintf(r->method, sizeof r->method, "%s", method);
     r->url = db_strdup(url);
     *con_cls = r;
+    conns_request_started(conn);
+    /* The head is all there is so far: a /sync/ request whose token fails is
+    ** answered now, and MHD closes the connection without reading the body. */
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int is_sync = (strcmp(url, "/sync/push") == 0 && strcmp(method, "POST") == 0) ||
+                  ((strcmp(url, "/sync/pull") == 0 || strcmp(url, "/sync/events") == 0) && is_get);
+    int64_t now_ms = sync_now_ms();
+    enum MHD_Result ret = MHD_NO;
+    if (is_sync && authorize(conn, r, strcmp(url, "/sync/events") == 0, &ret, now_ms) != 0) return ret;
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (length && strtoull(length, NULL, 10) > cfg->max_body) {
       r->too_large = 1;
-      /* Far beyond the limit: answer at once and let MHD close the connection.
-      ** Otherwise read and drop the body first: most clients (fetch included)
-      ** report a network error, not the 413, when the server stops reading. */
-      if (strtoull(length, NULL, 10) / 16 > cfg->max_body) return dispatch(conn, r);
+      /* Far beyond the limit, or from anyone without a valid token: answer at once
+      ** and let MHD close the connection. Otherwise (an authorized client a little
+      ** over) read and drop the body first: most clients (fetch included) report
+      ** a network error, not the 413, when the server stops reading. */
+      if (!is_sync || strtoull(length, NULL, 10) / 16 > cfg->max_body) return dispatch(conn, r);
     }
     return MHD_YES;
   }
@@ -338,12 +402,15 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
   int v6 = 0;
   cfg = config;
   pool = db;
-  ratelimit_init(cfg->rate, cfg->burst);
+  ratelimit_init(RL_REQUEST, cfg->rate, cfg->burst);
+  ratelimit_init(RL_AUTH_FAIL, cfg->auth_fail_rate, cfg->auth_fail_burst);
   if (parse_listen(cfg->listen_host, cfg->listen_port, &ss, &v6) != 0) {
     http_log("error", "--listen host must be an IPv4 or IPv6 address", NULL);
     return NULL;
   }
-  if (cfg->static_dir && files_init(cfg->static_dir) != 0) {
+  const char *private_paths[] = {db_pool_file(pool), cfg->jwt_secret_path, NULL};
+  if (!private_paths[0]) private_paths[0] = cfg->jwt_secret_path, private_paths[1] = NULL;
+  if (cfg->static_dir && files_init(cfg->static_dir, private_paths) != 0) {
     http_log("error", "--static is not a directory", NULL);
     return NULL;
   }
@@ -354,12 +421,19 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout_s,
+      MHD_OPTION_NOTIFY_CONNECTION, conns_notify, NULL,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
       MHD_OPTION_END);
   if (!d) {
     http_log("error", "cannot listen (address in use or not permitted?)", NULL);
+    return NULL;
+  }
+  if (conns_start(cfg->header_timeout_s) != 0) {
+    http_log("error", "cannot start the request deadline thread", NULL);
+    MHD_stop_daemon(d);
     return NULL;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -372,4 +446,5 @@ void http_stop(struct MHD_Daemon *daemon) {
   MHD_quiesce_daemon(daemon);
   events_stop(3000);
   MHD_stop_daemon(daemon);
+  conns_stop();
 }

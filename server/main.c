@@ -4,7 +4,9 @@
 ** LISTEN loop that turns other servers' commits into SSE pokes), and an orderly
 ** stop on SIGINT/SIGTERM. Everything a request does is http.c's and below.
 */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include <openssl/rand.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
@@ -23,15 +26,27 @@
 
 static const char usage[] =
   "usage: syncore-server [--listen HOST:PORT] [--db sqlite:PATH | --db postgres://…]\n"
-  "         --jwt-secret-file FILE [--dev] [--static DIR] [--cors ORIGIN]\n"
+  "         --jwt-secret-file FILE [--jwt-audience AUD] [--jwt-issuer ISS] [--dev]\n"
+  "         [--static DIR] [--cors ORIGIN]\n"
   "         [--server-ids coll,coll] [--derive coll.field=source.field@refField]…\n"
-  "         [--max-body BYTES] [--max-ops N] [--max-depth N] [--max-id N] [--max-record BYTES]\n"
-  "         [--rate PER_SECOND] [--burst N] [--tombstone-retention SECONDS]\n"
-  "         [--future-tolerance SECONDS] [--threads N] [--max-connections N] [--ping-ms MS]\n"
+  "         [--max-body BYTES] [--max-ops N] [--max-depth N] [--max-nodes N] [--max-id N]\n"
+  "         [--max-record BYTES] [--max-page-bytes BYTES]\n"
+  "         [--rate PER_SECOND] [--burst N] [--auth-fail-rate PER_SECOND] [--auth-fail-burst N]\n"
+  "         [--tombstone-retention SECONDS] [--future-tolerance SECONDS] [--threads N]\n"
+  "         [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]\n"
+  "         [--header-timeout SECONDS] [--max-streams-per-token N] [--max-streams-per-partition N]\n"
+  "         [--ping-ms MS] [--legacy-spaces name,name]\n"
   "Defaults: --listen 127.0.0.1:8080 --db sqlite:syncore.db --max-body 16777216 --max-ops 1000\n"
-  "  --max-depth 64 --max-id 128 --max-record 1048576 --rate 50 --burst 100\n"
-  "  --tombstone-retention 2592000 --future-tolerance 300 --threads 8 --ping-ms 15000\n"
-  "  (--rate 0 turns rate limiting off). Port 0 picks a free port (logged).\n";
+  "  --max-depth 64 --max-nodes 262144 --max-id 128 --max-record 1048576\n"
+  "  --max-page-bytes 8388608 --rate 50 --burst 100 --auth-fail-rate 1 --auth-fail-burst 20\n"
+  "  --tombstone-retention 2592000 --future-tolerance 300 --threads 8 --max-connections 16384\n"
+  "  --max-connections-per-ip 64 --idle-timeout 30 --header-timeout 10\n"
+  "  --max-streams-per-token 16 --max-streams-per-partition 256 --ping-ms 15000\n"
+  "  (--rate 0 / --auth-fail-rate 0 / --max-connections-per-ip 0 turn a limit off).\n"
+  "  The secret file must hold at least 32 bytes. --dev listens on loopback only.\n"
+  "  --legacy-spaces: on the first start over data from before the u:/s: partition\n"
+  "  prefixes, the listed partitions become spaces (s:NAME), every other one a user's (u:NAME).\n"
+  "  Port 0 picks a free port (logged).\n";
 
 static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stop_cv = PTHREAD_COND_INITIALIZER;
@@ -63,6 +78,15 @@ static int parse_listen(srv_config *c, const char *arg) {
   memcpy(c->listen_host, arg, n);
   c->listen_host[n] = 0;
   c->listen_port = (unsigned short)port;
+  return 0;
+}
+
+/* 127.0.0.0/8 or ::1 (the host is an address: http.c accepts nothing else). */
+static int listen_is_loopback(const char *host) {
+  struct in_addr v4;
+  struct in6_addr v6;
+  if (inet_pton(AF_INET, host, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
   return 0;
 }
 
@@ -112,6 +136,15 @@ static void defaults(srv_config *c) {
   c->max_body = 16u << 20;
   c->max_ops = 1000;
   c->max_depth = 64;
+  c->max_nodes = 262144;
+  c->max_page_bytes = 8u << 20;
+  c->auth_fail_rate = 1;
+  c->auth_fail_burst = 20;
+  c->max_connections_per_ip = 64;
+  c->idle_timeout_s = 30;
+  c->header_timeout_s = 10;
+  c->max_streams_per_token = 16;
+  c->max_streams_per_partition = 256;
   c->max_id = 128;
   c->max_record = 1u << 20;
   c->rate = 50;
@@ -135,6 +168,18 @@ static int parse_args(srv_config *c, int argc, char **argv) {
     else if (!strcmp(a, "--listen")) { if (parse_listen(c, v)) return die("bad --listen %s (HOST:PORT)", v); }
     else if (!strcmp(a, "--db")) c->db_url = v;
     else if (!strcmp(a, "--jwt-secret-file")) secret_file = v;
+    else if (!strcmp(a, "--jwt-audience")) c->jwt_audience = v;
+    else if (!strcmp(a, "--jwt-issuer")) c->jwt_issuer = v;
+    else if (!strcmp(a, "--legacy-spaces")) c->legacy_spaces = v;
+    else if (!strcmp(a, "--max-nodes")) { if (parse_number(v, 64, 1e8, &num)) return die("bad --max-nodes %s", v); c->max_nodes = (size_t)num; }
+    else if (!strcmp(a, "--max-page-bytes")) { if (parse_number(v, 1024, 1e10, &num)) return die("bad --max-page-bytes %s", v); c->max_page_bytes = (size_t)num; }
+    else if (!strcmp(a, "--auth-fail-rate")) { if (parse_number(v, 0, 1e9, &num)) return die("bad --auth-fail-rate %s", v); c->auth_fail_rate = num; }
+    else if (!strcmp(a, "--auth-fail-burst")) { if (parse_number(v, 1, 1e9, &num)) return die("bad --auth-fail-burst %s", v); c->auth_fail_burst = num; }
+    else if (!strcmp(a, "--max-connections-per-ip")) { if (parse_number(v, 0, 1e6, &num)) return die("bad --max-connections-per-ip %s", v); c->max_connections_per_ip = (unsigned)num; }
+    else if (!strcmp(a, "--idle-timeout")) { if (parse_number(v, 1, 86400, &num)) return die("bad --idle-timeout %s", v); c->idle_timeout_s = (unsigned)num; }
+    else if (!strcmp(a, "--header-timeout")) { if (parse_number(v, 1, 3600, &num)) return die("bad --header-timeout %s", v); c->header_timeout_s = (unsigned)num; }
+    else if (!strcmp(a, "--max-streams-per-token")) { if (parse_number(v, 1, 1e6, &num)) return die("bad --max-streams-per-token %s", v); c->max_streams_per_token = (unsigned)num; }
+    else if (!strcmp(a, "--max-streams-per-partition")) { if (parse_number(v, 1, 1e6, &num)) return die("bad --max-streams-per-partition %s", v); c->max_streams_per_partition = (unsigned)num; }
     else if (!strcmp(a, "--static")) c->static_dir = v;
     else if (!strcmp(a, "--cors")) c->cors_origin = v;
     else if (!strcmp(a, "--server-ids")) { if (parse_server_ids(c, v)) return die("bad --server-ids %s", v); }
@@ -154,10 +199,16 @@ static int parse_args(srv_config *c, int argc, char **argv) {
     else return die("unknown flag %s (see --help)", a);
     i += takes;
   }
+  if (c->dev && !listen_is_loopback(c->listen_host))
+    return die("--dev mints any token for anyone: it listens on a loopback address only, not %s",
+               c->listen_host);
   if (secret_file) {
     if (read_secret(c, secret_file) != 0) return die("cannot read a non-empty secret (<= 4096 bytes) from %s", secret_file);
+    if (c->jwt_secret_len < AUTH_MIN_KEY)
+      return die("the secret in %s is shorter than 32 bytes (HS256 needs a key as long as its hash)", secret_file);
+    c->jwt_secret_path = secret_file;
   } else if (c->dev) {
-    RAND_bytes(c->jwt_secret, 32);
+    if (RAND_bytes(c->jwt_secret, 32) != 1) return die("%s", "cannot draw a random --dev secret");
     c->jwt_secret_len = 32;
     http_log("warn", "no --jwt-secret-file: --dev uses a random secret for this run", NULL);
   } else {
@@ -260,9 +311,9 @@ int main(int argc, char **argv) {
   sigaddset(&stop_set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_set, NULL);   /* every thread inherits it; main sigwaits */
   raise_fd_limit(cfg.max_connections);
-  if (db_pool_open(cfg.db_url, cfg.threads + 1, &pool, why, sizeof why) != DB_OK)
+  if (db_pool_open(cfg.db_url, cfg.threads + 1, cfg.legacy_spaces, &pool, why, sizeof why) != DB_OK)
     return die("%s", why);
-  if (events_start(cfg.sse_ping_ms) != 0) return die("%s", "cannot start the heartbeat thread");
+  if (events_start(cfg.sse_ping_ms, cfg.max_streams_per_token, cfg.max_streams_per_partition) != 0) return die("%s", "cannot start the heartbeat thread");
   unsigned short port = 0;
   struct MHD_Daemon *daemon = http_start(&cfg, pool, &port);
   if (!daemon) { db_pool_close(pool); return 2; }

@@ -21,22 +21,24 @@ typedef struct slot {
 
 static slot slots[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static double cfg_rate, cfg_burst;
+static double cfg_rate[RL__N], cfg_burst[RL__N];
 
-void ratelimit_init(double rate, double burst) {
-  cfg_rate = rate;
-  cfg_burst = burst < 1 ? 1 : burst;
+void ratelimit_init(int cls, double rate, double burst) {
+  cfg_rate[cls] = rate;
+  cfg_burst[cls] = burst < 1 ? 1 : burst;
 }
 
-static uint64_t hash_key(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
+/* FNV-1a of the class and the key: the classes never share a bucket. */
+static uint64_t hash_key(int cls, const char *p, size_t n) {
+  uint64_t h = (1469598103934665603ull ^ (unsigned)cls) * 1099511628211ull;
   for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
   return h ? h : 1;
 }
 
-int ratelimit_take(const char *key, size_t key_len, int64_t now_ms) {
-  if (cfg_rate <= 0) return 0;
-  uint64_t h = hash_key(key, key_len);
+static int take(int cls, const char *key, size_t key_len, int64_t now_ms, int consume) {
+  if (cfg_rate[cls] <= 0) return 0;
+  double rate = cfg_rate[cls], burst = cfg_burst[cls];
+  uint64_t h = hash_key(cls, key, key_len);
   int wait = 0;
   pthread_mutex_lock(&mu);
   slot *use = NULL, *stalest = NULL;
@@ -47,23 +49,32 @@ int ratelimit_take(const char *key, size_t key_len, int64_t now_ms) {
       if (!stalest || stalest->key != 0) stalest = s;
     }
   }
+  if (!use && !consume) { pthread_mutex_unlock(&mu); return 0; }   /* unknown: a full bucket */
   if (!use) {
     use = stalest;
     use->key = h;
-    use->tokens = cfg_burst;
+    use->tokens = burst;
     use->last_ms = now_ms;
   }
   double elapsed = (double)(now_ms - use->last_ms) / 1000.0;
   if (elapsed > 0) {
-    use->tokens = fmin(cfg_burst, use->tokens + elapsed * cfg_rate);
+    use->tokens = fmin(burst, use->tokens + elapsed * rate);
     use->last_ms = now_ms;
   }
   if (use->tokens >= 1.0) {
-    use->tokens -= 1.0;
+    if (consume) use->tokens -= 1.0;
   } else {
-    wait = (int)ceil((1.0 - use->tokens) / cfg_rate);
+    wait = (int)ceil((1.0 - use->tokens) / rate);
     if (wait < 1) wait = 1;
   }
   pthread_mutex_unlock(&mu);
   return wait;
+}
+
+int ratelimit_take(int cls, const char *key, size_t key_len, int64_t now_ms) {
+  return take(cls, key, key_len, now_ms, 1);
+}
+
+int ratelimit_peek(int cls, const char *key, size_t key_len, int64_t now_ms) {
+  return take(cls, key, key_len, now_ms, 0);
 }

@@ -1,7 +1,9 @@
 /*
-** ratelimit.h — per-token request budgets (token bucket: `rate` per second,
-** bursts of `burst`). Keys are hashes of the bearer token; http.c decides what
-** to key and answers 429.
+** ratelimit.h — request budgets (token buckets: `rate` per second, bursts of
+** `burst`) in two classes: requests, keyed on the partition a verified token
+** names (every spelling or copy of a token, and every token of one partition,
+** share it); and failed authentications, keyed on the client's address. http.c
+** decides what to key and answers 429.
 */
 #ifndef SRV_RATELIMIT_H
 #define SRV_RATELIMIT_H
@@ -9,11 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Configure; rate <= 0 disables limiting. Call once before serving. */
-void ratelimit_init(double rate, double burst);
+enum { RL_REQUEST, RL_AUTH_FAIL, RL__N };
 
-/* Take one request from key's bucket at now_ms. Returns 0 when allowed, else the
-** seconds (>= 1) to wait before the next request would be allowed. Thread-safe. */
-int ratelimit_take(const char *key, size_t key_len, int64_t now_ms);
+/* Configure a class; rate <= 0 disables it. Call before serving. */
+void ratelimit_init(int cls, double rate, double burst);
+
+/* Take one from key's bucket of class cls at now_ms. Returns 0 when allowed, else
+** the seconds (>= 1) to wait before the next would be allowed. Thread-safe. */
+int ratelimit_take(int cls, const char *key, size_t key_len, int64_t now_ms);
+
+/* The wait ratelimit_take would answer, without taking anything. */
+int ratelimit_peek(int cls, const char *key, size_t key_len, int64_t now_ms);
 
 #endif /* SRV_RATELIMIT_H */

@@ -10,12 +10,17 @@
 **   4. update/delete: absent → conflict, record null, version 0;
 **               base_version ≠ version → conflict; else applied, version + 1
 **   5. an applied op takes the partition's next seq, derived fields are computed,
-**      and its result is stored under op_id for replays.
+**      and what a replay needs is stored under op_id: the record's collection, id
+**      and version, not a copy of its data (a replay answers the record itself
+**      while it is still at that version, else record null: docs/PROTOCOL.md §3.2).
 ** Only a storage failure aborts the whole request (500, rolled back): the client
-** resends the same op_ids and gets the same answers.
+** resends the same op_ids and gets the same answers. Bodies pass json_guard's scan
+** (shape {device_id, ops}, size of the tree) before a tree is built; an op that
+** repeats a key anywhere is rejected.
 */
 #include "sync.h"
 #include "buf.h"
+#include "json_guard.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -113,6 +118,13 @@ static int validate_op(const srv_config *cfg, cJSON *item, int64_t now_ms, push_
                        size_t nErr) {
   memset(op, 0, sizeof *op);
   if (!cJSON_IsObject(item)) { snprintf(zErr, nErr, "op must be an object"); return -1; }
+  const char *dup = json_duplicate_key(item);
+  if (dup) {
+    const char *id = get_string(item, "op_id");
+    op->op_id = id && id[0] && strlen(id) <= OP_ID_MAX ? id : NULL;
+    snprintf(zErr, nErr, "the op repeats the key \"%.64s\" (each key once: JSON readers disagree on which wins)", dup);
+    return -1;
+  }
   op->op_id = get_string(item, "op_id");
   op->collection = get_string(item, "collection");
   op->id = get_string(item, "id");
@@ -247,6 +259,7 @@ typedef struct push_state {
   int64_t now_ms;
   int64_t seq;
   int applied;
+  int oom;          /* memory ran out: the request fails with 503 */
 } push_state;
 
 static void put_conflict(srv_buf *out, const push_op *op, const db_record *cur) {
@@ -259,6 +272,46 @@ static void put_conflict(srv_buf *out, const push_op *op, const db_record *cur) 
   if (cur) put_record(out, cur, 0);
   else buf_puts(out, "null");
   buf_puts(out, "}");
+}
+
+/* "id":…,"version":…,"record":…} — the rest of an applied or duplicate result. */
+static void put_result_tail(srv_buf *out, const char *id, int64_t version, const db_record *rec) {
+  buf_puts(out, "\"id\":");
+  buf_json_str(out, id);
+  buf_puts(out, ",\"version\":");
+  buf_int(out, version);
+  buf_puts(out, ",\"record\":");
+  if (rec) put_record(out, rec, 0);
+  else buf_puts(out, "null");
+  buf_puts(out, "}");
+}
+
+/* A replay of an applied op. stored is {"collection","id","version"}: the record is
+** answered as it is when still at that version (it then is the original result's),
+** else null — the client keeps what it sent and pulls the newer state. (Results
+** stored before this form are a JSON fragment "id":…,"record":{…}, sent as stored.) */
+static int put_duplicate(push_state *st, const char *op_id, const char *stored, srv_buf *out) {
+  put_result_head(out, op_id, "duplicate");
+  if (stored[0] != '{') { buf_puts(out, stored); buf_puts(out, "}"); return DB_OK; }
+  cJSON *key = cJSON_Parse(stored);
+  const char *coll = get_string(key, "collection"), *id = get_string(key, "id");
+  const cJSON *version = cJSON_GetObjectItemCaseSensitive(key, "version");
+  if (!coll || !id || !cJSON_IsNumber(version)) {
+    cJSON_Delete(key);
+    if (!key) { st->oom = 1; return DB_ERROR; }
+    buf_puts(out, "\"id\":null,\"version\":0,\"record\":null}");
+    return DB_OK;
+  }
+  db_record cur = {0};
+  int rc = st->be->record_get(st->conn, st->partition, coll, id, &cur);
+  if (rc != DB_ERROR) {
+    int64_t v = (int64_t)version->valuedouble;
+    put_result_tail(out, id, v, rc == DB_OK && cur.version == v ? &cur : NULL);
+    rc = DB_OK;
+  }
+  db_record_clear(&cur);
+  cJSON_Delete(key);
+  return rc;
 }
 
 /* Writes the new state of the record and the op's result. */
@@ -279,23 +332,25 @@ static int apply_write(push_state *st, const push_op *op, const char *id, int64_
   rec.hlc = (char *)op->hlc;
   rec.device_id = (char *)st->device_id;
   rec.seq = st->seq + 1;
-  if (!is_delete && !rec.data) abort();
+  if (!is_delete && !rec.data) { st->oom = 1; return DB_ERROR; }
   rc = st->be->record_put(st->conn, st->partition, &rec, st->now_ms);
   if (rc == DB_OK) {
-    buf_puts(&tail, "\"id\":");
+    /* What a replay needs (see apply_op): the record's key and this version. */
+    buf_puts(&tail, "{\"collection\":");
+    buf_json_str(&tail, op->collection);
+    buf_puts(&tail, ",\"id\":");
     buf_json_str(&tail, id);
     buf_puts(&tail, ",\"version\":");
     buf_int(&tail, version);
-    buf_puts(&tail, ",\"record\":");
-    put_record(&tail, &rec, 0);
-    rc = st->be->op_put(st->conn, st->partition, op->op_id, tail.data, st->now_ms);
+    buf_puts(&tail, "}");
+    if (tail.failed) { st->oom = 1; rc = DB_ERROR; }
+    else rc = st->be->op_put(st->conn, st->partition, op->op_id, tail.data, st->now_ms);
   }
   if (rc == DB_OK) {
     st->seq++;
     st->applied++;
     put_result_head(out, op->op_id, "applied");
-    buf_append(out, tail.data, tail.len);
-    buf_puts(out, "}");
+    put_result_tail(out, id, version, &rec);
   }
   cJSON_free(rec.data);
   buf_free(&tail);
@@ -310,11 +365,9 @@ static int apply_op(push_state *st, const push_op *op, srv_buf *out) {
   int rc = st->be->op_get(st->conn, st->partition, op->op_id, &stored);
   if (rc == DB_ERROR) return rc;
   if (rc == DB_OK) {
-    put_result_head(out, op->op_id, "duplicate");
-    buf_puts(out, stored);
-    buf_puts(out, "}");
+    rc = put_duplicate(st, op->op_id, stored, out);
     free(stored);
-    return DB_OK;
+    return rc;
   }
   const char *id = op->id;
   int is_create = strcmp(op->kind, "create") == 0;
@@ -350,9 +403,12 @@ static void put_rejected(srv_buf *out, const cJSON *item, const char *op_id, con
 
 /* Parses and checks the body's envelope; NULL (with *out filled) when it is bad. */
 static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t len, sync_reply *out) {
+  static const char *const envelope[] = {"device_id", "ops", NULL};
+  const json_limits lim = {cfg->max_depth, cfg->max_nodes, envelope};
   char why[200];
-  if (buf_check_json_text(body, len, cfg->max_depth, why, sizeof why) != 0) {
-    sync_error_reply(out, 400, why);
+  int status = json_scan(body, len, &lim, why, sizeof why);
+  if (status != JSON_OK) {
+    sync_error_reply(out, status, why);
     return NULL;
   }
   const char *end = NULL;
@@ -367,6 +423,8 @@ static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t le
   const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
   if (!cJSON_IsObject(root) || !device_id || !cJSON_IsArray(ops)) {
     sync_error_reply(out, 400, "body must be {\"device_id\": string, \"ops\": [...]}");
+  } else if (json_duplicate_key_here(root)) {
+    sync_error_reply(out, 400, "body repeats a top-level key");
   } else if (!sc_device_id_valid(device_id)) {
     sync_error_reply(out, 400, "device_id must match [A-Za-z0-9_-]{1,64}");
   } else if (cJSON_GetArraySize(ops) > cfg->max_ops) {
@@ -386,7 +444,7 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
   if (!root) return;
   const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
   push_state st = {cfg, db_pool_backend(pool), NULL, partition, get_string(root, "device_id"),
-                   now_ms, 0, 0};
+                   now_ms, 0, 0, 0};
   srv_buf res = {0};
   int rc = DB_OK;
   st.conn = db_acquire(pool);
@@ -410,6 +468,7 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
       char *text = cJSON_PrintUnformatted(op.data);
       size_t n = text ? strlen(text) : 0;
       cJSON_free(text);
+      if (!text) { st.oom = 1; rc = DB_ERROR; break; }
       if (n > cfg->max_record) {
         snprintf(why, sizeof why, "data is %zu bytes, more than the %zu allowed", n, cfg->max_record);
         put_rejected(&res, item, op.op_id, why);
@@ -420,9 +479,14 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
   }
   buf_puts(&res, "]}");
   out->ops = i;
-  rc = st.be->push_end(st.conn, partition, st.seq, st.applied > 0, rc == DB_OK);
+  if (res.failed) { st.oom = 1; rc = DB_ERROR; }
+  int end = st.be->push_end(st.conn, partition, st.seq, st.applied > 0, rc == DB_OK);
+  if (rc == DB_OK) rc = end;
 done:
-  if (rc != DB_OK) {
+  if (rc != DB_OK && st.oom) {
+    buf_free(&res);
+    sync_error_reply(out, 503, "the server ran out of memory for this request, nothing was applied: retry later");
+  } else if (rc != DB_OK) {
     char why[600];
     snprintf(why, sizeof why, "storage failed, nothing was applied: %s", st.be->errmsg(st.conn));
     buf_free(&res);
@@ -466,23 +530,24 @@ static int parse_cursor(const char *text, int64_t *pSeq, int64_t *pPurged) {
 }
 
 void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, const char *cursor,
-               const char *limit, int64_t now_ms, sync_reply *out) {
+               size_t cursor_len, const char *limit, size_t limit_len, int64_t now_ms,
+               sync_reply *out) {
   int64_t after = 0, watermark = 0, lim = DEFAULT_LIMIT;
-  int from_start = !cursor || !cursor[0];
-  (void)cfg;
+  int from_start = !cursor || cursor_len == 0;
   memset(out, 0, sizeof *out);
-  if (!from_start && parse_cursor(cursor, &after, &watermark) != 0) {
+  /* A value holding a NUL (%00 in the query) is not what it seems as a C string. */
+  if (!from_start && (strlen(cursor) != cursor_len || parse_cursor(cursor, &after, &watermark) != 0)) {
     sync_error_reply(out, 400, "cursor is not one this server issued");
     return;
   }
-  if (limit && (parse_count(limit, &lim) != 0 || lim < 1 || lim > MAX_LIMIT)) {
+  if (limit && (strlen(limit) != limit_len || parse_count(limit, &lim) != 0 || lim < 1 || lim > MAX_LIMIT)) {
     sync_error_reply(out, 400, "limit must be an integer from 1 to 5000");
     return;
   }
   db_pull_page page;
   const db_backend *be = db_pool_backend(pool);
   db_conn *conn = db_acquire(pool);
-  if (be->pull(conn, partition, after, (int)lim, &page) != DB_OK) {
+  if (be->pull(conn, partition, after, (int)lim, cfg->max_page_bytes, &page) != DB_OK) {
     char why[600];
     snprintf(why, sizeof why, "storage failed: %s", be->errmsg(conn));
     db_release(pool, conn);
@@ -513,8 +578,12 @@ void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, cons
   if (page.purged_seq > watermark && last >= page.purged_seq) watermark = page.purged_seq;
   buf_printf(&b, "],\"cursor\":\"%lld.%lld\",\"has_more\":%s,\"remaining\":%lld}", (long long)last,
              (long long)watermark, page.remaining > 0 ? "true" : "false", (long long)page.remaining);
-  out->status = 200;
-  out->body = buf_take(&b);
   out->ops = (int)page.count;
   db_pull_page_clear(&page);
+  out->body = buf_take(&b);
+  if (!out->body) {
+    sync_error_reply(out, 503, "the server ran out of memory for this page: retry later or with a smaller limit");
+    return;
+  }
+  out->status = 200;
 }

@@ -16,7 +16,7 @@
 
 /* Outcome of a protocol call: the HTTP status and the JSON body (caller frees). */
 typedef struct sync_reply {
-  int status;        /* 200, 400, 410, 413, 500 */
+  int status;        /* 200, 400, 410, 413, 500, 503 */
   char *body;        /* JSON text, always set */
   int changed;       /* push: at least one op applied (poke the partition's streams) */
   int ops;           /* push: ops in the body (for the log) */
@@ -28,9 +28,12 @@ typedef struct sync_reply {
 void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
                size_t len, int64_t now_ms, sync_reply *out);
 
-/* GET /sync/pull: cursor and limit are the raw query values (NULL when absent). */
+/* GET /sync/pull: cursor and limit are the query values as decoded (NULL when
+** absent) and their lengths (a decoded %00 makes strlen shorter: refused). A page
+** stops at --max-page-bytes; has_more carries on. */
 void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, const char *cursor,
-               const char *limit, int64_t now_ms, sync_reply *out);
+               size_t cursor_len, const char *limit, size_t limit_len, int64_t now_ms,
+               sync_reply *out);
 
 /* {"error": message} as a reply with status. */
 void sync_error_reply(sync_reply *out, int status, const char *message);

@@ -278,13 +278,31 @@ TK_UNUSED static cJSON *tk_call_json(sc_store *st, const char *method, cJSON *in
   return out;
 }
 
-/* One sync round of st against the model as the JS host runs it: syncBegin, pull
-** pages, push batches, syncDone. Returns totals {pulled, pushed, conflicts}. */
+/* One sync round of st against the model as the JS host runs it: syncBegin, the
+** in-doubt resend, pull pages, push batches, syncDone. Returns totals {pulled, pushed,
+** conflicts}. */
 typedef struct tk_round { int pulled, pushed, conflicts, failed; } tk_round;
+
+TK_UNUSED static void tk_push_all(sc_store *st, tk_server *s, const char *request, tk_round *r) {
+  for (int guard = 0; guard < 1000; guard++) {
+    cJSON *req = tk_call(st, "pushRequest", "%s", request);
+    const cJSON *body = tk_get(req, "body");
+    if (!cJSON_IsObject(body)) { cJSON_Delete(req); break; }
+    cJSON *resp = tk_server_push(s, body);
+    cJSON_Delete(req);
+    cJSON *ans = tk_call_json(st, "pushResponse", tk_wrap("response", resp));
+    r->pushed += (int)tk_num(ans, "pushed");
+    r->conflicts += (int)tk_num(ans, "conflicts");
+    r->failed += (int)tk_num(ans, "failed");
+    cJSON_Delete(ans);
+  }
+}
 
 TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
   tk_round r = {0, 0, 0, 0};
-  cJSON_Delete(tk_call(st, "syncBegin", "{}"));
+  cJSON *begin = tk_call(st, "syncBegin", "{}");
+  if (tk_num(begin, "inDoubt") > 0) tk_push_all(st, s, "{\"inDoubt\":true}", &r);
+  cJSON_Delete(begin);
   for (;;) {
     cJSON *req = tk_call(st, "pullRequest", "{\"limit\":%d}", page);
     cJSON *resp = tk_server_pull(s, tk_str(req, "cursor"), page);
@@ -296,18 +314,7 @@ TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
     cJSON_Delete(ans);
     if (!more) break;
   }
-  for (int guard = 0; guard < 1000; guard++) {
-    cJSON *req = tk_call(st, "pushRequest", "{}");
-    const cJSON *body = tk_get(req, "body");
-    if (!cJSON_IsObject(body)) { cJSON_Delete(req); break; }
-    cJSON *resp = tk_server_push(s, body);
-    cJSON_Delete(req);
-    cJSON *ans = tk_call_json(st, "pushResponse", tk_wrap("response", resp));
-    r.pushed += (int)tk_num(ans, "pushed");
-    r.conflicts += (int)tk_num(ans, "conflicts");
-    r.failed += (int)tk_num(ans, "failed");
-    cJSON_Delete(ans);
-  }
+  tk_push_all(st, s, "{}", &r);
   cJSON_Delete(tk_call(st, "syncDone", "{}"));
   return r;
 }

@@ -53,6 +53,78 @@ static void outbox_should_send_nothing_for_a_create_deleted_before_push(void **s
   sc_close(st);
 }
 
+/* SPEC §2/§11: delete is a soft delete even when nothing was ever pushed. */
+static void create_deleted_before_push_should_keep_its_tombstone(void **state) {
+  sc_store *st = tk_open_at(*state, CFG);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"s\",\"v\":2}}"));
+  cJSON *d = tk_call(st, "delete", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_true(cJSON_IsTrue(tk_get(d, "deleted")));
+  assert_string_equal(tk_str(d, "changed.0.ids.0"), "r");
+  cJSON_Delete(d);
+  cJSON *l = tk_call(st, "list", "{\"collection\":\"a\",\"includeDeleted\":true}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 2);
+  assert_string_equal(tk_str(l, "records.0.id"), "r");
+  assert_true(cJSON_IsTrue(tk_get(l, "records.0._deleted")));
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records.0")), 2);   /* {id, _deleted} only */
+  assert_string_equal(tk_str(l, "records.1.id"), "s");
+  cJSON_Delete(l);
+  l = tk_call(st, "list", "{\"collection\":\"a\"}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  cJSON_Delete(l);
+  cJSON *c = tk_call(st, "count", "{\"collection\":\"a\"}");
+  assert_int_equal((int)tk_num(c, "count"), 1);
+  cJSON_Delete(c);
+  cJSON *g = tk_call(st, "get", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_true(cJSON_IsNull(tk_get(g, "record")));
+  cJSON_Delete(g);
+  /* a second delete finds the tombstone: nothing to delete */
+  d = tk_call(st, "delete", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_false(cJSON_IsTrue(tk_get(d, "deleted")));
+  cJSON_Delete(d);
+  /* the outbox holds only s's create: nothing is sent for r */
+  cJSON *o = tk_call(st, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 1);
+  assert_string_equal(tk_str(o, "ops.0.recordId"), "s");
+  cJSON_Delete(o);
+  cJSON *p = tk_call(st, "pushRequest", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(p, "body.ops")), 1);
+  assert_string_equal(tk_str(p, "body.ops.0.id"), "s");
+  cJSON_Delete(p);
+  cJSON *s = tk_call(st, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 1);
+  cJSON_Delete(s);
+  /* written again, the record comes back as a create */
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":3}}"));
+  o = tk_call(st, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 2);
+  assert_string_equal(tk_str(o, "ops.1.recordId"), "r");
+  assert_string_equal(tk_str(o, "ops.1.kind"), "create");
+  cJSON_Delete(o);
+  sc_close(st);
+}
+
+/* A temp-id record created and deleted before push: its tombstone stays, and a ref to
+** it can never be mapped, so the op holding the ref is not held back forever. */
+static void ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op(void **state) {
+  sc_store *st = tk_open_at(*state, "{\"name\":\"t\",\"deviceId\":\"d1\",\"collections\":{\"pets\":{\"idFrom\":\"server\"},"
+                                    "\"appts\":{\"refs\":{\"petId\":\"pets\"}}}}");
+  cJSON *pet = tk_call(st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  char pid[64];
+  snprintf(pid, sizeof pid, "%s", tk_str(pet, "record.id"));
+  cJSON_Delete(pet);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"appts\",\"record\":{\"id\":\"ap\",\"petId\":\"%s\"}}", pid));
+  cJSON_Delete(tk_call(st, "delete", "{\"collection\":\"pets\",\"id\":\"%s\"}", pid));
+  cJSON *l = tk_call(st, "list", "{\"collection\":\"pets\",\"includeDeleted\":true}");
+  assert_string_equal(tk_str(l, "records.0.id"), pid);
+  cJSON_Delete(l);
+  cJSON *p = tk_call(st, "pushRequest", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(p, "body.ops")), 1);
+  assert_string_equal(tk_str(p, "body.ops.0.id"), "ap");
+  cJSON_Delete(p);
+  sc_close(st);
+}
+
 static void outbox_should_never_coalesce_into_an_inflight_op(void **state) {
   sc_store *st = tk_open_at(*state, CFG);
   tk_server srv;
@@ -241,6 +313,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(outbox_should_coalesce_create_and_updates_into_one_create, setup, teardown),
     cmocka_unit_test_setup_teardown(outbox_should_send_nothing_for_a_create_deleted_before_push, setup, teardown),
+    cmocka_unit_test_setup_teardown(create_deleted_before_push_should_keep_its_tombstone, setup, teardown),
+    cmocka_unit_test_setup_teardown(ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op, setup, teardown),
     cmocka_unit_test_setup_teardown(outbox_should_never_coalesce_into_an_inflight_op, setup, teardown),
     cmocka_unit_test_setup_teardown(outbox_should_fold_update_then_delete_into_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(push_should_go_oldest_first_in_batches, setup, teardown),

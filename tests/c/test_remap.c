@@ -131,7 +131,10 @@ static void a_lost_create_answer_should_not_roll_back_a_newer_pulled_version(voi
   tk_sync(other, &f->srv, 100);
   cJSON *resp = tk_server_pull(&f->srv, "", 100);
   cJSON_Delete(tk_call_json(f->st, "pullResponse", tk_wrap("response", resp)));
-  resp = tk_server_push(&f->srv, tk_get(req, "body"));            /* the resend: duplicate */
+  cJSON_Delete(req);
+  req = tk_call(f->st, "pushRequest", "{\"force\":true}");        /* the resend: duplicate */
+  resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  assert_string_equal(tk_str(resp, "results.0.status"), "duplicate");
   cJSON_Delete(req);
   cJSON_Delete(tk_call_json(f->st, "pushResponse", tk_wrap("response", resp)));
   cJSON *l = tk_call(f->st, "list", "{\"collection\":\"pets\"}");

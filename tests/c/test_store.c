@@ -114,8 +114,13 @@ static void list_should_filter_order_page_and_show_tombstones_on_request(void **
   assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
   cJSON_Delete(l);
   cJSON_Delete(tk_call(st, "delete", "{\"collection\":\"feedings\",\"id\":\"b\"}"));
-  /* b never reached the server: create+delete leaves nothing, not even a tombstone */
+  /* b never reached the server: nothing is sent, but its tombstone is kept (SPEC §11) */
   l = tk_call(st, "list", "{\"collection\":\"feedings\",\"includeDeleted\":true}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 4);
+  assert_string_equal(tk_str(l, "records.1.id"), "b");
+  assert_true(cJSON_IsTrue(tk_get(l, "records.1._deleted")));
+  cJSON_Delete(l);
+  l = tk_call(st, "list", "{\"collection\":\"feedings\"}");
   assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 3);
   cJSON_Delete(l);
   cJSON *c = tk_call(st, "count", "{\"collection\":\"feedings\",\"where\":{\"amount\":5}}");

@@ -1,5 +1,6 @@
-/* test_sync.c — pull pages and cursors, server answers of the wrong shape, tombstones,
-** 410 full resync, our own change echoed by a pull. */
+/* test_sync.c — pull pages and cursors, server answers of the wrong shape (impossible
+** times, push answers not one result per op), tombstones, 410 full resync, our own change
+** echoed by a pull. */
 #include "sc_testkit.h"
 
 static const char *CFG = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"timeFields\":[\"t\"]}}}";
@@ -322,6 +323,305 @@ static void pull_should_list_exactly_the_conflicts_it_opened(void **state) {
   ans = pull_page(f);
   assert_int_equal(cJSON_GetArraySize(tk_get(ans, "newConflicts")), 0);
   cJSON_Delete(ans);
+/* Everything a failed answer must leave as it was: records (tombstones too), the
+** outbox (op ids, statuses, attempts), the cursor, conflicts. Caller frees. */
+static char *snapshot(sc_store *st) {
+  cJSON *all = cJSON_CreateArray();
+  cJSON_AddItemToArray(all, tk_call(st, "list", "{\"collection\":\"a\",\"includeDeleted\":true}"));
+  cJSON_AddItemToArray(all, tk_call(st, "outbox", "{}"));
+  cJSON_AddItemToArray(all, tk_call(st, "pullRequest", "{}"));
+  cJSON_AddItemToArray(all, tk_call(st, "conflicts", "{}"));
+  char *text = cJSON_PrintUnformatted(all);
+  cJSON_Delete(all);
+  return text;
+}
+
+/* A server change as text, with the given t (timeField) and updated_at values (JSON). */
+static void change_text(char *out, size_t n, int seq, const char *id, const char *t, const char *updated_at) {
+  snprintf(out, n, "{\"seq\":%d,\"collection\":\"a\",\"id\":\"%s\",\"version\":1,\"data\":{\"t\":%s},\"updated_at\":%s,"
+           "\"deleted_at\":null,\"hlc\":\"001735732800000-00000-dZ\",\"device_id\":\"dZ\"}", seq, id, t, updated_at);
+}
+
+/* Issue 7 finding 2, SPEC §9: an impossible time in a pulled page fails the page whole. */
+static void pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"t\":0}}"));
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"a\",\"id\":\"mine\",\"fields\":{\"v\":1}}"));
+  char *before = snapshot(f->b);
+  struct { const char *t, *updated_at, *field; } bad[] = {
+    {"\"2025-02-30T10:00:00Z\"", "\"2025-01-01T12:00:00.000Z\"", "t"},       /* Feb 30 in a timeField */
+    {"\"2025-01-01T25:00:00Z\"", "null", "t"},
+    {"true", "null", "t"},
+    {"1e300", "null", "t"},
+    {"\"2025-01-01T10:00:00Z\"", "\"yesterday-ish\"", "updated_at"},     /* updated_at that does not parse */
+    {"\"2025-01-01T10:00:00Z\"", "\"2025-02-30T10:00:00Z\"", "updated_at"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char good[512], evil[512], page[1400];
+    change_text(good, sizeof good, 5, "fine", "\"2025-01-01T10:00:00Z\"", "\"2025-01-01T12:00:00.000Z\"");
+    change_text(evil, sizeof evil, 6, "evil", bad[i].t, bad[i].updated_at);
+    snprintf(page, sizeof page, "{\"server_time\":\"2025-01-01T12:00:00.000Z\",\"changes\":[%s,%s],\"cursor\":\"6\","
+             "\"has_more\":false,\"remaining\":0}", good, evil);
+    tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", page);
+    const char *msg = sc_errmsg(f->b);
+    if (!strstr(msg, "'evil'") || !strstr(msg, bad[i].field)) fail_msg("case %zu: the message must name the record and the field: %s", i, msg);
+    char *after = snapshot(f->b);
+    assert_string_equal(after, before);
+    free(after);
+  }
+  free(before);
+  /* the cursor stayed (it is in the snapshot): the next sync retries the page, and a
+  ** corrected page then applies */
+  cJSON *req = tk_call(f->b, "pullRequest", "{}");
+  assert_string_equal(tk_str(req, "cursor"), "0");
+  cJSON_Delete(req);
+  char good[512], page[1000];
+  change_text(good, sizeof good, 6, "evil", "\"2025-02-28T10:00:00+01:00\"", "\"2025-01-01T12:00:00.000Z\"");
+  snprintf(page, sizeof page, "{\"changes\":[%s],\"cursor\":\"6\",\"has_more\":false}", good);
+  cJSON *ans = tk_call(f->b, "pullResponse", "{\"response\":%s}", page);
+  assert_int_equal((int)tk_num(ans, "pulled"), 1);
+  cJSON_Delete(ans);
+  cJSON *g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"evil\"}");
+  assert_string_equal(tk_str(g, "record.t"), "2025-02-28T09:00:00.000Z");
+  cJSON_Delete(g);
+}
+
+/* A push result's record goes through the same checks (its collection is the op's). */
+static void push_result_with_an_impossible_time_should_change_nothing(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"t\":0}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  char *before = snapshot(f->a);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  cJSON *data = (cJSON *)tk_get(resp, "results.0.record.data");
+  cJSON_ReplaceItemInObject(data, "t", cJSON_CreateString("2025-02-30T10:00:00Z"));
+  char *text = cJSON_PrintUnformatted(resp);
+  cJSON_Delete(resp);
+  tk_call_fails(f->a, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", text);
+  assert_non_null(strstr(sc_errmsg(f->a), "'r'"));
+  assert_non_null(strstr(sc_errmsg(f->a), "field t"));
+  free(text);
+  char *after = snapshot(f->a);
+  assert_string_equal(after, before);
+  free(after);
+  free(before);
+}
+
+/* Issue 7 finding 3, SPEC §4 "one result per op": an answer of any other shape is a
+** failed attempt; every op stays queued with its op_id and the retry applies each once. */
+static void push_answer_of_the_wrong_shape_should_be_a_failed_attempt(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r1\",\"v\":1}}"));
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r2\",\"v\":2}}"));
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r3\",\"v\":3}}"));
+  cJSON *o = tk_call(f->a, "outbox", "{}");
+  char ids[3][64];
+  for (int i = 0; i < 3; i++) snprintf(ids[i], sizeof ids[i], "%s", tk_str(cJSON_GetArrayItem(tk_get(o, "ops"), i), "opId"));
+  cJSON_Delete(o);
+  enum { FEWER, FOREIGN, TWICE, EXTRA, NCASES };
+  for (int kind = 0; kind < NCASES; kind++) {
+    cJSON *req = tk_call(f->a, "pushRequest", "{\"force\":true}");
+    assert_int_equal(cJSON_GetArraySize(tk_get(req, "body.ops")), 3);
+    char *before = snapshot(f->a);
+    cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));   /* the server applies all three */
+    cJSON_Delete(req);
+    cJSON *results = cJSON_GetObjectItem(resp, "results");
+    if (kind == FEWER) cJSON_DeleteItemFromArray(results, 1);
+    if (kind == FOREIGN) cJSON_ReplaceItemInObject(cJSON_GetArrayItem(results, 2), "op_id", cJSON_CreateString("not-sent"));
+    if (kind == TWICE) cJSON_ReplaceItemInObject(cJSON_GetArrayItem(results, 2), "op_id", cJSON_CreateString(ids[0]));
+    if (kind == EXTRA) {
+      cJSON *more = cJSON_Duplicate(cJSON_GetArrayItem(results, 0), 1);
+      cJSON_ReplaceItemInObject(more, "op_id", cJSON_CreateString("not-sent-either"));
+      cJSON_AddItemToArray(results, more);
+    }
+    char *text = cJSON_PrintUnformatted(resp);
+    cJSON_Delete(resp);
+    tk_call_fails(f->a, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", text);
+    free(text);
+    char *after = snapshot(f->a);
+    assert_string_equal(after, before);                              /* nothing applied */
+    free(after);
+    free(before);
+    cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0,\"error\":\"bad answer\"}"));
+    o = tk_call(f->a, "outbox", "{}");
+    assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 3);
+    for (int i = 0; i < 3; i++) {
+      const cJSON *op = cJSON_GetArrayItem(tk_get(o, "ops"), i);
+      assert_string_equal(tk_str(op, "opId"), ids[i]);
+      assert_string_equal(tk_str(op, "status"), "pending");
+      assert_int_equal((int)tk_num(op, "attempts"), kind + 1);
+    }
+    cJSON_Delete(o);
+  }
+  /* the retry: every op answered duplicate, acknowledged once; the server applied each once */
+  cJSON *req = tk_call(f->a, "pushRequest", "{\"force\":true}");
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  for (int i = 0; i < 3; i++) assert_string_equal(tk_str(cJSON_GetArrayItem(tk_get(resp, "results"), i), "status"), "duplicate");
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pushed"), 3);
+  cJSON_Delete(ans);
+  assert_int_equal((int)f->srv.seq, 3);
+  for (int i = 1; i <= 3; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "r%d", i);
+    assert_int_equal((int)tk_num(tk_server_find(&f->srv, "a", id), "version"), 1);
+  }
+  o = tk_call(f->a, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 0);
+  cJSON_Delete(o);
+  tk_round r = tk_sync(f->b, &f->srv, 100);
+  assert_int_equal(r.pulled, 3);
+}
+
+/* Issue 7 finding 13 (core half): a key repeated in a server answer is refused, both
+** when the host passes the parsed body and when it passes the body's text. */
+static void server_answer_with_a_repeated_key_should_change_nothing(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"v\":1}}"));
+  cJSON *req = tk_call(f->b, "pushRequest", "{}");
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  char *before = snapshot(f->b);
+  const char *forged = "{\"seq\":1,\"collection\":\"a\",\"id\":\"x\",\"version\":1,"
+                       "\"data\":{\"petId\":\"p1\",\"clientId\":\"forged\",\"clientId\":\"x\",\"petId\":\"p999\"}}";
+  const char *pulls[] = {
+    "{\"changes\":[%s],\"cursor\":\"1\",\"has_more\":false}",
+    "{\"changes\":[],\"cursor\":\"1\",\"has_more\":false,\"changes\":[%s]}",
+  };
+  for (int text = 0; text < 2; text++) {
+    for (size_t i = 0; i < 2; i++) {
+      char page[1024], *input;
+      snprintf(page, sizeof page, pulls[i], forged);
+      cJSON *wrap = cJSON_CreateObject();
+      cJSON_AddStringToObject(wrap, "response", page);
+      input = text ? cJSON_PrintUnformatted(wrap) : NULL;
+      cJSON_Delete(wrap);
+      if (text) tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "%s", input);
+      else tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", page);
+      free(input);
+      assert_non_null(strstr(sc_errmsg(f->b), i == 0 ? "'petId' appears twice in changes[0].data" : "'changes' appears twice"));
+    }
+  }
+  /* the push answer: a forged derived field inside the applied record */
+  char *good = cJSON_PrintUnformatted(resp);
+  char *bad = calloc(1, strlen(good) + 64);
+  char *at = strstr(good, "\"data\":{");
+  assert_non_null(at);
+  at += strlen("\"data\":{");
+  sprintf(bad, "%.*s\"clientId\":\"forged\",\"clientId\":\"x\",%s", (int)(at - good), good, at);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "{\"response\":%s}", bad);
+  assert_non_null(strstr(sc_errmsg(f->b), "'clientId' appears twice in results[0].record.data"));
+  cJSON *wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", bad);
+  char *input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "%s", input);
+  free(input);
+  /* the body's text cut short is a protocol error too (the host retries) */
+  wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", "{\"server_time\":\"2025-");
+  input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  tk_call_fails(f->b, SC_EPROTOCOL, "pushResponse", "%s", input);
+  assert_non_null(strstr(sc_errmsg(f->b), "not JSON"));
+  free(input);
+  char *after = snapshot(f->b);
+  assert_string_equal(after, before);
+  free(after);
+  free(before);
+  /* the same answer without the repeat, as text, is taken */
+  wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, "response", good);
+  input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
+  cJSON *ans = tk_call(f->b, "pushResponse", "%s", input);
+  assert_int_equal((int)tk_num(ans, "pushed"), 1);
+  cJSON_Delete(ans);
+  free(input);
+  free(bad);
+  free(good);
+  cJSON_Delete(resp);
+}
+
+/* Issue 7 finding 5, SPEC §11: an op whose answer was lost is in doubt. The round
+** resends it (same op_id → duplicate) before it pulls, so an edit another device made
+** on top of it is a plain newer version here, not a conflict. */
+static void in_doubt_edit_should_be_settled_before_a_pull_judges_an_edit_on_top_of_it(void **state) {
+  (void)state;
+  tk_pair *f = tk_pair_open("{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"w\":{\"strategy\":\"ask\"}}}", 7, 8);
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"w\",\"record\":{\"id\":\"w1\",\"sets\":1}}"));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"w\",\"id\":\"w1\",\"fields\":{\"sets\":2}}"));
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as v2; the answer is lost */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0,\"error\":\"network error\"}"));
+  tk_sync(f->b, &f->srv, 100);                                    /* B sees v2 and edits on top: v3 */
+  f->eb.now += 1000;
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"w\",\"id\":\"w1\",\"fields\":{\"sets\":3}}"));
+  tk_sync(f->b, &f->srv, 100);
+  tk_round r = tk_sync(f->a, &f->srv, 100);
+  assert_int_equal(r.conflicts, 0);
+  assert_int_equal(r.pushed, 1);                                  /* the duplicate settled it */
+  cJSON *g = tk_call(f->a, "get", "{\"collection\":\"w\",\"id\":\"w1\"}");
+  assert_int_equal((int)tk_num(g, "record.sets"), 3);
+  cJSON_Delete(g);
+  cJSON *s = tk_call(f->a, "status", "{}");
+  assert_int_equal((int)tk_num(s, "pending"), 0);
+  assert_int_equal((int)tk_num(s, "conflicts"), 0);
+  cJSON_Delete(s);
+  assert_int_equal((int)tk_num(tk_server_find(&f->srv, "w", "w1"), "version"), 3);
+  tk_pair_close(f);
+}
+
+/* The core's half of that round: syncBegin counts the ops in doubt; pushRequest inDoubt
+** takes only them, even while they wait out a backoff; the duplicate answer maps a temp
+** id before any pull could bring the record under its real id. */
+static void push_request_in_doubt_should_take_only_unanswered_ops_whatever_their_backoff(void **state) {
+  (void)state;
+  tk_pair *f = tk_pair_open("{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"pets\":{\"idFrom\":\"server\"},"
+                            "\"a\":{}},\"sync\":{\"retrySchedule\":[600]}}", 9, 10);
+  f->srv.server_ids = "pets";
+  cJSON *pet = tk_call(f->a, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}");
+  char tmp[64], op_id[64];
+  snprintf(tmp, sizeof tmp, "%s", tk_str(pet, "record.id"));
+  cJSON_Delete(pet);
+  cJSON *req = tk_call(f->a, "pushRequest", "{}");
+  snprintf(op_id, sizeof op_id, "%s", tk_str(req, "opIds.0"));
+  cJSON_Delete(tk_server_push(&f->srv, tk_get(req, "body")));   /* applied as srv1; the answer is lost */
+  cJSON_Delete(req);
+  cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":0}"));  /* waits 600 s now */
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"later\"}}"));
+  cJSON *begin = tk_call(f->a, "syncBegin", "{}");
+  assert_int_equal((int)tk_num(begin, "inDoubt"), 1);
+  cJSON_Delete(begin);
+  req = tk_call(f->a, "pushRequest", "{\"inDoubt\":true}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(req, "body.ops")), 1);
+  assert_string_equal(tk_str(req, "body.ops.0.op_id"), op_id);
+  assert_string_equal(tk_str(req, "body.ops.0.id"), tmp);
+  cJSON *resp = tk_server_push(&f->srv, tk_get(req, "body"));
+  cJSON_Delete(req);
+  assert_string_equal(tk_str(resp, "results.0.status"), "duplicate");
+  cJSON *ans = tk_call_json(f->a, "pushResponse", tk_wrap("response", resp));
+  assert_string_equal(tk_str(tk_get(ans, "remapped"), tmp), "srv1");
+  cJSON_Delete(ans);
+  req = tk_call(f->a, "pushRequest", "{\"inDoubt\":true}");       /* nothing else is in doubt */
+  assert_true(cJSON_IsNull(tk_get(req, "body")));
+  cJSON_Delete(req);
+  begin = tk_call(f->a, "syncBegin", "{}");
+  assert_int_equal((int)tk_num(begin, "inDoubt"), 0);
+  cJSON_Delete(begin);
+  cJSON *l = tk_call(f->a, "list", "{\"collection\":\"pets\"}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
+  assert_string_equal(tk_str(l, "records.0.id"), "srv1");
+  cJSON_Delete(l);
+  req = tk_call(f->a, "pushRequest", "{}");                        /* the ordinary push: the rest */
+  assert_string_equal(tk_str(req, "body.ops.0.id"), "later");
+  cJSON_Delete(req);
   tk_pair_close(f);
 }
 
@@ -338,6 +638,12 @@ int main(void) {
     cmocka_unit_test(pull_should_see_a_recreated_record_whose_version_restarted_at_the_base),
     cmocka_unit_test(pull_should_list_exactly_the_conflicts_it_opened),
     cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
+    cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
+    cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(push_answer_of_the_wrong_shape_should_be_a_failed_attempt, setup, teardown),
+    cmocka_unit_test_setup_teardown(server_answer_with_a_repeated_key_should_change_nothing, setup, teardown),
+    cmocka_unit_test(in_doubt_edit_should_be_settled_before_a_pull_judges_an_edit_on_top_of_it),
+    cmocka_unit_test(push_request_in_doubt_should_take_only_unanswered_ops_whatever_their_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

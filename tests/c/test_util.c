@@ -1,4 +1,4 @@
-/* test_util.c — codes, constants, uuids, sc_normalize_time without a store. */
+/* test_util.c — codes, constants, uuids, sc_normalize_time, repeated JSON keys, without a store. */
 #include "sc_testkit.h"
 #include "util.h"
 
@@ -58,12 +58,46 @@ static void json_equal_should_ignore_key_order(void **state) {
   cJSON_Delete(a); cJSON_Delete(b); cJSON_Delete(c);
 }
 
+static void repeated_key_should_be_found_anywhere_with_its_path(void **state) {
+  (void)state;
+  struct { const char *json, *key, *path; } cases[] = {
+    {"{\"a\":1,\"b\":{\"c\":[1,{\"d\":1}]}}", NULL, ""},
+    {"{\"a\":1,\"a\":2}", "a", ""},
+    {"{\"changes\":[{\"id\":\"x\"},{\"id\":\"y\",\"data\":{\"petId\":\"p1\",\"clientId\":\"f\",\"clientId\":\"x\"}}]}", "clientId",
+     "changes[1].data"},
+    {"[[{\"k\":1}],[{\"k\":1,\"j\":2,\"k\":3}]]", "k", "[1][0]"},
+    {"{\"A\":1,\"a\":2}", NULL, ""},                                             /* keys are case-sensitive */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cJSON *j = cJSON_Parse(cases[i].json);
+    const char *key = "unset";
+    char path[64] = "";
+    assert_non_null(j);
+    assert_int_equal(util_json_repeated_key(j, &key, path, sizeof path), SC_OK);
+    if (cases[i].key) assert_string_equal(key, cases[i].key); else assert_null(key);
+    assert_string_equal(path, cases[i].path);
+    cJSON_Delete(j);
+  }
+  /* a wide object (the sorted path), the repeat far apart */
+  char wide[4096];
+  size_t n = (size_t)snprintf(wide, sizeof wide, "{\"f0\":0");
+  for (int k = 1; k < 200; k++) n += (size_t)snprintf(wide + n, sizeof wide - n, ",\"f%d\":%d", k, k);
+  snprintf(wide + n, sizeof wide - n, ",\"f3\":9}");
+  cJSON *j = cJSON_Parse(wide);
+  const char *key = NULL;
+  char path[16] = "";
+  assert_int_equal(util_json_repeated_key(j, &key, path, sizeof path), SC_OK);
+  assert_string_equal(key, "f3");
+  cJSON_Delete(j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(constants_should_name_every_code),
     cmocka_unit_test(uuid_should_be_v4_shaped_and_come_from_the_hook),
     cmocka_unit_test(normalize_time_should_answer_json_or_an_error),
     cmocka_unit_test(json_equal_should_ignore_key_order),
+    cmocka_unit_test(repeated_key_should_be_found_anywhere_with_its_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

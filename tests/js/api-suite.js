@@ -2,23 +2,12 @@
 // suite runs in a window, a module worker and a module service worker, over every
 // storage backend (tests/js/run.mjs drives it). Conflicts are produced through a
 // scripted `remote.transport` (the pluggable transport of SPEC §11), so this suite needs
-// no server; tests/e2e/ and tests/server/ exercise the real one.
+// no server; tests/e2e/ and tests/server/ exercise the real one. sync-suite.js (answers
+// the sync must not trust, flapping networks) runs as part of it.
 // runApiSuite(lib, { storage, prefix }) → [{ name, ok, error }]
 
-const fail = (msg) => { throw new Error(msg); };
-const check = (cond, msg) => { if (!cond) fail(msg); };
-const same = (a, b, what) => {
-  const ja = JSON.stringify(a), jb = JSON.stringify(b);
-  if (ja !== jb) fail(`${what}: expected ${jb}, got ${ja}`);
-};
-async function rejects(promise, code, what) {
-  try { await promise; } catch (e) {
-    if (e.code !== code) fail(`${what}: expected ${code}, got ${e.code} (${e.message})`);
-    check(typeof e.message === 'string' && e.message.length > 8, `${what}: the message says nothing`);
-    return e;
-  }
-  return fail(`${what}: expected ${code}, but it succeeded`);
-}
+import { check, rejects, same, fail, scriptedRemote } from './suite-kit.js';
+import { runSyncSuite } from './sync-suite.js';
 
 const COLLECTIONS = {
   flocks: { strategy: 'lww', indexes: ['name', 'hens'], timeFields: ['since'] },
@@ -27,26 +16,6 @@ const COLLECTIONS = {
   breeds: { readOnly: true },
   audit: { strategy: 'append-only' },
 };
-
-// A transport whose server is a plain object: the test sets what the next pull returns.
-function scriptedRemote() {
-  const remote = { pulls: [], pushes: [], answerPush: null };
-  remote.transport = {
-    async pull() {
-      const changes = remote.pulls.shift() || [];
-      return { server_time: new Date().toISOString(), changes, cursor: String(Date.now()), has_more: false, remaining: 0 };
-    },
-    async push(body) {
-      remote.pushes.push(body);
-      if (remote.answerPush) return remote.answerPush(body);
-      return { server_time: new Date().toISOString(), results: body.ops.map((op) => ({
-        op_id: op.op_id, status: 'applied', id: op.id, version: op.base_version + 1,
-        record: { collection: op.collection, id: op.id, version: op.base_version + 1, data: op.kind === 'delete' ? null : op.data,
-                  updated_at: op.updated_at, deleted_at: op.kind === 'delete' ? op.updated_at : null, hlc: op.hlc, device_id: body.device_id } })) };
-    },
-  };
-  return remote;
-}
 
 export async function runApiSuite(lib, { storage, prefix }) {
   const { openStore, normalizeTime, ready } = lib;
@@ -60,6 +29,20 @@ export async function runApiSuite(lib, { storage, prefix }) {
   };
 
   await ready;
+
+  // An engine without OPFS sync access handles (WebKitGTK): the opfs backend must refuse
+  // clearly and 'auto' must still work (on idb), instead of the whole suite.
+  if (storage === 'opfs' && typeof FileSystemSyncAccessHandle !== 'function') {
+    await test('no OPFS sync access handles here: an opfs store is SC_STORAGE with a message; auto opens on idb', async () => {
+      const e = await rejects(openStore({ name: `${prefix}-opfs-absent`, storage: 'opfs', collections: COLLECTIONS, sync: { auto: false } }),
+        'SC_STORAGE', 'opening an opfs store');
+      check(/opfs/i.test(e.message), `the message names the backend: ${e.message}`);
+      const s = await openStore({ name: `${prefix}-opfs-absent`, storage: 'auto', collections: COLLECTIONS, sync: { auto: false } });
+      same((await s.put('flocks', { id: 'a', name: 'A' })).id, 'a', 'auto store works');
+      await s.close();
+    });
+    return results;
+  }
 
   await test('put generates an id, get returns the clean record, patch keeps the id', async () => {
     const s = await open();
@@ -285,5 +268,6 @@ export async function runApiSuite(lib, { storage, prefix }) {
     await s2.close();
   });
 
+  await runSyncSuite({ open, test, collections: COLLECTIONS });
   return results;
 }

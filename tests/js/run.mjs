@@ -1,36 +1,39 @@
-// run.mjs — the JS API suite (api-suite.js) in headless Debian Chromium, in every context
-// (window, module worker, module service worker) over every backend that context offers
-// (idb and memory everywhere, opfs in the dedicated worker). Fresh profile per run.
-// Usage: node tests/js/run.mjs [context] [storage]
+// run.mjs — the JS API suite (api-suite.js) in a browser engine (tests/engines/launch.mjs:
+// Chromium by default, Firefox ESR, WebKitGTK), in every context (window, module worker,
+// module service worker) over every backend that context offers there (idb and memory
+// everywhere, opfs in the dedicated worker where the engine has OPFS sync access handles;
+// where it has none, opening an opfs store must fail with SC_STORAGE). Fresh profile per run.
+// Usage: node tests/js/run.mjs [--engine chromium|firefox|webkit] [context] [storage]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from '../engines/launch.mjs';
 import { startServer } from '../e2e/server.mjs';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const MATRIX = [['window', 'idb'], ['window', 'memory'], ['worker', 'idb'], ['worker', 'opfs'], ['worker', 'memory'],
   ['sw', 'idb'], ['sw', 'memory']];
-const [onlyContext, onlyStorage] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const at = args.indexOf('--engine');
+const engine = at >= 0 ? args.splice(at, 2)[1] : 'chromium';
+const [onlyContext, onlyStorage] = args;
 
 const server = await startServer();
 const dir = mkdtempSync(join(tmpdir(), 'syncore-js-'));
-const browser = await chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS, headless: true });
+const browser = await launch(engine, { profile: dir, origin: server.url });
 let passed = 0, failed = 0;
+const report = (ok, label, error) => {
+  if (ok) passed++; else failed++;
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${label}${ok ? '' : `\n       ${String(error).split('\n').join('\n       ')}`}`);
+};
 try {
   for (const [context, storage] of MATRIX) {
     if ((onlyContext && onlyContext !== context) || (onlyStorage && onlyStorage !== storage)) continue;
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => console.log(`  [${context}/${storage}] page error: ${e.message}`));
-    await page.goto(`${server.url}/tests/js/pages/suite.html?context=${context}&storage=${storage}`);
-    const handle = await page.waitForFunction(() => window.suiteResult, null, { timeout: 120000 });
-    const results = await handle.jsonValue();
-    if (!results.length) { failed++; console.log(`  FAIL [${context}/${storage}] no results`); }
-    for (const r of results) {
-      if (r.ok) passed++; else failed++;
-      console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} [${context}/${storage}] ${r.name}${r.ok ? '' : `\n       ${r.error.split('\n').join('\n       ')}`}`);
-    }
+    const tag = `[${engine} ${context}/${storage}]`;
+    const page = await browser.newPage(`${server.url}/tests/js/pages/suite.html?context=${context}&storage=${storage}`);
+    const results = await page.waitFor(() => window.suiteResult, null, 180000);
+    if (!results.length) report(false, `${tag} no results`, 'the suite ran no test');
+    for (const r of results) report(r.ok, `${tag} ${r.name}`, r.error);
+    for (const e of page.errors) console.log(`  ${tag} page error: ${e}`);
     await page.close();
   }
 } finally {
@@ -38,5 +41,5 @@ try {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`# js api suite: ${passed} passed, ${failed} failed`);
+console.log(`# js api suite (${engine}): ${passed} passed, ${failed} failed`);
 process.exit(failed || !passed ? 1 : 0);

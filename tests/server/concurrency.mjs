@@ -93,7 +93,8 @@ export function concurrencyTests(backend, { seconds = 8, pushers = 6, pullers = 
 export function sseScaleTests(backend, { streams = 2000 } = {}) {
   return [[`events_should_hold_${streams}_idle_streams_and_poke_them_all`, async () => {
     const net = await import('node:net');
-    const s = await startServer(backend.freshDb(), ['--rate', '0', '--threads', '4']);
+    const s = await startServer(backend.freshDb(), ['--rate', '0', '--threads', '4', '--max-connections-per-ip', '0',
+      '--max-streams-per-token', String(streams), '--max-streams-per-partition', String(streams)]);
     const socks = [];
     try {
       const token = tokenFor(uid('many'));

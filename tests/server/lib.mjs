@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const BIN = process.env.SYNCORE_SERVER_BIN || join(ROOT, 'build/syncore-server');
-export const SECRET = 'conformance-secret';
+export const SECRET = 'conformance-secret-of-at-least-32-bytes';
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 export function tmp(prefix) { return mkdtempSync(join(tmpdir(), prefix)); }

@@ -170,12 +170,6 @@ static cJSON *call(device *d, const char *method, const char *input, int must_ok
   return result;
 }
 
-static int call_ok(device *d, const char *method, const char *input) {
-  cJSON *out = call(d, method, input, 1);
-  cJSON_Delete(out);
-  return out != NULL;
-}
-
 static cJSON *callf(device *d, const char *method, int must_ok, const char *fmt, ...) {
   char buf[4096];
   va_list ap;
@@ -453,10 +447,12 @@ static int pull_all(device *d, char *errbuf, size_t n) {
 
 /* js-glue's _pushAll: batches while pushRequest has a body, at most
 ** ceil(total/batch)*2+4 of them; a failed POST → pushFailure and the round ends.
+** in_doubt: only the ops sent before and never answered (the round's first step).
 ** *pPushed = ops acknowledged. Returns like pull_all. */
-static int push_all(device *d, int force, int *pPushed, char *errbuf, size_t n) {
+static int push_all(device *d, int force, int in_doubt, int *pPushed, char *errbuf, size_t n) {
   world *w = d->world;
-  cJSON *req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false");
+  const char *request = in_doubt ? "{\"force\":%s,\"inDoubt\":true}" : "{\"force\":%s}";
+  cJSON *req = callf(d, "pushRequest", 1, request, force ? "true" : "false");
   if (!req) return -1;
   int total = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(req, "total"));
   int rounds = (total + d->batch - 1) / d->batch * 2 + 4;
@@ -487,21 +483,25 @@ static int push_all(device *d, int force, int *pPushed, char *errbuf, size_t n) 
     if (!res) return -1;
     *pPushed += (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(res, "pushed"));
     cJSON_Delete(res);
-    if (!(req = callf(d, "pushRequest", 1, "{\"force\":%s}", force ? "true" : "false"))) return -1;
+    if (!(req = callf(d, "pushRequest", 1, request, force ? "true" : "false"))) return -1;
   }
   cJSON_Delete(req);
   return 0;
 }
 
-/* One store.sync() as js-glue's _runSync does it: syncBegin → pull pages → push
-** batches → pull again when anything was pushed → syncDone {error}. Returns 1 when
-** the round reached the server cleanly. */
+/* One store.sync() as js-glue's _runSync does it: syncBegin → resend the ops in doubt
+** (sent, never answered) → pull pages → push batches → pull again when anything was
+** pushed → syncDone {error}. Returns 1 when the round reached the server cleanly. */
 static int sync_round(device *d, int force) {
   char errbuf[64] = "";
-  int pushed = 0;
-  int rc = call_ok(d, "syncBegin", "{}") ? 0 : -1;
+  int pushed = 0, resent = 0;
+  cJSON *begin = call(d, "syncBegin", "{}", 1);
+  int rc = begin ? 0 : -1;
+  if (rc == 0 && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(begin, "inDoubt")) > 0)
+    rc = push_all(d, force, 1, &resent, errbuf, sizeof errbuf);
+  cJSON_Delete(begin);
   if (rc == 0) rc = pull_all(d, errbuf, sizeof errbuf);
-  if (rc == 0) rc = push_all(d, force, &pushed, errbuf, sizeof errbuf);
+  if (rc == 0) rc = push_all(d, force, 0, &pushed, errbuf, sizeof errbuf);
   if (rc == 0 && pushed) rc = pull_all(d, errbuf, sizeof errbuf);
   if (rc < 0) return 0;             /* a core call failed: the seed is already failed */
   if (errbuf[0]) cJSON_Delete(callf(d, "syncDone", 1, "{\"error\":\"%s\"}", errbuf));

@@ -72,7 +72,7 @@ static int finish_write(cJSON *record, cJSON *changed, cJSON **pOut) {
 }
 
 int api_write_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, cJSON *changed) {
-  int removed = 0, rc;
+  int rc;
   if (!rec->exists) {
     rec->version = rec->base_version = 0;
     rec->base_deleted = 1;
@@ -83,8 +83,8 @@ int api_write_record(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *data, c
   if ((rc = store_stamp(st, rec)) != SC_OK) return rc;
   if ((rc = store_rec_save(st, c->name, rec)) != SC_OK) return rc;
   rec->exists = 1;
-  if ((rc = outbox_note_write(st, c, rec, &removed)) != SC_OK) return rc;
-  /* Also when the write removed the row (a delete of a record the server does not hold):
+  if ((rc = outbox_note_write(st, c, rec)) != SC_OK) return rc;
+  /* Also for a delete of a record the server does not hold:
   ** an open conflict whose server side is gone is settled by it (both deleted). */
   if ((rc = merge_note_local_write(st, c, rec, changed)) != SC_OK) return rc;
   return store_changed_add(changed, c->name, rec->id);
@@ -477,12 +477,13 @@ static int m_next_wake(sc_store *st, const cJSON *in, cJSON **pOut) {
 
 static int m_push_request(sc_store *st, const cJSON *in, cJSON **pOut) {
   char err[160];
-  int force = 0;
+  int force = 0, in_doubt = 0;
   int64_t limit = 0;
   int rc = util_get_bool(in, "force", &force, err, sizeof err);
+  if (rc == SC_OK) rc = util_get_bool(in, "inDoubt", &in_doubt, err, sizeof err);
   if (rc == SC_OK) rc = util_get_int(in, "limit", &limit, err, sizeof err);
   if (rc != SC_OK) return store_fail(st, rc, "pushRequest: %s", err);
-  return outbox_push_request(st, force, limit, pOut);
+  return outbox_push_request(st, force, in_doubt, limit, pOut);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */

@@ -123,7 +123,7 @@ static int import_record(sc_store *st, const sc_coll *c, const char *id, const c
   data = NULL;
   rec.deleted = 0;
   if ((rc = store_rec_save(st, c->name, &rec)) != SC_OK) goto fail;
-  if (pending && (rc = outbox_note_write(st, c, &rec, NULL)) != SC_OK) goto fail;
+  if (pending && (rc = outbox_note_write(st, c, &rec)) != SC_OK) goto fail;
   rc = store_changed_add(changed, c->name, id);
   *pDone = 1;
 fail:

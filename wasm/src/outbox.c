@@ -9,7 +9,7 @@
 **      acknowledged op leaves the table (outbox_ack).
 **   2. A local write and its op commit in the same transaction (api.c runs both).
 **   3. Per record at most one op is unsent (sent = 0); writes fold into it: create+update
-**      → create, create+delete → nothing (op and never-pushed row removed), update+delete
+**      → create, create+delete → no op (the never-pushed row stays as a local tombstone), update+delete
 **      → delete, delete+update → update. A sent op's payload is frozen: it is resent
 **      byte for byte with its op_id (the server may have applied it), never coalesced.
 **   4. A write to a record supersedes its failed/rejected ops (they are removed, the new
@@ -18,6 +18,11 @@
 **      while another is inflight; failed/rejected ops block nothing.
 **   6. An op whose refs (or own id) point at a tmp_ id is not sent until remap rewrites it.
 **   7. The first push of a record is kind create with base_version 0.
+**   8. An op sent and not answered (sent = 1, back to pending: its answer was lost, cut
+**      or of the wrong shape) is in doubt: the server may have applied it. A round
+**      resends in-doubt ops first (pushRequest inDoubt, whatever their backoff) and pulls
+**      only once they are answered, so pulled changes to their records are judged
+**      against the server's answer, not guessed at (SPEC §11).
 **
 ** States and transitions (function performing each)
 **   (none)   → pending    outbox_note_write (a local write), outbox_rebase (merge kept local)
@@ -143,11 +148,10 @@ static int record_ops(sc_store *st, const char *coll, const char *id, sc_op *uns
   return rc;
 }
 
-int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pRemoved) {
+int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec) {
   sc_op unsent;
   int has_sent = 0, rc;
   memset(&unsent, 0, sizeof unsent);
-  if (pRemoved) *pRemoved = 0;
   /* Invariant 4: the new op carries the whole record; failed/rejected ones are superseded. */
   rc = run3(st, "DELETE FROM outbox WHERE coll=? AND record_id=? AND status IN ('failed','rejected')",
             c->name, rec->id, NULL);
@@ -156,12 +160,10 @@ int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pR
   if (unsent.op_id) {
     const char *kind = unsent.kind;
     if (rec->deleted) {
+      /* A create deleted before push sends nothing; the row stays as the tombstone
+      ** (SPEC §2: delete is a soft delete, also for a record never pushed). */
       if (strcmp(unsent.kind, "create") == 0) {
         rc = outbox_ack(st, unsent.op_id);
-        if (rc == SC_OK && !has_sent && rec->version == 0) {
-          rc = store_rec_remove(st, c->name, rec->id);
-          if (pRemoved) *pRemoved = 1;
-        }
         goto fail;
       }
       kind = "delete";
@@ -170,12 +172,8 @@ int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pR
     }
     rc = run3(st, "UPDATE outbox SET kind=?2 WHERE op_id=?1", unsent.op_id, kind, NULL);
   } else if (rec->deleted) {
-    if (!has_sent && rec->version == 0) {
-      rc = store_rec_remove(st, c->name, rec->id);
-      if (pRemoved) *pRemoved = 1;
-    } else {
-      rc = insert_op(st, c->name, rec->id, "delete", "pending");
-    }
+    /* Never on the server: nothing to tell it; the tombstone row is all there is. */
+    if (has_sent || rec->version > 0) rc = insert_op(st, c->name, rec->id, "delete", "pending");
   } else {
     rc = insert_op(st, c->name, rec->id, (has_sent || rec->version > 0) ? "update" : "create", "pending");
   }
@@ -220,8 +218,8 @@ fail:
 }
 
 /* Invariant 6: does data (or the id of a non-create op) still point at a temp id that
-** will be mapped? A ref to a temp record that no longer exists here (created and deleted
-** before it was ever pushed) can never be mapped: it is dangling, and waiting for it
+** will be mapped? A ref to a temp record that no longer exists here, or is only a local
+** tombstone (created and deleted before it was ever pushed), can never be mapped: it is dangling, and waiting for it
 ** would hold the op forever, so it goes as it is. */
 static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, const char *id, const cJSON *data) {
   if (c && c->server_ids && strcmp(kind, "create") != 0 && strncmp(id, "tmp_", 4) == 0) return 1;
@@ -232,7 +230,9 @@ static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, c
     if (!cJSON_IsString(v) || strncmp(v->valuestring, "tmp_", 4) != 0) continue;
     sqlite3_stmt *stmt = NULL;
     int pending = 1;
-    if (store_prep(st, "SELECT 1 FROM records WHERE coll=? AND id=?", &stmt) == SC_OK) {
+    /* A local tombstone with no op is a temp record that will never be pushed. */
+    if (store_prep(st, "SELECT 1 FROM records r WHERE coll=? AND id=? AND (deleted=0 OR EXISTS("
+                       "SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id))", &stmt) == SC_OK) {
       store_bind_text(stmt, 1, ref->valuestring);
       store_bind_text(stmt, 2, v->valuestring);
       pending = sqlite3_step(stmt) == SQLITE_ROW;
@@ -309,12 +309,13 @@ int outbox_counts(sc_store *st, int64_t *pPending, int64_t *pFailed) {
 
 /* The ops eligible now (invariant 5), oldest first, collected before any is marked
 ** inflight so the scan never sees its own updates. */
-static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max, sc_op **pOps, int *pN) {
+static int eligible_ops(sc_store *st, int force, int in_doubt, int64_t after_seq, int64_t max, sc_op **pOps, int *pN) {
   sqlite3_stmt *stmt = NULL;
   sc_op *ops = NULL;
   int n = 0, cap = 0, step;
   int rc = store_prep(st,
       "SELECT " OP_COLS " FROM outbox o WHERE status='pending' AND (?1 OR next_attempt_at IS NULL OR next_attempt_at<=?2)"
+      " AND (?5=0 OR sent=1)"
       " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.coll=o.coll AND p.record_id=o.record_id AND p.seq<>o.seq"
       "   AND (p.status='inflight' OR (p.seq<o.seq AND p.status IN ('pending','held'))))"
       " AND seq>?3 ORDER BY seq LIMIT ?4", &stmt);
@@ -323,6 +324,7 @@ static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max,
   sqlite3_bind_int64(stmt, 2, store_now(st));
   sqlite3_bind_int64(stmt, 3, after_seq);
   sqlite3_bind_int64(stmt, 4, max);
+  sqlite3_bind_int(stmt, 5, in_doubt ? 1 : 0);
   while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
     if (n == cap) {
       int ncap = cap ? cap * 2 : 64;
@@ -344,7 +346,7 @@ static int eligible_ops(sc_store *st, int force, int64_t after_seq, int64_t max,
   return rc;
 }
 
-int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut) {
+int outbox_push_request(sc_store *st, int force, int in_doubt, int64_t limit, cJSON **pOut) {
   cJSON *out = cJSON_CreateObject(), *ops = cJSON_CreateArray(), *ids = cJSON_CreateArray();
   sc_op *cand = NULL;
   int ncand = 0;
@@ -355,7 +357,8 @@ int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut) {
   /* Pages of candidates, so a long queue costs one batch's worth of reading per call. */
   int64_t after = 0, page = limit * 2 + 16;
   while (rc == SC_OK && n < limit) {
-    if ((rc = eligible_ops(st, force, after, page, &cand, &ncand)) != SC_OK) break;
+    /* In-doubt ops go whatever their backoff: the round's pull waits for their answer. */
+    if ((rc = eligible_ops(st, force || in_doubt, in_doubt, after, page, &cand, &ncand)) != SC_OK) break;
     for (int i = 0; rc == SC_OK && i < ncand && n < limit; i++) {
       sc_op *op = &cand[i];
       cJSON *wire = NULL;
@@ -467,6 +470,16 @@ int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, cons
 
 int outbox_requeue_inflight(sc_store *st) {
   return store_exec(st, "UPDATE outbox SET status='pending' WHERE status='inflight'");
+}
+
+int outbox_count_in_doubt(sc_store *st, int64_t *pN) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "SELECT count(*) FROM outbox WHERE sent=1 AND status='pending'", &stmt);
+  if (rc != SC_OK) return rc;
+  if (sqlite3_step(stmt) == SQLITE_ROW) *pN = sqlite3_column_int64(stmt, 0);
+  else rc = store_sqlfail(st, "counting the outbox");
+  sqlite3_finalize(stmt);
+  return rc;
 }
 
 int outbox_list(sc_store *st, cJSON **pOut) {

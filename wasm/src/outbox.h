@@ -19,9 +19,9 @@ void outbox_op_free(sc_op *op);
 
 /* A local write to rec (already saved, rec->deleted for a delete) in collection c:
 ** fold it into the record's unsent op or queue a new one (outbox.c invariants 2–4).
-** *pRemoved (may be NULL) is set when the write cancelled a never-pushed create and
-** the record row was removed. SC_OK or SC_ESTORAGE/SC_ENOMEM. */
-int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec, int *pRemoved);
+** A delete of a record never pushed queues nothing; its row stays as the tombstone.
+** SC_OK or SC_ESTORAGE/SC_ENOMEM. */
+int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec);
 
 /* Load the op with op_id into *op; SC_ENOTFOUND when absent (no message set). */
 int outbox_find(sc_store *st, const char *op_id, sc_op *op);
@@ -41,14 +41,18 @@ int outbox_rebase(sc_store *st, const char *coll, const char *id, const char *ki
 /* Set the status of every op of (coll, id) that is not inflight (used by resolve). */
 int outbox_set_record_status(sc_store *st, const char *coll, const char *id, const char *status);
 
-/* pushRequest: *pOut = {body, opIds, total}. force takes ops waiting out a backoff. */
-int outbox_push_request(sc_store *st, int force, int64_t limit, cJSON **pOut);
+/* pushRequest: *pOut = {body, opIds, total}. force takes ops waiting out a backoff;
+** in_doubt takes only ops sent before and not answered (invariant 8), backoff or not. */
+int outbox_push_request(sc_store *st, int force, int in_doubt, int64_t limit, cJSON **pOut);
 
 /* pushFailure of the whole inflight batch; *pFailed = ops that became failed/rejected. */
 int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, const char *error, int64_t *pFailed);
 
 /* Ops still inflight after a push answer that did not mention them go back to pending. */
 int outbox_requeue_inflight(sc_store *st);
+
+/* *pN = ops in doubt (invariant 8: sent, unanswered, pending again). */
+int outbox_count_in_doubt(sc_store *st, int64_t *pN);
 
 /* outbox(): {ops:[…]} oldest first. */
 int outbox_list(sc_store *st, cJSON **pOut);

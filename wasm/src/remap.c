@@ -160,7 +160,7 @@ int remap_recreate(sc_store *st, const char *coll, const char *old_id, const cha
     ** (it waits for the fresh temp id's mapping, then goes with the real id). */
     if (rec.exists && !rec.deleted) {
       if ((rc = store_stamp(st, &rec)) == SC_OK && (rc = store_rec_save(st, rcoll, &rec)) == SC_OK)
-        rc = outbox_note_write(st, c, &rec, NULL);
+        rc = outbox_note_write(st, c, &rec);
     }
     store_rec_free(&rec);
     if (rc != SC_OK) break;

@@ -45,6 +45,37 @@ static int check_server_record(sc_store *st, const cJSON *r, const char *where, 
   static const char *const keys[] = {"updated_at", "deleted_at", "hlc", "device_id"};
   for (int i = 0; i < 4; i++)
     if (!is_opt_string(r, keys[i])) return store_fail(st, SC_EPROTOCOL, "%s.%s must be a string or null", where, keys[i]);
+  for (int i = 0; i < 2; i++) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
+    char err[120] = "";
+    int64_t ms;
+    if (cJSON_IsString(t) && sc_time_parse(t->valuestring, 0, &ms, err, sizeof err) != SC_OK)
+      return store_fail(st, SC_EPROTOCOL, "%s (record '%.128s'): %s '%.40s' is not a time: %s", where, id->valuestring,
+                        keys[i], t->valuestring, err);
+  }
+  return SC_OK;
+}
+
+/* SPEC §9: a server value in a timeField must be a time as put would take it (a string
+** that parses, epoch milliseconds, or null); an impossible one fails the whole answer. */
+static int check_time_fields(sc_store *st, const sc_coll *c, const cJSON *r, const char *where) {
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data"), *f;
+  if (!c || !c->time_fields || !cJSON_IsObject(data)) return SC_OK;
+  cJSON_ArrayForEach(f, c->time_fields) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, f->valuestring);
+    char err[120] = "", shown[48];
+    int64_t ms;
+    int rc;
+    if (!v || cJSON_IsNull(v)) continue;
+    if (cJSON_IsString(v)) rc = sc_time_parse(v->valuestring, 0, &ms, err, sizeof err);
+    else if (cJSON_IsNumber(v)) rc = sc_time_from_number(v->valuedouble, &ms, err, sizeof err);
+    else { rc = SC_EBADINPUT; snprintf(err, sizeof err, "must be a time string or epoch milliseconds"); }
+    if (rc == SC_OK) continue;
+    if (cJSON_IsString(v)) snprintf(shown, sizeof shown, " '%.40s'", v->valuestring);
+    else shown[0] = 0;
+    return store_fail(st, SC_EPROTOCOL, "%s (record '%.128s' in '%s'): field %s%s is not a valid time: %s", where,
+                      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id")), c->name, f->valuestring, shown, err);
+  }
   return SC_OK;
 }
 
@@ -112,8 +143,8 @@ static int take_absent_mark(sc_store *st, const char *coll, const char *id, int 
   return rc;
 }
 
-/* The server's data for a record: a copy without `id`, timeFields normalized where
-** they parse (a server value that does not is kept as sent). NULL for a tombstone. */
+/* The server's data for a record: a copy without `id`, timeFields normalized (the
+** answer was checked: they parse, check_time_fields). NULL for a tombstone. */
 static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
   const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data");
   *pData = NULL;
@@ -132,6 +163,30 @@ static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
     if (ok && sc_time_format(ms, text) == SC_OK) cJSON_ReplaceItemInObjectCaseSensitive(copy, f->valuestring, cJSON_CreateString(text));
   }
   *pData = copy;
+  return SC_OK;
+}
+
+/* The server's answer from a method's input: `response` is the parsed body, or its JSON
+** text exactly as received (the JS host passes the text, so what JSON.parse would
+** collapse reaches the core). A key repeated in any object is SC_EPROTOCOL: first-wins
+** (cJSON) and last-wins (JSON.parse) readers would disagree about what the server said.
+** *pOwned is the tree parsed here (the caller frees it), else NULL. */
+static int take_response(sc_store *st, const cJSON *in, const char *what, const cJSON **pResp, cJSON **pOwned) {
+  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const char *key = NULL;
+  char path[160] = "";
+  *pOwned = NULL;
+  if (cJSON_IsString(resp)) {
+    if (!(*pOwned = cJSON_ParseWithOpts(resp->valuestring, NULL, 1)))
+      return store_fail(st, SC_EPROTOCOL, "%s is not JSON (cut short, or nested deeper than 64)", what);
+    resp = *pOwned;
+  }
+  int rc = util_json_repeated_key(resp, &key, path, sizeof path);
+  if (rc == SC_OK && key)
+    rc = store_fail(st, SC_EPROTOCOL, "%s: key '%.64s' appears twice in %s (a key may appear once per object)", what,
+                    key, path[0] ? path : "the top-level object");
+  if (rc != SC_OK) { cJSON_Delete(*pOwned); *pOwned = NULL; return rc; }
+  *pResp = resp;
   return SC_OK;
 }
 
@@ -255,6 +310,7 @@ static int check_pull_body(sc_store *st, const cJSON *resp) {
   cJSON_ArrayForEach(ch, changes) {
     snprintf(where, sizeof where, "pull response: changes[%d]", i++);
     int rc = check_server_record(st, ch, where, 1);
+    if (rc == SC_OK) rc = check_time_fields(st, store_coll(st, cJSON_GetObjectItemCaseSensitive(ch, "collection")->valuestring), ch, where);
     if (rc != SC_OK) return rc;
   }
   return SC_OK;
@@ -427,11 +483,12 @@ static int finish_resync(sc_store *st, cJSON *changed) {
 }
 
 int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
-  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const cJSON *resp = NULL;
   int64_t pulled = 0, conflicts = 0, resync = 0;
   char cursor_buf[64];
-  cJSON *changed = cJSON_CreateArray(), *out = NULL;
-  int rc = changed ? check_pull_body(st, resp) : SC_ENOMEM;
+  cJSON *changed = cJSON_CreateArray(), *out = NULL, *owned = NULL;
+  int rc = changed ? take_response(st, in, "pull response", &resp, &owned) : SC_ENOMEM;
+  if (rc == SC_OK) rc = check_pull_body(st, resp);
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
@@ -459,6 +516,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   *pOut = out;
 fail:
   cJSON_Delete(changed);
+  cJSON_Delete(owned);
   return rc;
 }
 
@@ -510,6 +568,53 @@ static int check_push_body(sc_store *st, const cJSON *resp) {
   return SC_OK;
 }
 
+/* SPEC §4: one result per op sent. The answer must name each inflight op exactly once
+** and nothing else; anything else is an answer of the wrong shape (the attempt failed,
+** every op stays queued with its op_id). Also checks the timeFields of returned records
+** against the op's collection. */
+static int check_push_results(sc_store *st, const cJSON *results) {
+  sqlite3_stmt *find = NULL, *count = NULL;
+  int n = cJSON_GetArraySize(results), i = 0, rc;
+  int64_t inflight = 0;
+  const char **ids = n > 0 ? sc_malloc(sizeof(char *) * (size_t)n) : NULL;
+  if (n > 0 && !ids) return SC_ENOMEM;
+  rc = store_prep(st, "SELECT count(*) FROM outbox WHERE status='inflight'", &count);
+  if (rc == SC_OK) {
+    if (sqlite3_step(count) == SQLITE_ROW) inflight = sqlite3_column_int64(count, 0);
+    else rc = store_sqlfail(st, "reading the outbox");
+  }
+  if (rc == SC_OK) rc = store_prep(st, "SELECT coll FROM outbox WHERE op_id=? AND status='inflight'", &find);
+  const cJSON *r;
+  if (rc == SC_OK) cJSON_ArrayForEach(r, results) {
+    char where[64];
+    const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
+    snprintf(where, sizeof where, "push response: results[%d].record", i);
+    ids[i++] = op_id;
+    sqlite3_reset(find);
+    store_bind_text(find, 1, op_id);
+    int step = sqlite3_step(find);
+    if (step == SQLITE_DONE) {
+      rc = store_fail(st, SC_EPROTOCOL, "push response: results[%d] answers op_id '%.64s', which this push did not send",
+                      i - 1, op_id);
+    } else if (step != SQLITE_ROW) {
+      rc = store_sqlfail(st, "reading the outbox");
+    } else if (cJSON_IsObject(record)) {
+      rc = check_time_fields(st, store_coll(st, (const char *)sqlite3_column_text(find, 0)), record, where);
+    }
+    if (rc != SC_OK) break;
+  }
+  const char *twice = rc == SC_OK ? util_first_repeat(ids, (size_t)n) : NULL;
+  if (twice) rc = store_fail(st, SC_EPROTOCOL, "push response: op_id '%.64s' is answered twice", twice);
+  if (rc == SC_OK && n != inflight)
+    rc = store_fail(st, SC_EPROTOCOL, "push response: %d result%s for %lld op%s sent (one result per op)", n,
+                    n == 1 ? "" : "s", (long long)inflight, inflight == 1 ? "" : "s");
+  sqlite3_finalize(find);
+  sqlite3_finalize(count);
+  sc_free(ids);
+  return rc;
+}
+
 static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *changed, int64_t *pConflicts) {
   const sc_coll *c = store_coll(st, op->coll);
   const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
@@ -547,20 +652,22 @@ static int mark_rejected(sc_store *st, const char *op_id, const char *error) {
 }
 
 int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
-  const cJSON *resp = cJSON_GetObjectItemCaseSensitive(in, "response");
+  const cJSON *resp = NULL;
   int64_t pushed = 0, conflicts = 0, failed = 0;
-  cJSON *changed = cJSON_CreateArray(), *remapped = cJSON_CreateObject(), *out = NULL;
+  cJSON *changed = cJSON_CreateArray(), *remapped = cJSON_CreateObject(), *out = NULL, *owned = NULL;
   sc_op op;
   memset(&op, 0, sizeof op);
-  int rc = changed && remapped ? check_push_body(st, resp) : SC_ENOMEM;
+  int rc = changed && remapped ? take_response(st, in, "push response", &resp, &owned) : SC_ENOMEM;
+  if (rc == SC_OK) rc = check_push_body(st, resp);
+  if (rc == SC_OK) rc = check_push_results(st, cJSON_GetObjectItemCaseSensitive(resp, "results"));
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   const cJSON *r;
   cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(resp, "results")) {
     const char *op_id = cJSON_GetObjectItemCaseSensitive(r, "op_id")->valuestring;
     const char *status = cJSON_GetObjectItemCaseSensitive(r, "status")->valuestring;
-    rc = outbox_find(st, op_id, &op);
-    if (rc == SC_ENOTFOUND) { rc = SC_OK; continue; }   /* not ours (or already settled) */
+    rc = outbox_find(st, op_id, &op);   /* each was inflight (check_push_results) */
+    if (rc == SC_ENOTFOUND) { rc = SC_OK; continue; }   /* settled by an earlier result of this answer */
     if (rc != SC_OK) goto fail;
     if (!strcmp(status, "applied") || !strcmp(status, "duplicate")) {
       const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
@@ -594,6 +701,7 @@ fail:
   outbox_op_free(&op);
   cJSON_Delete(changed);
   cJSON_Delete(remapped);
+  cJSON_Delete(owned);
   return rc;
 }
 
@@ -622,8 +730,11 @@ int sync_begin(sc_store *st, const cJSON *in, cJSON **pOut) {
   /* The host holds the store's sync lock: an op still inflight belongs to a round that
   ** died (a closed tab, a killed worker). It goes back to pending with its op_id and
   ** frozen payload, so the resend is answered `duplicate` if the server applied it. */
+  int64_t in_doubt = 0;
   int rc = outbox_requeue_inflight(st);
+  if (rc == SC_OK) rc = outbox_count_in_doubt(st, &in_doubt);
   if (rc == SC_OK && !(*pOut = cJSON_CreateObject())) rc = SC_ENOMEM;
+  if (rc == SC_OK) cJSON_AddNumberToObject(*pOut, "inDoubt", (double)in_doubt);
   return rc;
 }
 

@@ -16,7 +16,8 @@ int sync_pull_gone(sc_store *st, const cJSON *in, cJSON **pOut);
 int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut);
 int sync_push_failure(sc_store *st, const cJSON *in, cJSON **pOut);
 /* syncBegin: ops left inflight by a round that never finished go back to pending
-** (same op_id, same frozen payload). */
+** (same op_id, same frozen payload). Output {inDoubt}: ops sent and never answered,
+** which the round resends (pushRequest inDoubt) before it pulls (outbox.c invariant 8). */
 int sync_begin(sc_store *st, const cJSON *in, cJSON **pOut);
 int sync_done(sc_store *st, const cJSON *in, cJSON **pOut);
 

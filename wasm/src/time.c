@@ -95,6 +95,9 @@ static int read_digits(const char **pp, int n, int *pv) {
   return 1;
 }
 
+/* Room for describe_char's longest text, "the end of the text" (once 16: cut short). */
+#define CHAR_TEXT_MAX 24
+
 /* Describes the character at p for messages ("end of text", "'x'", "byte 0xC3"). */
 static const char *describe_char(const char *p, char *buf, size_t n) {
   unsigned char c = (unsigned char)*p;
@@ -127,7 +130,7 @@ static int parse_epoch_digits(const char *s, int64_t *pMs, char *zErr, size_t nE
 ** of range). Checks the month and the day against the calendar. */
 static int parse_date(const char **pp, time_fields *f, char *zErr, size_t nErr) {
   const char *p = *pp;
-  char cbuf[16];
+  char cbuf[CHAR_TEXT_MAX];
   int year4 = 0, rc;
   if (*p == '+' || *p == '-') {
     int sign = *p == '-' ? -1 : 1, y6 = 0;
@@ -177,7 +180,7 @@ static int parse_date(const char **pp, time_fields *f, char *zErr, size_t nErr) 
 /* "HH:MM", "HH:MM:SS", "HH:MM:SS.fff…" (',' also separates the fraction). */
 static int parse_clock(const char **pp, time_fields *f, char *zErr, size_t nErr) {
   const char *p = *pp;
-  char cbuf[16];
+  char cbuf[CHAR_TEXT_MAX];
   if (!read_digits(&p, 2, &f->hour) || is_digit(*p)) {
     return time_fail(zErr, nErr, "the hour needs 2 digits (HH)");
   }
@@ -275,7 +278,7 @@ static int parse_trimmed(const char *s, int assume_offset_minutes, int64_t *pMs,
                          char *zErr, size_t nErr) {
   time_fields f;
   const char *p = s;
-  char cbuf[16];
+  char cbuf[CHAR_TEXT_MAX];
   int64_t ms;
   int rc;
   memset(&f, 0, sizeof f);

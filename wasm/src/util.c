@@ -59,6 +59,54 @@ cJSON *util_json_parse(const char *text) {
   return cJSON_ParseWithOpts(text, NULL, 1);
 }
 
+static int by_text(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *util_first_repeat(const char **names, size_t n) {
+  if (n < 2) return NULL;
+  qsort(names, n, sizeof *names, by_text);
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(names[i - 1], names[i]) == 0) return names[i];
+  return NULL;
+}
+
+/* obj's own repeated key: pairwise for the common small object, sorted beyond. */
+static int repeated_here(const cJSON *obj, const char **pKey) {
+  size_t n = 0;
+  const cJSON *a, *b;
+  *pKey = NULL;
+  cJSON_ArrayForEach(a, obj) n++;
+  if (n <= 16) {
+    for (a = obj->child; a; a = a->next)
+      for (b = a->next; b; b = b->next)
+        if (strcmp(a->string, b->string) == 0) { *pKey = a->string; return SC_OK; }
+    return SC_OK;
+  }
+  const char **names = sc_malloc(sizeof(char *) * n);
+  if (!names) return SC_ENOMEM;
+  n = 0;
+  cJSON_ArrayForEach(a, obj) names[n++] = a->string;
+  *pKey = util_first_repeat(names, n);
+  sc_free(names);
+  return SC_OK;
+}
+
+int util_json_repeated_key(const cJSON *node, const char **pKey, char *path, size_t n) {
+  size_t len = strlen(path);
+  int rc = SC_OK, i = 0;
+  *pKey = NULL;
+  if (cJSON_IsObject(node) && (rc = repeated_here(node, pKey)) != SC_OK) return rc;
+  if (*pKey || !(cJSON_IsObject(node) || cJSON_IsArray(node))) return SC_OK;
+  for (const cJSON *c = node->child; c && rc == SC_OK && !*pKey; c = c->next, i++) {
+    if (cJSON_IsObject(node)) snprintf(path + len, n - len, "%s%.64s", len ? "." : "", c->string);
+    else snprintf(path + len, n - len, "[%d]", i);
+    rc = util_json_repeated_key(c, pKey, path, n);
+    if (!*pKey) path[len] = 0;   /* keep the path only to the repeat */
+  }
+  return rc;
+}
+
 int util_json_equal(const cJSON *a, const cJSON *b) {
   int a_null = !a || cJSON_IsNull(a), b_null = !b || cJSON_IsNull(b);
   if (a_null || b_null) return a_null && b_null;

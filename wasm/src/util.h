@@ -27,6 +27,15 @@ char *util_json_text(const cJSON *item);
 /* Parse text as JSON (NULL or "" → NULL). Returns NULL on a syntax error. */
 cJSON *util_json_parse(const char *text);
 
+/* The first text of names[n] that occurs twice (names is sorted in place), or NULL. */
+const char *util_first_repeat(const char **names, size_t n);
+
+/* The first object key in node's tree that its object holds twice (cJSON keeps both,
+** the first wins on lookup; JSON.parse keeps the last: the two would disagree). Sets
+** *pKey to it (NULL when every object's keys are distinct) and writes where it is,
+** as a path from node ("changes[2].data"), into path[n]. SC_OK or SC_ENOMEM. */
+int util_json_repeated_key(const cJSON *node, const char **pKey, char *path, size_t n);
+
 /* Structural equality (key order ignored); NULL equals NULL and JSON null. */
 int util_json_equal(const cJSON *a, const cJSON *b);
 

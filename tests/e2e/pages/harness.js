@@ -1,10 +1,11 @@
 // harness.js — the window side of the browser tests: window.H is api.js's api; H.worker()
 // starts a module dedicated worker serving the same api; H.sw() registers the module
 // service worker and returns a proxy to it; reports of resolved writes go to
-// window.reportWrite (a Playwright binding) when present.
+// window.resolvedWrites (writer → [i, …]), which the test script polls on every engine.
 import { makeApi, serveApi } from './api.js';
 
-const report = (writer, i) => { if (window.reportWrite) window.reportWrite(writer, i); };
+window.resolvedWrites = {};
+const report = (writer, i) => { (window.resolvedWrites[writer] ||= []).push(i); };
 
 function proxy(post, onMessage) {
   let next = 0;

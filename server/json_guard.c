@@ -1,0 +1,137 @@
+/*
+** json_guard.c — the pre-parse scan and the duplicate-key check of json_guard.h.
+** The scan is not a JSON parser (cJSON is); it tracks only what it must: whether
+** it is inside a string, the nesting depth, and at depth 1 of a top-level object
+** whether the next string is a key. Values are bounded from above by counting
+** containers and separating commas (each value but the first of a container
+** follows a comma), which never undercounts whatever the text holds.
+*/
+#include "json_guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Is the raw key text[start, end) one of keys? A key written with escapes never is. */
+static int key_allowed(const char *const *keys, const char *k, size_t n) {
+  if (memchr(k, '\\', n)) return 0;
+  for (; *keys; keys++)
+    if (strlen(*keys) == n && memcmp(*keys, k, n) == 0) return 1;
+  return 0;
+}
+
+static void put_keys(char *zErr, size_t nErr, const char *const *keys, const char *prefix) {
+  size_t used = (size_t)snprintf(zErr, nErr, "%s{", prefix);
+  for (int i = 0; keys[i] && used < nErr; i++)
+    used += (size_t)snprintf(zErr + used, nErr - used, "%s\"%s\"", i ? ", " : "", keys[i]);
+  if (used < nErr) snprintf(zErr + used, nErr - used, "}");
+}
+
+int json_scan(const char *text, size_t len, const json_limits *lim, char *zErr, size_t nErr) {
+  const unsigned char *p = (const unsigned char *)text;
+  int depth = 0, in_string = 0, expect_key = 0, top_seen = 0;
+  size_t nodes = 1, key_start = 0, i = 0;
+  while (i < len) {
+    unsigned char c = p[i];
+    if (c == 0) { snprintf(zErr, nErr, "body contains a NUL byte at offset %zu", i); return JSON_BAD; }
+    if (c >= 0x80) {
+      size_t k = buf_utf8_seq(p + i, len - i);
+      if (k == 0) { snprintf(zErr, nErr, "body is not valid UTF-8 (offset %zu)", i); return JSON_BAD; }
+      i += k;
+      continue;
+    }
+    if (!top_seen && !is_space(c)) {
+      top_seen = 1;
+      if (lim->keys && c != '{') { put_keys(zErr, nErr, lim->keys, "body must be an object "); return JSON_BAD; }
+    }
+    if (in_string) {
+      if (c == '\\') {
+        if (i + 5 < len && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) {
+          snprintf(zErr, nErr, "strings may not contain \\u0000 (offset %zu)", i);
+          return JSON_BAD;
+        }
+        i += 2;
+        continue;
+      }
+      if (c == '"') {
+        in_string = 0;
+        if (expect_key) {
+          expect_key = 0;
+          if (!key_allowed(lim->keys, text + key_start, i - key_start)) {
+            put_keys(zErr, nErr, lim->keys, "unexpected key at the top level: the body must be ");
+            return JSON_BAD;
+          }
+        }
+      }
+    } else if (c == '"') {
+      in_string = 1;
+      key_start = i + 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > lim->max_depth) {
+        snprintf(zErr, nErr, "JSON nested deeper than %d levels", lim->max_depth);
+        return JSON_BAD;
+      }
+      nodes++;
+      if (lim->keys && depth == 1 && c == '{') expect_key = 1;
+    } else if (c == ']' || c == '}') {
+      depth--;
+      expect_key = 0;
+    } else if (c == ',') {
+      nodes++;
+      if (lim->keys && depth == 1) expect_key = 1;
+    }
+    if (nodes > lim->max_nodes) {
+      snprintf(zErr, nErr, "body holds more than %zu JSON values (--max-nodes)", lim->max_nodes);
+      return JSON_TOO_BIG;
+    }
+    i++;
+  }
+  return JSON_OK;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *json_duplicate_key_here(const cJSON *obj) {
+  size_t n = 0;
+  const cJSON *it;
+  if (!cJSON_IsObject(obj)) return NULL;
+  cJSON_ArrayForEach(it, obj) n++;
+  if (n < 2) return NULL;
+  if (n <= 16) {
+    for (const cJSON *a = obj->child; a; a = a->next)
+      for (const cJSON *b = a->next; b; b = b->next)
+        if (strcmp(a->string, b->string) == 0) return a->string;
+    return NULL;
+  }
+  const char **names = malloc(n * sizeof *names);
+  const char *dup = NULL;
+  if (!names) return "(out of memory)";
+  n = 0;
+  cJSON_ArrayForEach(it, obj) names[n++] = it->string;
+  qsort(names, n, sizeof *names, by_name);
+  for (size_t i = 1; i < n && !dup; i++)
+    if (strcmp(names[i - 1], names[i]) == 0) dup = names[i];
+  free(names);
+  return dup;
+}
+
+const char *json_duplicate_key(const cJSON *node) {
+  if (!node) return NULL;
+  if (cJSON_IsObject(node)) {
+    const char *dup = json_duplicate_key_here(node);
+    if (dup) return dup;
+  }
+  if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
+    for (const cJSON *c = node->child; c; c = c->next) {
+      const char *dup = json_duplicate_key(c);
+      if (dup) return dup;
+    }
+  }
+  return NULL;
+}
