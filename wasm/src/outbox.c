@@ -478,7 +478,7 @@ int outbox_count_in_doubt(sc_store *st, int64_t *pN) {
   if (rc != SC_OK) return rc;
   if (sqlite3_step(stmt) == SQLITE_ROW) *pN = sqlite3_column_int64(stmt, 0);
   else rc = store_sqlfail(st, "counting the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 

@@ -609,8 +609,8 @@ static int check_push_results(sc_store *st, const cJSON *results) {
   if (rc == SC_OK && n != inflight)
     rc = store_fail(st, SC_EPROTOCOL, "push response: %d result%s for %lld op%s sent (one result per op)", n,
                     n == 1 ? "" : "s", (long long)inflight, inflight == 1 ? "" : "s");
-  sqlite3_finalize(find);
-  sqlite3_finalize(count);
+  store_done(st, find);
+  store_done(st, count);
   sc_free(ids);
   return rc;
 }
