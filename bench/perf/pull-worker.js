@@ -3,7 +3,7 @@
 // in-memory transport (no network), the cold open of a store until pendingCount answers,
 // and single durable writes next to raw IndexedDB doing one strict put each.
 // Records are EGGlogU-shaped daily rows of about 300 bytes, deterministic.
-import { openStore } from '../../js-glue/syncore.js';
+import { openStore, ready } from '../../js-glue/syncore.js';
 
 const COLLECTIONS = { days: { strategy: 'merge-fields', fieldStrategy: 'ask' } };
 const NOTES = 'x'.repeat(180);
@@ -69,14 +69,17 @@ const work = {
     await again.close();
     return { rate, conflicts, storeConflicts: status.conflicts, pending: status.pending };
   },
-  // Cold open of an existing store until pendingCount answers.
+  // Cold open of an existing store in this new worker until pendingCount answers: ms since
+  // the worker started (module load included), and the parts.
   async coldOpen({ name }) {
-    const t0 = performance.now();
+    await ready;
+    const tReady = performance.now();
     const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false } });
+    const tOpen = performance.now();
     const pending = await store.pendingCount();
-    const ms = performance.now() - t0;
+    const ms = performance.now();
     await store.close();
-    return { ms, pending };
+    return { ms, module: tReady, open: tOpen - tReady, count: ms - tOpen, pending };
   },
   // k single durable writes (syncore put) vs raw IndexedDB strict one-put transactions.
   async writes({ name, k }) {

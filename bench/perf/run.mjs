@@ -33,9 +33,9 @@ try {
   for (let rep = 0; rep < REPS; rep++) {
     if (want('first')) (out.first ||= []).push(await run('firstSync', { name: `first${rep}`, n: N, page: PAGE }));
     if (want('pull')) (out.pull ||= []).push(await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 }));
-    if (want('open')) {
-      if (!out.pull) await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 });
-      (out.open ||= []).push(await run('coldOpen', { name: `pull${rep}` }));
+    if (want('open')) {   // the store of the pull apply (or of the first sync when only that ran)
+      if (!out.pull && !out.first) await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 });
+      (out.open ||= []).push(await run('coldOpen', { name: out.pull ? `pull${rep}` : `first${rep}` }));
     }
     if (want('write')) (out.write ||= []).push(await run('writes', { name: `write${rep}`, k: 200 }));
   }
