@@ -323,6 +323,9 @@ static void pull_should_list_exactly_the_conflicts_it_opened(void **state) {
   ans = pull_page(f);
   assert_int_equal(cJSON_GetArraySize(tk_get(ans, "newConflicts")), 0);
   cJSON_Delete(ans);
+  tk_pair_close(f);
+}
+
 /* Everything a failed answer must leave as it was: records (tombstones too), the
 ** outbox (op ids, statuses, attempts), the cursor, conflicts. Caller frees. */
 static char *snapshot(sc_store *st) {
