@@ -4,6 +4,8 @@
 // and single durable writes next to raw IndexedDB doing one strict put each.
 // Records are EGGlogU-shaped daily rows of about 300 bytes, deterministic.
 import { openStore, ready } from '../../js-glue/syncore.js';
+import { loadCore } from '../../js-glue/core.js';
+import { openDatabase } from '../../js-glue/storage.js';
 
 const COLLECTIONS = { days: { strategy: 'merge-fields', fieldStrategy: 'ask' } };
 const NOTES = 'x'.repeat(180);
@@ -39,11 +41,30 @@ async function pullInto(store, timing, total) {
 }
 
 const work = {
+  // The core alone on the memory backend: pullResponse page after page, timed around the call
+  // (JSON across the boundary included), and around the wasm call only.
+  async coreOnly({ name, n, page }) {
+    const core = await loadCore();
+    const db = await openDatabase(core, { name, storage: 'memory', config: { collections: COLLECTIONS } });
+    const call = core.call.bind(core);
+    let inCore = 0;
+    core.call = (...a) => { const t = performance.now(); try { return call(...a); } finally { inCore += performance.now() - t; } };
+    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
+    let total = 0;
+    for (let from = 0; from < n; from += page) {
+      const response = { changes: changes.slice(from, from + page), cursor: String(from + page), has_more: from + page < n, server_time: '2026-01-01T00:00:00.000Z' };
+      const t = performance.now();
+      await db.call('pullResponse', { response });
+      total += performance.now() - t;
+    }
+    await db.close();
+    return { rate: n / (total / 1000), coreRate: n / (inCore / 1000) };
+  },
   // First sync: N changes into an empty store.
-  async firstSync({ name, n, page }) {
+  async firstSync({ name, n, page, storage = 'idb' }) {
     const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
     const timing = {};
-    const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
+    const store = await openStore({ name, storage, collections: COLLECTIONS, sync: { auto: false },
       remote: { transport: memoryTransport(changes, page, timing) } });
     const rate = await pullInto(store, timing, n);
     const count = await store.count('days');
