@@ -1,6 +1,6 @@
 // pull-worker.js — the work bench/perf/run.mjs times, in a dedicated worker (or the
 // service worker, sw.js imports this file): syncore on 'idb' applying a pull served by an
-// in-memory transport (no network), the cold open of a store until pendingCount answers,
+// in-memory transport (no network), the cold open of a store until the pending count answers,
 // and single durable writes next to raw IndexedDB doing one strict put each.
 // Records are EGGlogU-shaped daily rows of about 300 bytes, deterministic.
 import { openStore, ready } from '../../js-glue/syncore.js';
@@ -90,17 +90,44 @@ const work = {
     await again.close();
     return { rate, conflicts, storeConflicts: status.conflicts, pending: status.pending };
   },
-  // Cold open of an existing store in this new worker until pendingCount answers: ms since
+  // Cold open of an existing store in this new worker until the pending count answers: ms since
   // the worker started (module load included), and the parts.
   async coldOpen({ name }) {
     await ready;
     const tReady = performance.now();
     const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false } });
     const tOpen = performance.now();
-    const pending = await store.pendingCount();
+    const pending = (await store.status()).pending;   // the pending count
     const ms = performance.now();
     await store.close();
-    return { ms, module: tReady, open: tOpen - tReady, count: ms - tOpen, pending };
+    // The part of the open that is IndexedDB: every chunk and log record, read again raw.
+    const t = performance.now();
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(`syncore:${name}`); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const [chunks, log] = await new Promise((res, rej) => {
+      const tx = db.transaction(['chunks', 'log'], 'readonly'), out = [];
+      tx.objectStore('chunks').getAll().onsuccess = (e) => { out[0] = e.target.result; };
+      tx.objectStore('log').getAll().onsuccess = (e) => { out[1] = e.target.result; };
+      tx.oncomplete = () => res(out); tx.onerror = () => rej(tx.error);
+    });
+    db.close();
+    // The same bytes as 256 KiB values (64 chunks each) in a scratch database, read back.
+    const scratch = await new Promise((res, rej) => { const r = indexedDB.open(`scratch-${name}`, 1); r.onupgradeneeded = () => r.result.createObjectStore('groups'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    await new Promise((res, rej) => {
+      const tx = scratch.transaction('groups', 'readwrite'), store = tx.objectStore('groups');
+      for (let g = 0; g * 64 < chunks.length; g++) {
+        const part = chunks.slice(g * 64, g * 64 + 64), buf = new Uint8Array(part.reduce((n, c) => n + c.data.byteLength, 0));
+        let at = 0;
+        for (const c of part) { buf.set(new Uint8Array(c.data), at); at += c.data.byteLength; }
+        store.put(buf.buffer, g);
+      }
+      tx.oncomplete = res; tx.onerror = () => rej(tx.error);
+    });
+    const tg = performance.now();
+    const groups = await new Promise((res, rej) => { const r = scratch.transaction('groups').objectStore('groups').getAll(); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const groupRead = performance.now() - tg;
+    scratch.close();
+    return { groupRead, groups: groups.length, ms, module: tReady, open: tOpen - tReady, count: ms - tOpen, pending, idbRead: performance.now() - t,
+      chunks: chunks.length, logRecords: log.length };
   },
   // k single durable writes (syncore put) vs raw IndexedDB strict one-put transactions.
   async writes({ name, k }) {
