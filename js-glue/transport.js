@@ -13,14 +13,14 @@
 
 const DEFAULT_TIMEOUT_MS = 30000;
 
-function transportError(message, status, retryAfter, cause) {
+export function transportError(message, status, retryAfter, cause) {
   const err = new Error(message, cause ? { cause } : undefined);
   err.status = status;
   err.retryAfter = retryAfter;
   return err;
 }
 
-function parseRetryAfter(value) {
+export function parseRetryAfter(value) {
   if (!value) return 0;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
@@ -28,9 +28,10 @@ function parseRetryAfter(value) {
   return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : 0;
 }
 
-// remote = { url, token?: async () => jwt, timeoutMs?, fetch? }
-export function createHttpTransport(remote) {
-  const base = String(remote.url).replace(/\/+$/, '');
+// The token, the 401 retry and the timeout, for this transport and the adapters
+// (js-glue/adapters/): remote = { token?: string | async () => jwt, timeoutMs?, fetch? }.
+// send(url, init) → the Response of any status; a network failure or timeout throws with status 0.
+export function createAuthorizedFetch(remote) {
   const doFetch = remote.fetch || globalThis.fetch.bind(globalThis);
   const timeoutMs = remote.timeoutMs || DEFAULT_TIMEOUT_MS;
   let cachedToken = null;
@@ -42,26 +43,38 @@ export function createHttpTransport(remote) {
     return cachedToken;
   }
 
-  async function once(path, init, refresh) {
+  async function once(url, init, refresh) {
     const headers = { ...(init.headers || {}) };
     const jwt = await token(refresh);
     if (jwt) headers.Authorization = `Bearer ${jwt}`;
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), timeoutMs);
-    let res;
     try {
-      res = await doFetch(base + path, { ...init, headers, signal: ctrl.signal });
+      return await doFetch(url, { ...init, headers, signal: ctrl.signal });
     } catch (e) {
-      throw transportError(`network error on ${path}: ${e.message}`, 0, 0, e);
+      throw transportError(`network error on ${url}: ${e.message}`, 0, 0, e);
     } finally {
       clearTimeout(timer);
     }
-    return res;
   }
 
+  async function send(url, init) {
+    const res = await once(url, init, false);
+    if (res.status === 401 && remote.token) return once(url, init, true);  // SPEC §3: ask token() again, retry once
+    return res;
+  }
+  send.token = token;
+  return send;
+}
+
+// remote = { url, token?: async () => jwt, timeoutMs?, fetch? }
+export function createHttpTransport(remote) {
+  const base = String(remote.url).replace(/\/+$/, '');
+  const send = createAuthorizedFetch(remote);
+  const token = send.token;
+
   async function request(path, init) {
-    let res = await once(path, init, false);
-    if (res.status === 401 && remote.token) res = await once(path, init, true);  // SPEC §3: ask token() again, retry once
+    const res = await send(base + path, init);
     let text;
     try {
       text = await res.text();

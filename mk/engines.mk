@@ -3,7 +3,8 @@
 # MiniBrowser (selenium-webdriver + WebKitWebDriver, under xvfb-run).
 #   make test-engines        everything on all three: the API suite in every context, storage
 #                            durability and contexts, the seed scenarios and the Background
-#                            Sync fallback against the real server
+#                            Sync fallback against the real server, and the demo clicked through
+#                            (tests/demo/run.mjs on Chromium, tests/demo/engines.mjs elsewhere)
 #   make test-engines-fast   the cross-engine subset make test runs on Firefox and WebKit (the
 #                            Chromium runs are test-browser and test-js): the whole API suite,
 #                            reload + restart, SIGKILL, two pages and a worker, a conflict
@@ -14,9 +15,10 @@ ENGINES_FAST ?= firefox webkit
 
 .PHONY: deps-engines test-engines test-engines-fast
 deps-engines: ; ./scripts/deps.sh engines
-test-engines: wasm server | deps-engines
+test-engines: wasm server demo-stage | deps-engines
 	@set -e; for e in $(ENGINES_ALL); do \
-	  node tests/js/run.mjs --engine $$e; node tests/e2e/run.mjs --engine $$e; node tests/js/sync-e2e.mjs --engine $$e; done
+	  node tests/js/run.mjs --engine $$e; node tests/e2e/run.mjs --engine $$e; node tests/js/sync-e2e.mjs --engine $$e; \
+	  case $$e in chromium) node tests/demo/run.mjs ;; *) node tests/demo/engines.mjs --engine $$e ;; esac; done
 test-engines-fast: wasm server | deps-engines
 	@set -e; for e in $(ENGINES_FAST); do \
 	  node tests/js/run.mjs --engine $$e; node tests/e2e/run.mjs --engine $$e --fast; node tests/js/sync-e2e.mjs --engine $$e --fast; done

@@ -13,7 +13,7 @@ case $want in
   wasm)    need emscripten; need curl ;;
   browser) need chromium; command -v node >/dev/null || need nodejs; command -v npm >/dev/null || need npm ;;
   engines) need firefox-esr; need webkit2gtk-driver; need xvfb; need xauth; "$0" browser ;;
-  server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl ;;
+  server)  need libmicrohttpd-dev; need libpq-dev; need libssl-dev; need postgresql; need wrk; need curl; need sqlite3; need util-linux ;;
   all)     for w in native wasm browser engines server; do "$0" "$w"; done; exit 0 ;;
 esac
 if [ ${#pkgs[@]} -gt 0 ]; then

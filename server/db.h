@@ -49,6 +49,16 @@ typedef struct db_pull_page {
   int64_t purged_seq;   /* highest seq of a tombstone purged by retention */
 } db_pull_page;
 
+/* What a push is about to read, so that a backend with round trips can fetch it
+** all at once in push_begin: n op_ids and n (collection, id) keys; an entry may be
+** NULL (an op too malformed to name it). */
+typedef struct db_push_keys {
+  size_t n;
+  const char **op_ids;
+  const char **collections;
+  const char **ids;
+} db_push_keys;
+
 typedef struct db_conn db_conn;
 typedef struct db_pool db_pool;
 
@@ -62,7 +72,10 @@ typedef struct db_backend {
   ** every partition is renamed "s:NAME" when NAME is in legacy_spaces (a comma list,
   ** may be NULL) and "u:NAME" otherwise — once, marked done in the database. */
   int (*migrate)(db_conn *conn, const char *legacy_spaces, int64_t *pRenamed);
-  int (*push_begin)(db_conn *conn, const char *partition, int64_t *pSeq);
+  /* keys (may be NULL) is a hint: what op_get/record_get are about to ask. A backend
+  ** may also hold record_put/op_put writes back until push_end, as long as its own
+  ** reads inside the push see them. */
+  int (*push_begin)(db_conn *conn, const char *partition, const db_push_keys *keys, int64_t *pSeq);
   int (*push_end)(db_conn *conn, const char *partition, int64_t seq, int changed, int commit);
   int (*op_get)(db_conn *conn, const char *partition, const char *op_id, char **pzResult);
   int (*op_put)(db_conn *conn, const char *partition, const char *op_id, const char *result,

@@ -8,6 +8,13 @@
 ** partitions never wait for each other. Commits that applied something NOTIFY
 ** channel `syncore` with the partition as payload (delivered at COMMIT), which
 ** every server's LISTEN connection turns into SSE pokes.
+** Round trips: a push costs two, whatever its number of ops. push_begin sends
+** BEGIN, the partition lock and one query each for every op_id and record key the
+** push names (db_push_keys) in one libpq pipeline; the answers fill a per-push
+** cache that op_get/record_get answer from (a key not named is read on demand and
+** cached). record_put/op_put only update the cache; push_end sends one multi-row
+** upsert of the records, one of the op results, the seq update with its NOTIFY
+** and COMMIT in a second pipeline. The lock is held across those two trips only.
 ** Tables are prefixed `syncore_` so the database can be shared with other uses.
 */
 #include "db.h"
@@ -37,26 +44,17 @@ static const char schema_sql[] =
   "CREATE INDEX IF NOT EXISTS syncore_op_results_by_age ON syncore_op_results(created_ms);"
   "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ");";
 
-enum { ST_PART_LOCK, ST_PART_SET, ST_NOTIFY, ST_PART_GET, ST_OP_GET, ST_OP_PUT, ST_REC_GET,
-       ST_REC_PUT, ST_PULL, ST_COUNT, ST__N };
+enum { ST_PART_LOCK, ST_PART_SET, ST_PART_GET, ST_OP_GET, ST_REC_GET, ST_PULL, ST_COUNT, ST__N };
 
 static const struct { const char *name, *sql; int nparams; } stmts[ST__N] = {
   {"part_lock", "INSERT INTO syncore_partitions(name) VALUES($1) ON CONFLICT (name)"
                 " DO UPDATE SET seq = syncore_partitions.seq RETURNING seq", 1},
-  {"part_set", "UPDATE syncore_partitions SET seq=$2 WHERE name=$1", 2},
-  {"notify", "SELECT pg_notify('syncore', $1)", 1},
+  {"part_set", "WITH u AS (UPDATE syncore_partitions SET seq=$2 WHERE name=$1)"
+               " SELECT pg_notify('syncore', $1)", 2},
   {"part_get", "SELECT seq, purged_seq FROM syncore_partitions WHERE name=$1", 1},
   {"op_get", "SELECT result FROM syncore_op_results WHERE partition=$1 AND op_id=$2", 2},
-  {"op_put", "INSERT INTO syncore_op_results(partition, op_id, result, created_ms)"
-             " VALUES($1,$2,$3,$4) ON CONFLICT (partition, op_id) DO UPDATE SET result=excluded.result", 4},
   {"rec_get", "SELECT version, data, updated_at, deleted_at, hlc, device_id, seq FROM syncore_records"
               " WHERE partition=$1 AND collection=$2 AND id=$3", 3},
-  {"rec_put", "INSERT INTO syncore_records(partition, collection, id, version, data, updated_at,"
-              " deleted_at, hlc, device_id, seq, changed_ms) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-              " ON CONFLICT (partition, collection, id) DO UPDATE SET version=excluded.version,"
-              " data=excluded.data, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,"
-              " hlc=excluded.hlc, device_id=excluded.device_id, seq=excluded.seq,"
-              " changed_ms=excluded.changed_ms", 11},
   /* Rows up to and including the one whose data brings the page to $4 bytes;
   ** octet_length reads a TOASTed value's size without fetching it. */
   {"pull", "SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id FROM"
@@ -68,10 +66,28 @@ static const struct { const char *name, *sql; int nparams; } stmts[ST__N] = {
   {"count", "SELECT count(*) FROM syncore_records WHERE partition=$1 AND seq>$2", 2},
 };
 
+/* One record key or op_id of the push in progress, as the database has it or as
+** the push has written it (dirty: to be upserted at push_end). */
+typedef struct cached_rec {
+  int found, dirty;
+  db_record rec;       /* collection and id always set */
+} cached_rec;
+typedef struct cached_op {
+  int found, dirty;
+  char *op_id;
+  char *result;
+} cached_op;
+
 struct db_conn {
   PGconn *pg;
   int listening;
   char err[512];
+  /* the push in progress */
+  cached_rec *recs;
+  size_t nrecs, cap_recs;
+  cached_op *ops;
+  size_t nops, cap_ops;
+  int64_t now_ms;
 };
 
 static int fail_with(db_conn *c, const char *what, const PGresult *res) {
@@ -123,8 +139,173 @@ static int val_dup_try(const PGresult *res, int row, int col, char **pOut) {
   return db_strndup_try(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), pOut);
 }
 
+/* ---------------------------------------------------------------- push cache */
+
+static void cache_clear(db_conn *c) {
+  for (size_t i = 0; i < c->nrecs; i++) db_record_clear(&c->recs[i].rec);
+  for (size_t i = 0; i < c->nops; i++) { free(c->ops[i].op_id); free(c->ops[i].result); }
+  c->nrecs = c->nops = 0;
+}
+
+static cached_rec *cache_rec(db_conn *c, const char *collection, const char *id) {
+  for (size_t i = c->nrecs; i-- > 0;)
+    if (strcmp(c->recs[i].rec.id, id) == 0 && strcmp(c->recs[i].rec.collection, collection) == 0)
+      return &c->recs[i];
+  return NULL;
+}
+
+static cached_op *cache_op(db_conn *c, const char *op_id) {
+  for (size_t i = c->nops; i-- > 0;)
+    if (strcmp(c->ops[i].op_id, op_id) == 0) return &c->ops[i];
+  return NULL;
+}
+
+static cached_rec *cache_rec_add(db_conn *c, const char *collection, const char *id) {
+  if (c->nrecs == c->cap_recs) {
+    size_t cap = c->cap_recs ? c->cap_recs * 2 : 32;
+    cached_rec *grown = realloc(c->recs, cap * sizeof *grown);
+    if (!grown) abort();
+    c->recs = grown;
+    c->cap_recs = cap;
+  }
+  cached_rec *e = &c->recs[c->nrecs++];
+  memset(e, 0, sizeof *e);
+  e->rec.collection = db_strdup(collection);
+  e->rec.id = db_strdup(id);
+  return e;
+}
+
+static cached_op *cache_op_add(db_conn *c, const char *op_id) {
+  if (c->nops == c->cap_ops) {
+    size_t cap = c->cap_ops ? c->cap_ops * 2 : 32;
+    cached_op *grown = realloc(c->ops, cap * sizeof *grown);
+    if (!grown) abort();
+    c->ops = grown;
+    c->cap_ops = cap;
+  }
+  cached_op *e = &c->ops[c->nops++];
+  memset(e, 0, sizeof *e);
+  e->op_id = db_strdup(op_id);
+  return e;
+}
+
+/* Row `row` of a (version, data, updated_at, deleted_at, hlc, device_id, seq) result
+** starting at column `col` into rec (collection/id kept). */
+static void rec_from_row(const PGresult *res, int row, int col, db_record *rec) {
+  rec->version = strtoll(PQgetvalue(res, row, col), NULL, 10);
+  rec->data = PQgetisnull(res, row, col + 1) ? NULL : db_strdup(PQgetvalue(res, row, col + 1));
+  rec->updated_at = PQgetisnull(res, row, col + 2) ? NULL : db_strdup(PQgetvalue(res, row, col + 2));
+  rec->deleted_at = PQgetisnull(res, row, col + 3) ? NULL : db_strdup(PQgetvalue(res, row, col + 3));
+  rec->hlc = PQgetisnull(res, row, col + 4) ? NULL : db_strdup(PQgetvalue(res, row, col + 4));
+  rec->device_id = PQgetisnull(res, row, col + 5) ? NULL : db_strdup(PQgetvalue(res, row, col + 5));
+  rec->seq = strtoll(PQgetvalue(res, row, col + 6), NULL, 10);
+}
+
+static void rec_copy(db_record *out, const db_record *in) {
+  out->collection = db_strdup(in->collection);
+  out->id = db_strdup(in->id);
+  out->version = in->version;
+  out->data = db_strdup(in->data);
+  out->updated_at = db_strdup(in->updated_at);
+  out->deleted_at = db_strdup(in->deleted_at);
+  out->hlc = db_strdup(in->hlc);
+  out->device_id = db_strdup(in->device_id);
+  out->seq = in->seq;
+}
+
+/* ---------------------------------------------------------------- pipelines */
+
+/* One statement of a pipeline: SQL text (or a prepared statement's name) and its
+** parameters; res is filled by pipeline_run (the caller PQclears it). */
+typedef struct pl_query {
+  const char *sql;
+  const char *prepared;
+  int nparams;
+  const char *const *params;
+  PGresult *res;
+} pl_query;
+
+/* Send q[0..n) in one pipeline (one round trip) and collect the results. DB_OK
+** when every statement succeeded, else DB_ERROR with the first error. */
+static int pipeline_run(db_conn *c, pl_query *q, int n) {
+  int rc = DB_OK, sent = 0;
+  for (int i = 0; i < n; i++) q[i].res = NULL;
+  if (PQenterPipelineMode(c->pg) != 1) return fail_with(c, "entering pipeline mode", NULL);
+  for (; sent < n; sent++) {
+    int ok = q[sent].prepared
+        ? PQsendQueryPrepared(c->pg, q[sent].prepared, q[sent].nparams, q[sent].params, NULL, NULL, 0)
+        : PQsendQueryParams(c->pg, q[sent].sql, q[sent].nparams, NULL, q[sent].params, NULL, NULL, 0);
+    if (ok != 1) { rc = fail_with(c, "sending a pipeline", NULL); break; }
+  }
+  if (PQpipelineSync(c->pg) != 1 && rc == DB_OK) rc = fail_with(c, "syncing a pipeline", NULL);
+  for (int i = 0; i < sent; i++) {
+    PGresult *r;
+    while ((r = PQgetResult(c->pg)) != NULL) {
+      if (!q[i].res) q[i].res = r;
+      else PQclear(r);
+    }
+    ExecStatusType st = q[i].res ? PQresultStatus(q[i].res) : PGRES_FATAL_ERROR;
+    if (rc == DB_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      rc = fail_with(c, q[i].prepared ? q[i].prepared : "a batched statement", q[i].res);
+  }
+  PGresult *r;
+  while ((r = PQgetResult(c->pg)) != NULL) {   /* the sync point */
+    int is_sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (is_sync) break;
+  }
+  if (PQexitPipelineMode(c->pg) != 1 && rc == DB_OK) rc = fail_with(c, "leaving pipeline mode", NULL);
+  return rc;
+}
+
+/* A growable SQL text and parameter list for the multi-row statements. */
+typedef struct sql_build {
+  char *sql;
+  size_t len, cap;
+  const char **params;
+  int nparams, cap_params;
+} sql_build;
+
+static void sb_puts(sql_build *b, const char *s) {
+  size_t n = strlen(s);
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *grown = realloc(b->sql, cap);
+    if (!grown) abort();
+    b->sql = grown;
+    b->cap = cap;
+  }
+  memcpy(b->sql + b->len, s, n + 1);
+  b->len += n;
+}
+
+/* Append "$k" for a new parameter holding value. */
+static void sb_param(sql_build *b, const char *value) {
+  char ref[16];
+  if (b->nparams == b->cap_params) {
+    int cap = b->cap_params ? b->cap_params * 2 : 64;
+    const char **grown = realloc(b->params, (size_t)cap * sizeof *grown);
+    if (!grown) abort();
+    b->params = grown;
+    b->cap_params = cap;
+  }
+  b->params[b->nparams++] = value;
+  snprintf(ref, sizeof ref, "$%d", b->nparams);
+  sb_puts(b, ref);
+}
+
+static void sb_free(sql_build *b) {
+  free(b->sql);
+  free(b->params);
+  memset(b, 0, sizeof *b);
+}
+
 static void pg_disconnect(db_conn *c) {
   if (!c) return;
+  cache_clear(c);
+  free(c->recs);
+  free(c->ops);
   PQfinish(c->pg);
   free(c);
 }
@@ -191,45 +372,155 @@ fail:
   return DB_ERROR;
 }
 
-static int pg_push_begin(db_conn *c, const char *partition, int64_t *pSeq) {
-  if (ensure_alive(c) != DB_OK || exec_simple(c, "BEGIN") != DB_OK) return DB_ERROR;
-  const char *params[1] = {partition};
-  PGresult *res = run(c, ST_PART_LOCK, params);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-    fail_with(c, "locking the partition", res);
-    PQclear(res);
-    exec_simple(c, "ROLLBACK");
-    return DB_ERROR;
+/* At most this many keys of a push are fetched in push_begin (PostgreSQL takes
+** 65,535 parameters a statement); the rest are read on demand. */
+#define PREFETCH_MAX 8000
+
+static int pg_push_begin(db_conn *c, const char *partition, const db_push_keys *keys, int64_t *pSeq) {
+  sql_build ops = {0}, recs = {0};
+  size_t n = keys ? keys->n : 0, nops = 0, nrecs = 0;
+  if (n > PREFETCH_MAX) n = PREFETCH_MAX;
+  cache_clear(c);
+  if (ensure_alive(c) != DB_OK) return DB_ERROR;
+  sb_puts(&ops, "SELECT op_id, result FROM syncore_op_results WHERE partition=");
+  sb_param(&ops, partition);
+  sb_puts(&ops, " AND op_id IN (");
+  sb_puts(&recs, "SELECT collection, id, version, data, updated_at, deleted_at, hlc, device_id, seq"
+                 " FROM syncore_records WHERE partition=");
+  sb_param(&recs, partition);
+  sb_puts(&recs, " AND (collection, id) IN (");
+  for (size_t i = 0; i < n; i++) {
+    if (keys->op_ids[i]) {
+      if (nops++) sb_puts(&ops, ",");
+      sb_param(&ops, keys->op_ids[i]);
+    }
+    if (keys->collections[i] && keys->ids[i]) {
+      sb_puts(&recs, nrecs++ ? ",(" : "(");
+      sb_param(&recs, keys->collections[i]);
+      sb_puts(&recs, ",");
+      sb_param(&recs, keys->ids[i]);
+      sb_puts(&recs, ")");
+    }
   }
-  *pSeq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return DB_OK;
+  sb_puts(&ops, ")");
+  sb_puts(&recs, ")");
+  const char *p1[1] = {partition};
+  pl_query q[4] = {
+    {"BEGIN", NULL, 0, NULL, NULL},
+    {NULL, stmts[ST_PART_LOCK].name, 1, p1, NULL},
+    {ops.sql, NULL, ops.nparams, ops.params, NULL},
+    {recs.sql, NULL, recs.nparams, recs.params, NULL},
+  };
+  int nq = 2 + (nops > 0) + (nrecs > 0);
+  if (nops == 0) q[2] = q[3];
+  int rc = pipeline_run(c, q, nq);
+  if (rc == DB_OK && PQntuples(q[1].res) != 1) rc = fail_with(c, "locking the partition", q[1].res);
+  if (rc == DB_OK) {
+    *pSeq = strtoll(PQgetvalue(q[1].res, 0, 0), NULL, 10);
+    /* Every key asked for is cached: found (as stored) or known absent. */
+    for (size_t i = 0; i < n; i++) {
+      if (keys->op_ids[i] && !cache_op(c, keys->op_ids[i])) cache_op_add(c, keys->op_ids[i]);
+      if (keys->collections[i] && keys->ids[i] && !cache_rec(c, keys->collections[i], keys->ids[i]))
+        cache_rec_add(c, keys->collections[i], keys->ids[i]);
+    }
+    const PGresult *ro = nops ? q[2].res : NULL, *rr = nrecs ? q[nq - 1].res : NULL;
+    for (int i = 0; ro && i < PQntuples(ro); i++) {
+      cached_op *e = cache_op(c, PQgetvalue(ro, i, 0));
+      if (e) { e->found = 1; e->result = db_strdup(PQgetvalue(ro, i, 1)); }
+    }
+    for (int i = 0; rr && i < PQntuples(rr); i++) {
+      cached_rec *e = cache_rec(c, PQgetvalue(rr, i, 0), PQgetvalue(rr, i, 1));
+      if (e && !e->found) { e->found = 1; rec_from_row(rr, i, 2, &e->rec); }
+    }
+  }
+  for (int i = 0; i < nq; i++) PQclear(q[i].res);
+  sb_free(&ops);
+  sb_free(&recs);
+  if (rc != DB_OK) {
+    char keep[512];
+    memcpy(keep, c->err, sizeof keep);
+    exec_simple(c, "ROLLBACK");
+    memcpy(c->err, keep, sizeof keep);
+    cache_clear(c);
+  }
+  return rc;
+}
+
+/* The push's writes, the seq and its NOTIFY, and COMMIT: one round trip. */
+static int flush_and_commit(db_conn *c, const char *partition, int64_t seq, int changed) {
+  sql_build recs = {0}, ops = {0};
+  size_t nrecs = 0, nops = 0;
+  char (*nums)[24] = calloc(c->nrecs * 3 + 2, sizeof *nums);
+  if (!nums) abort();
+  snprintf(nums[0], sizeof nums[0], "%lld", (long long)c->now_ms);
+  snprintf(nums[1], sizeof nums[1], "%lld", (long long)seq);
+  sb_puts(&recs, "INSERT INTO syncore_records(partition, collection, id, version, data, updated_at,"
+                 " deleted_at, hlc, device_id, seq, changed_ms) VALUES");
+  sb_puts(&ops, "INSERT INTO syncore_op_results(partition, op_id, result, created_ms) VALUES");
+  for (size_t i = 0; i < c->nrecs; i++) {
+    const db_record *r = &c->recs[i].rec;
+    if (!c->recs[i].dirty) continue;
+    char *version = nums[2 + 2 * nrecs], *rseq = nums[3 + 2 * nrecs];
+    snprintf(version, 24, "%lld", (long long)r->version);
+    snprintf(rseq, 24, "%lld", (long long)r->seq);
+    sb_puts(&recs, nrecs++ ? ",(" : "(");
+    if (nrecs == 1) sb_param(&recs, partition); else sb_puts(&recs, "$1");
+    const char *vals[] = {r->collection, r->id, version, r->data, r->updated_at, r->deleted_at, r->hlc,
+                          r->device_id, rseq};
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) { sb_puts(&recs, ","); sb_param(&recs, vals[k]); }
+    if (nrecs == 1) { sb_puts(&recs, ","); sb_param(&recs, nums[0]); } else sb_puts(&recs, ",$11");
+    sb_puts(&recs, ")");
+  }
+  sb_puts(&recs, " ON CONFLICT (partition, collection, id) DO UPDATE SET version=excluded.version,"
+                 " data=excluded.data, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,"
+                 " hlc=excluded.hlc, device_id=excluded.device_id, seq=excluded.seq,"
+                 " changed_ms=excluded.changed_ms");
+  for (size_t i = 0; i < c->nops; i++) {
+    if (!c->ops[i].dirty) continue;
+    sb_puts(&ops, nops++ ? ",(" : "(");
+    if (nops == 1) sb_param(&ops, partition); else sb_puts(&ops, "$1");
+    sb_puts(&ops, ",");
+    sb_param(&ops, c->ops[i].op_id);
+    sb_puts(&ops, ",");
+    sb_param(&ops, c->ops[i].result);
+    if (nops == 1) { sb_puts(&ops, ","); sb_param(&ops, nums[0]); }
+    else sb_puts(&ops, ",$4");
+    sb_puts(&ops, ")");
+  }
+  sb_puts(&ops, " ON CONFLICT (partition, op_id) DO UPDATE SET result=excluded.result");
+  const char *pset[2] = {partition, nums[1]};
+  pl_query q[4];
+  int nq = 0;
+  if (nrecs) q[nq++] = (pl_query){recs.sql, NULL, recs.nparams, recs.params, NULL};
+  if (nops) q[nq++] = (pl_query){ops.sql, NULL, ops.nparams, ops.params, NULL};
+  if (changed) q[nq++] = (pl_query){NULL, stmts[ST_PART_SET].name, 2, pset, NULL};
+  q[nq++] = (pl_query){"COMMIT", NULL, 0, NULL, NULL};
+  int rc = pipeline_run(c, q, nq);
+  for (int i = 0; i < nq; i++) PQclear(q[i].res);
+  sb_free(&recs);
+  sb_free(&ops);
+  free(nums);
+  return rc;
 }
 
 static int pg_push_end(db_conn *c, const char *partition, int64_t seq, int changed, int commit) {
-  int rc = DB_OK;
-  if (commit && changed) {
-    char seq_text[24];
-    snprintf(seq_text, sizeof seq_text, "%lld", (long long)seq);
-    const char *params[2] = {partition, seq_text};
-    PGresult *res = run(c, ST_PART_SET, params);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) rc = fail_with(c, "storing the seq", res);
-    PQclear(res);
-    if (rc == DB_OK) {
-      res = run(c, ST_NOTIFY, params);
-      if (PQresultStatus(res) != PGRES_TUPLES_OK) rc = fail_with(c, "notify", res);
-      PQclear(res);
-    }
-  }
-  if (commit && rc == DB_OK) return exec_simple(c, "COMMIT");
+  int rc = commit ? flush_and_commit(c, partition, seq, changed) : DB_OK;
+  cache_clear(c);
+  if (commit && rc == DB_OK) return DB_OK;
   char keep[512];
   memcpy(keep, c->err, sizeof keep);
-  exec_simple(c, "ROLLBACK");
+  exec_simple(c, "ROLLBACK");   /* after a failed pipeline the transaction is aborted */
   memcpy(c->err, keep, sizeof keep);
   return commit ? rc : DB_OK;
 }
 
 static int pg_op_get(db_conn *c, const char *partition, const char *op_id, char **pzResult) {
+  cached_op *e = cache_op(c, op_id);
+  if (e) {
+    if (!e->found) return DB_NOTFOUND;
+    *pzResult = db_strdup(e->result);
+    return DB_OK;
+  }
   const char *params[2] = {partition, op_id};
   PGresult *res = run(c, ST_OP_GET, params);
   int rc;
@@ -237,22 +528,34 @@ static int pg_op_get(db_conn *c, const char *partition, const char *op_id, char 
   else if (PQntuples(res) == 0) rc = DB_NOTFOUND;
   else { *pzResult = val_dup(res, 0, 0); rc = DB_OK; }
   PQclear(res);
+  if (rc != DB_ERROR) {
+    e = cache_op_add(c, op_id);
+    e->found = rc == DB_OK;
+    e->result = rc == DB_OK ? db_strdup(*pzResult) : NULL;
+  }
   return rc;
 }
 
 static int pg_op_put(db_conn *c, const char *partition, const char *op_id, const char *result,
                      int64_t now_ms) {
-  char ms[24];
-  snprintf(ms, sizeof ms, "%lld", (long long)now_ms);
-  const char *params[4] = {partition, op_id, result, ms};
-  PGresult *res = run(c, ST_OP_PUT, params);
-  int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail_with(c, "storing an op result", res);
-  PQclear(res);
-  return rc;
+  (void)partition;
+  cached_op *e = cache_op(c, op_id);
+  if (!e) e = cache_op_add(c, op_id);
+  free(e->result);
+  e->result = db_strdup(result);
+  e->found = e->dirty = 1;
+  c->now_ms = now_ms;
+  return DB_OK;
 }
 
 static int pg_record_get(db_conn *c, const char *partition, const char *collection, const char *id,
                          db_record *out) {
+  cached_rec *e = cache_rec(c, collection, id);
+  if (e) {
+    if (!e->found) return DB_NOTFOUND;
+    rec_copy(out, &e->rec);
+    return DB_OK;
+  }
   const char *params[3] = {partition, collection, id};
   PGresult *res = run(c, ST_REC_GET, params);
   int rc;
@@ -261,30 +564,26 @@ static int pg_record_get(db_conn *c, const char *partition, const char *collecti
   else {
     out->collection = db_strdup(collection);
     out->id = db_strdup(id);
-    out->version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    out->data = val_dup(res, 0, 1);
-    out->updated_at = val_dup(res, 0, 2);
-    out->deleted_at = val_dup(res, 0, 3);
-    out->hlc = val_dup(res, 0, 4);
-    out->device_id = val_dup(res, 0, 5);
-    out->seq = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    rec_from_row(res, 0, 0, out);
     rc = DB_OK;
   }
   PQclear(res);
+  if (rc != DB_ERROR) {
+    e = cache_rec_add(c, collection, id);
+    if (rc == DB_OK) { db_record_clear(&e->rec); rec_copy(&e->rec, out); e->found = 1; }
+  }
   return rc;
 }
 
 static int pg_record_put(db_conn *c, const char *partition, const db_record *r, int64_t now_ms) {
-  char version[24], seq[24], ms[24];
-  snprintf(version, sizeof version, "%lld", (long long)r->version);
-  snprintf(seq, sizeof seq, "%lld", (long long)r->seq);
-  snprintf(ms, sizeof ms, "%lld", (long long)now_ms);
-  const char *params[11] = {partition, r->collection, r->id, version, r->data, r->updated_at,
-                            r->deleted_at, r->hlc, r->device_id, seq, ms};
-  PGresult *res = run(c, ST_REC_PUT, params);
-  int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail_with(c, "writing a record", res);
-  PQclear(res);
-  return rc;
+  (void)partition;
+  cached_rec *e = cache_rec(c, r->collection, r->id);
+  if (!e) e = cache_rec_add(c, r->collection, r->id);
+  db_record_clear(&e->rec);
+  rec_copy(&e->rec, r);
+  e->found = e->dirty = 1;
+  c->now_ms = now_ms;
+  return DB_OK;
 }
 
 static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit, size_t max_bytes,

@@ -173,7 +173,8 @@ fail:
   return DB_ERROR;
 }
 
-static int sq_push_begin(db_conn *c, const char *partition, int64_t *pSeq) {
+static int sq_push_begin(db_conn *c, const char *partition, const db_push_keys *keys, int64_t *pSeq) {
+  (void)keys;   /* in-process: a read costs no round trip */
   pthread_mutex_lock(&write_mu);
   if (step_done(c, ST_BEGIN_W) != DB_OK) goto fail;
   sqlite3_bind_text(c->st[ST_PART_ENSURE], 1, partition, -1, SQLITE_STATIC);

@@ -437,6 +437,27 @@ static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t le
   return NULL;
 }
 
+/* The op_ids and record keys the ops name (a hint for push_begin; one allocation,
+** left empty when memory is short: the backend then reads them one by one). */
+static void collect_keys(const srv_config *cfg, const cJSON *ops, db_push_keys *keys) {
+  size_t n = (size_t)cJSON_GetArraySize(ops), i = 0;
+  if (n == 0 || !(keys->op_ids = calloc(3 * n, sizeof *keys->op_ids))) return;
+  keys->collections = keys->op_ids + n;
+  keys->ids = keys->op_ids + 2 * n;
+  const cJSON *item;
+  cJSON_ArrayForEach(item, ops) {
+    const char *op_id = get_string(item, "op_id"), *coll = get_string(item, "collection"),
+               *id = get_string(item, "id");
+    keys->op_ids[i] = op_id && strlen(op_id) <= OP_ID_MAX ? op_id : NULL;
+    if (coll && id && collection_name_valid(coll) && strlen(id) <= (size_t)cfg->max_id) {
+      keys->collections[i] = coll;
+      keys->ids[i] = id;
+    }
+    i++;
+  }
+  keys->n = n;
+}
+
 void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
                size_t len, int64_t now_ms, sync_reply *out) {
   memset(out, 0, sizeof *out);
@@ -447,11 +468,12 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
                    now_ms, 0, 0, 0};
   srv_buf res = {0};
   int rc = DB_OK;
+  db_push_keys keys = {0};
+  collect_keys(cfg, ops, &keys);
   st.conn = db_acquire(pool);
-  if (st.be->push_begin(st.conn, partition, &st.seq) != DB_OK) {
-    rc = DB_ERROR;
-    goto done;
-  }
+  rc = st.be->push_begin(st.conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
+  free(keys.op_ids);
+  if (rc != DB_OK) goto done;
   put_server_time(&res, now_ms);
   buf_puts(&res, ",\"results\":[");
   int i = 0;

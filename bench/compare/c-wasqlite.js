@@ -2,8 +2,10 @@
 // build dist/wa-sqlite-async.mjs with src/examples/IDBBatchAtomicVFS.js, the VFS PowerSync's
 // web SDK uses for IndexedDB) in this dedicated worker. IDBBatchAtomicVFS writes a
 // transaction's pages as one IndexedDB transaction (SQLITE_IOCAP_BATCH_ATOMIC, no journal
-// file); PRAGMA synchronous=FULL makes those transactions durability 'strict'. The schema and
-// the merge in SQL are sql.mjs's; one transaction per pulled page and per write.
+// file); PRAGMA synchronous=FULL makes those transactions durability 'strict'. Connection
+// settings as PowerSync's web SDK opens it: temp_store MEMORY, cache_size 50 MiB
+// (its cacheSizeKb default). The schema and the merge in SQL are sql.mjs's; one transaction
+// per pulled page and per write.
 import SQLiteESMFactory from '/node_modules/@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
 import * as SQLite from '/node_modules/@journeyapps/wa-sqlite/src/sqlite-api.js';
 import { IDBBatchAtomicVFS } from '/node_modules/@journeyapps/wa-sqlite/src/examples/IDBBatchAtomicVFS.js';
@@ -11,7 +13,7 @@ import { pullInto } from './peer.mjs';
 import * as SQL from './sql.mjs';
 
 let api = null;
-export const describe = { label: 'wa-sqlite IDBBatchAtomic', settings: 'dedicated worker, Asyncify build, lockPolicy exclusive, merge in SQL (json_each)',
+export const describe = { label: 'wa-sqlite IDBBatchAtomic', settings: "dedicated worker, Asyncify build, lockPolicy 'exclusive', temp_store MEMORY, cache_size 50 MiB (PowerSync's defaults), merge in SQL (json_each)",
   durability: "synchronous=FULL (IndexedDB 'strict')", version: () => api?.libversion?.() };
 
 export async function open({ name, remote }) {
@@ -35,7 +37,7 @@ export async function open({ name, remote }) {
     await sqlite3.exec(db, 'BEGIN IMMEDIATE');
     try { await fn(); await sqlite3.exec(db, 'COMMIT'); } catch (e) { await sqlite3.exec(db, 'ROLLBACK'); throw e; }
   }
-  await sqlite3.exec(db, 'PRAGMA synchronous=FULL');
+  await sqlite3.exec(db, 'PRAGMA temp_store=MEMORY; PRAGMA cache_size=-51200; PRAGMA synchronous=FULL');
   for (const s of SQL.SCHEMA) await run(s);
 
   const store = {

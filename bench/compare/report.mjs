@@ -24,6 +24,14 @@ const LABELS = {
   idb: 'raw IndexedDB', dexie: 'Dexie 4', sahpool: 'SQLite wasm opfs-sahpool', wasqlite: 'wa-sqlite IDBBatchAtomic', pouchdb: 'PouchDB 9 (strict)',
 };
 
+// '3 repetitions', or what each contestant got when BENCH_DEADLINE_S cut the run short.
+function repsText(keys, results, reps) {
+  const got = keys.map((k) => results[k].length);
+  if (got.every((n) => n === reps)) return `${reps} repetitions`;
+  return `the repetitions each contestant completed before BENCH_DEADLINE_S (of ${reps}: ` +
+    `${keys.map((k, i) => `${LABELS[k]} ${got[i]}`).join(', ')})`;
+}
+
 export function report({ sizes, reps, writes, timesN, variants, results, describes, bytes, times, env }) {
   const keys = variants.map((v) => v.key);
   const per = (k, f) => results[k].map(f).filter((x) => x !== null && Number.isFinite(x));
@@ -52,11 +60,11 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
   const lines = [
     '## Client',
     '',
-    `Measured by \`make bench\` (bench/compare/run.mjs) on ${env.date}: ${env.cpu}, ${env.cores} cores shared with other work, ` +
+    `Measured by \`make bench\` (bench/compare/run.mjs) on ${env.date}, tree ${env.commit}: ${env.cpu}, ${env.cores} cores shared with other work, ` +
     `${env.memGiB} GiB; headless Debian Chromium ${env.browserVersion} driven by playwright-core ${env.playwright}, one session, ` +
     'fresh profile; the real `build/syncore-server` (SQLite, built with ' + `MODE=${env.serverMode}) on 127.0.0.1 serving the protocol ` +
     'and the pages (`--static`). ' +
-    `Every contestant in a dedicated worker (syncore also in a service worker); medians of ${reps} repetitions with min–max, ` +
+    `Every contestant in a dedicated worker (syncore also in a service worker); medians of ${repsText(keys, results, reps)} with min–max, ` +
     `the order rotated and reversed every other repetition; whole run ${fmtInt(env.elapsed)} s.`,
     '',
     `| work | ${keys.map((k) => LABELS[k]).join(' | ')} |`,
@@ -70,7 +78,9 @@ export function report({ sizes, reps, writes, timesN, variants, results, describ
       `impossible dates both reject): syncore ${cell(sc, fmtInt)} ms, the same conversion in plain JS ${cell(js, fmtInt)} ms ` +
       `(syncore ${(median(sc) / median(js)).toFixed(1)}× the plain JS time; every answer equal).`, '');
   }
-  lines.push(...targets({ keys, figures, bytes }), '');
+  let goals;
+  try { goals = targets({ keys, figures, bytes }); } catch { goals = ['Targets (issue 8): not enough runs completed to compute them.']; }
+  lines.push(...goals, '');
   lines.push('| contestant | version | settings | durability |', '|---|---|---|---|');
   for (const k of keys) {
     const d = describes[k] || {};

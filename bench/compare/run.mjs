@@ -16,6 +16,7 @@
 //
 // Env: BENCH_REPS (3), BENCH_BASE (20000), BENCH_EDITS (2000), BENCH_CONFLICTS (1500),
 // BENCH_UPDATES (10000), BENCH_CREATES (10000), BENCH_WRITES (200), BENCH_TIMES (1000000),
+// BENCH_DEADLINE_S (no new run after it; the report covers the runs done),
 // BENCH_ONLY (comma list of contestant keys; nothing written), BENCH_MILLION=1 (million.mjs after the
 // rest, its own section "Client: a million records"), BENCH_ONLY=million (that alone).
 // --smoke: one repetition of tiny sizes, nothing written (the harness loads and judges each).
@@ -23,6 +24,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { startServer, tokenFor, hlc, tmp, ROOT } from '../../tests/server/lib.mjs';
 import { writeBenchmarkSection } from '../doc.mjs';
@@ -38,6 +40,8 @@ const SIZES = SMOKE ? { base: 300, edits: 40, conflicts: 30, updates: 150, creat
 const REPS = SMOKE ? 1 : env('BENCH_REPS', 3);
 const WRITES = SMOKE ? 10 : env('BENCH_WRITES', 200);
 const TIMES = SMOKE ? 10000 : env('BENCH_TIMES', 1000000);
+// After this many seconds no new contestant run starts; the report covers the runs completed.
+const DEADLINE = Date.now() + env('BENCH_DEADLINE_S', 1e9) * 1000;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
@@ -184,9 +188,12 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 let million = null;
 try {
-  for (let rep = 0; rep < (MILLION_ONLY ? 0 : REPS); rep++) {
+  reps: for (let rep = 0; rep < (MILLION_ONLY ? 0 : REPS); rep++) {
     const rot = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]);
-    for (const v of rep % 2 ? rot.reverse() : rot) await runOne(v, rep);
+    for (const v of rep % 2 ? rot.reverse() : rot) {
+      if (Date.now() > DEADLINE) { console.log(`  BENCH_DEADLINE_S reached: no more runs (the report says how many each got)`); break reps; }
+      await runOne(v, rep);
+    }
     await runTimes();
   }
   if (MILLION) {
@@ -226,7 +233,8 @@ const version = (pkg) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg,
 const text = report({
   sizes: SIZES, reps: REPS, writes: WRITES, timesN: TIMES, variants: VARIANTS, results, describes, bytes, times,
   env: { browserVersion, playwright: version('playwright-core'), cpu: cpus()[0]?.model?.trim() || 'unknown CPU', cores: cpus().length,
-    memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug', date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
+    memGiB: Math.round(totalmem() / 2 ** 30), serverMode: process.env.BENCH_SERVER_MODE || 'debug',
+    commit: (() => { try { return execFileSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })(), date: new Date().toISOString().slice(0, 10), elapsed: (Date.now() - t0) / 1000,
     packages: { dexie: version('dexie'), sqlite: version('@sqlite.org/sqlite-wasm'), wasqlite: version('@journeyapps/wa-sqlite'),
       pouchdb: version('pouchdb') } },
 });

@@ -1,11 +1,19 @@
 -- wrk script: every request is a push of OPS fresh creates (unique op_ids and ids),
--- so each measures real writes, never duplicates.
+-- so each measures real writes, never duplicates. With BENCH_TOKENS (a file of one
+-- token a line) the requests take the tokens in turn: pushes to many partitions.
 local counter = 0
 local ops = tonumber(os.getenv("BENCH_OPS") or "10")
 local tid = 0
+local tokens = {}
 function setup(thread)
   tid = tid + 1
   thread:set("tid", tid)
+end
+function init(args)
+  local path = os.getenv("BENCH_TOKENS")
+  if path and path ~= "" then
+    for line in io.lines(path) do tokens[#tokens + 1] = line end
+  end
 end
 function request()
   counter = counter + 1
@@ -21,5 +29,6 @@ function request()
   local body = '{"device_id":"bench","ops":[' .. table.concat(parts, ",") .. ']}'
   -- wrk.format replaces wrk.headers (which holds -H Authorization) when given a table
   wrk.headers["Content-Type"] = "application/json"
+  if #tokens > 0 then wrk.headers["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1] end
   return wrk.format("POST", "/sync/push", nil, body)
 end

@@ -19,6 +19,7 @@ dialog { border: none; border-radius: calc(var(--_radius) * 1.4); padding: 0; wi
 dialog::backdrop { background: rgb(20 28 22 / .45); }
 .inner { padding: 1.1em 1.25em 1.25em; }
 header { display: flex; align-items: flex-start; gap: .75em; }
+header h2:focus { outline: none; }
 header h2 { flex: 1; font-size: 1.15em; line-height: 1.3; margin: .1em 0 0; }
 .close { border: none; font-size: 1.4em; line-height: 1; padding: .1em .45em; min-height: 0; }
 .nav { display: flex; align-items: center; gap: .4em; font-size: .85em; color: var(--_muted); margin: .35em 0 0; }
@@ -121,12 +122,14 @@ export class SyncoreConflictsElement extends SyncoreElement {
     const key = focused && focused.dataset.key;
     this._dialog.replaceChildren(h('div', { class: 'inner' }, content));
     if (!this._dialog.open) this._dialog.showModal();
+    // Keep focus on the control that was used; else on the new heading, read out first.
     const again = key && this._dialog.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (again) again.focus();
+    if (again && !again.disabled) again.focus();
+    else if (focused && !this._dialog.contains(focused)) this._dialog.querySelector('h2').focus();
   }
 
   _header(title, nav) {
-    return h('header', null, h('div', { style: 'flex:1' }, h('h2', { id: 'title' }, title), nav || ''),
+    return h('header', null, h('div', { style: 'flex:1' }, h('h2', { id: 'title', tabindex: '-1' }, title), nav || ''),
       h('button', { class: 'close', part: 'close-button', 'aria-label': 'Close', onclick: () => this.close() }, '×'));
   }
 

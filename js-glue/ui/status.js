@@ -46,6 +46,8 @@ export class SyncoreStatusElement extends SyncoreElement {
     this._ops = [];            // failed and rejected ops shown in the panel
     this._opsFor = -1;         // the failed count _ops was loaded for
     this._busy = false;
+    this._held = 0;            // ops held back by an unresolved conflict (from outbox())
+    this._heldKey = '';
     this.shadowRoot.append(h('style', null, STYLE));
     this._root = this.shadowRoot.appendChild(h('div', { part: 'root' }));
   }
@@ -78,7 +80,9 @@ export class SyncoreStatusElement extends SyncoreElement {
     const state = s.syncing ? 'syncing' : !s.online ? 'offline' : s.failed ? 'failed' : 'online';
     const word = { syncing: 'Syncing…', offline: 'Offline', failed: 'Online', online: 'Online' }[state];
     const parts = [];
-    if (s.pending) parts.push(h('strong', null, plural(s.pending, 'change')), s.online ? ' waiting to sync' : ' saved on this device');
+    const held = this._heldCount(s);
+    if (s.pending && held === s.pending) parts.push(h('strong', null, plural(held, 'change')), ' waiting on a conflict');
+    else if (s.pending) parts.push(h('strong', null, plural(s.pending, 'change')), s.online ? ' waiting to sync' : ' saved on this device');
     else if (s.failed) parts.push(h('strong', null, plural(s.failed, 'change')), ' could not sync');
     else parts.push(s.online ? 'All changes synced' : 'Everything is saved on this device');
     const last = s.lastSyncAt ? h('span', { class: 'last' }, ' · Last sync ', timeElement(s.lastSyncAt)) : null;
@@ -104,6 +108,20 @@ export class SyncoreStatusElement extends SyncoreElement {
     this._root.replaceChildren(bar, progress || '', this._panelOpen ? this._panel() : '');
     if (this._panelOpen && !this._busy) this._loadOps(s.failed);
     if (focused) { const again = this._root.querySelector(`[part="${focused}"]`); if (again) again.focus(); }
+  }
+
+  // status() counts ops held back by a conflict as pending; the outbox tells them apart.
+  _heldCount(s) {
+    if (!s.conflicts || !s.pending) return 0;
+    const key = `${s.pending}/${s.conflicts}`;
+    if (this._heldKey !== key) {
+      this._heldKey = key;
+      this.store.outbox().then((ops) => {
+        this._held = ops.filter((o) => o.status === 'held').length;
+        if (this._heldKey === key) this.render();
+      }, () => {});
+    }
+    return this._held || 0;
   }
 
   _togglePanel() {

@@ -468,7 +468,7 @@ static void push_answer_of_the_wrong_shape_should_be_a_failed_attempt(void **sta
   cJSON_Delete(ans);
   assert_int_equal((int)f->srv.seq, 3);
   for (int i = 1; i <= 3; i++) {
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "r%d", i);
     assert_int_equal((int)tk_num(tk_server_find(&f->srv, "a", id), "version"), 1);
   }

@@ -117,6 +117,22 @@ test('create offline, go online: the pending count drops to zero; ?device=b is a
   await world.shot(pb, 'device-b-got-it');
 });
 
+test('Background Sync: a flock added offline reaches the other device with its page closed', async (world) => {
+  const A = await world.device('A');
+  const pa = await openFirst(A, '/demo/');
+  await synced(pa);
+  await A.setOffline(true);
+  await indicator(pa).filter({ hasText: 'Offline' }).waitFor();
+  await addFlock(pa, { name: 'Night shift barn', hens: 64 });
+  await pa.waitForFunction(async () => (await (await navigator.serviceWorker.ready).sync.getTags()).includes('syncore:egglogu-demo'));
+  await pa.close();                                  // no page of device A is left to sync
+  await A.setOffline(false);                         // the browser wakes the service worker
+  const B = await world.device('B', { viewport: PHONE });
+  const pb = await open(B, '/demo/?device=b');
+  await card(pb, 'Night shift barn').waitFor({ timeout: 30000 });
+  await world.shot(pb, 'background-sync-arrived');
+});
+
 test('import legacy data: the sample egglogu_data blob; a malformed paste changes nothing', async (world) => {
   const A = await world.device('A');
   const pa = await open(A, '/demo/#import');
@@ -271,6 +287,7 @@ test('health log: the edit that lost a silent last-write-wins is in the entry\'s
   await pb.waitForFunction(() => window.store.get('health', 'h-lww'), null, { timeout: 20000 });
   await B.setOffline(true);
   await pb.evaluate(() => window.store.patch('health', 'h-lww', { notes: 'Batch 17 (from B)' }));   // older
+  await pa.waitForFunction((t) => Date.now() > t + 1, Date.now());   // a later millisecond, not a device-id tie
   await pa.evaluate(() => window.store.patch('health', 'h-lww', { notes: 'Batch 18 (from A)' }));   // newer: wins
   await synced(pa);
   await B.setOffline(false);

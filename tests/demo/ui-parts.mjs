@@ -113,10 +113,13 @@ test('conflicts: badge, both versions side by side with the base and the differi
   });
   const badge = page.getByRole('button', { name: '1 sync conflict to review' });
   await badge.waitFor();
+  await part(page, 'syncore-status', 'text').filter({ hasText: '1 change waiting on a conflict' }).waitFor();
   await badge.focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog', { name: 'Note “Feed order” was changed on two devices' });
   await dialog.waitFor();
+  same(await page.evaluate(() => document.getElementById('conflicts').shadowRoot.activeElement.textContent),
+    'Note “Feed order” was changed on two devices', 'focus starts on the heading, read out first');
   same(await dialog.locator('thead th').allTextContents(), ['Field', 'Yours', 'Theirs', 'Before'], 'mine, theirs and the base');
   same(await dialog.locator('tbody th').allTextContents(), ['Title', 'Body (differs)Before: 20 bags', 'Quantity (differs)Before: 3'],
     'rows in the app\'s order with its labels, differing ones said');
@@ -196,6 +199,8 @@ test('conflicts: showArchive lists what lost a silent last-write-wins; Restore b
     await A.put('memos', { id: 'm1', title: 'Gate code', body: '1234' });
     await A.sync(); await B.sync();
     await B.patch('memos', 'm1', { body: '4321 (B, older)' });
+    const t = Date.now();                       // a later millisecond: not a tie broken by device id
+    while (Date.now() <= t + 1) await new Promise((r) => setTimeout(r, 1));
     await A.patch('memos', 'm1', { body: '9999 (A, newer)' });
     await A.sync(); await B.sync();
     await document.getElementById('conflicts').showArchive('memos', 'm1');

@@ -190,10 +190,14 @@ async function launchFirefox({ profile }) {
 
 // ---------------------------------------------------------------- WebKit (selenium-webdriver, WebKitWebDriver, xvfb-run)
 
+// A free X display searched from a random number: runs started at once (this machine is
+// shared) do not race for the same one.
+export const xvfbArgs = () => ['-a', '-n', String(100 + Math.floor(Math.random() * 3000)), '-s', '-screen 0 1280x1024x24'];
+
 async function launchWebkit() {
   const { Builder } = await import('selenium-webdriver');
   const port = await freePort();
-  const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', WEBKIT_DRIVER, `--port=${port}`],
+  const child = spawn('xvfb-run', [...xvfbArgs(), WEBKIT_DRIVER, `--port=${port}`],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SE_OFFLINE: 'true' } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
@@ -266,7 +270,7 @@ export async function launch(engine, options = {}) {
   else if (engine === 'firefox') browser = await launchFirefox(options);
   else if (engine === 'webkit' && options.persistent) {
     browser = await launchBridged({ engine, origin: options.origin, profile: options.profile,
-      command: ['xvfb-run', '-a', '-s', '-screen 0 1280x1024x24', MINIBROWSER] });
+      command: ['xvfb-run', ...xvfbArgs(), MINIBROWSER] });
   } else if (engine === 'webkit') browser = await launchWebkit(options);
   else throw new Error(`unknown engine '${engine}'`);
   const newPage = browser.newPage;

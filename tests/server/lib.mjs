@@ -70,14 +70,20 @@ export async function startPostgres() {
 // ---------------------------------------------------------------- server
 // logToFile: the server's stderr goes to a file instead of a pipe (benchmarks: a
 // pipe nobody drains while wrk runs synchronously would stall the server).
-export async function startServer(dbUrl, extra = [], { secret = SECRET, logToFile = false } = {}) {
-  const dir = tmp('syncore-srv-');
+// dir: where the key file (and log) go, instead of a fresh temporary directory (the
+// caller removes it); wrap: a command run in front (['prlimit', '--as=N', '--']);
+// env: extra environment; listen: instead of 127.0.0.1:0; dev: false drops --dev.
+export async function startServer(dbUrl, extra = [], { secret = SECRET, logToFile = false, dir: ownDir,
+  wrap = [], env = {}, listen = '127.0.0.1:0', dev = true } = {}) {
+  const dir = ownDir || tmp('syncore-srv-');
   const keyFile = join(dir, 'key');
   writeFileSync(keyFile, secret + '\n');
-  const args = ['--listen', '127.0.0.1:0', '--db', dbUrl, '--jwt-secret-file', keyFile, '--dev', ...extra];
+  const args = ['--listen', listen, '--db', dbUrl, '--jwt-secret-file', keyFile, ...(dev ? ['--dev'] : []), ...extra];
   const logPath = join(dir, 'server.log');
   const logFd = logToFile ? openSync(logPath, 'w') : null;
-  const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', logToFile ? logFd : 'pipe'] });
+  const cmd = wrap.length ? wrap[0] : BIN;
+  const child = spawn(cmd, wrap.length ? [...wrap.slice(1), BIN, ...args] : args,
+    { stdio: ['ignore', 'ignore', logToFile ? logFd : 'pipe'], env: { ...process.env, ...env } });
   if (logFd !== null) closeSync(logFd);
   const logs = [];
   let buf = '';
@@ -95,13 +101,13 @@ export async function startServer(dbUrl, extra = [], { secret = SECRET, logToFil
   }, 15000);
   const port = JSON.parse(line).port;
   return {
-    port, logs, child,
+    port, logs, child, exited: () => exited,
     base: `http://127.0.0.1:${port}`,
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');
       await until('server stop', () => exited, 10000);
-      rmSync(dir, { recursive: true, force: true });
+      if (!ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

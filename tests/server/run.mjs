@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // make test-server: the conformance suite, the concurrency test and the SSE scale
 // test against build/syncore-server on SQLite and on a throw-away PostgreSQL 15.
-// Usage: node tests/server/run.mjs [--only sqlite|postgres] [--grep TEXT] [--seconds N]
+// and the security suite (security.mjs).
+// Usage: node tests/server/run.mjs [--only sqlite|postgres] [--suite conformance|security] [--grep TEXT] [--seconds N]
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, startPostgres, tmp } from './lib.mjs';
 import { conformanceTests } from './conformance.mjs';
 import { concurrencyTests, sseScaleTests, crossServerTests } from './concurrency.mjs';
+import { securityTests } from './security.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const only = arg('--only');
 const grep = arg('--grep');
 const seconds = Number(arg('--seconds', '8'));
+const suite = arg('--suite');
 
 if (!existsSync(BIN)) { console.error(`${BIN} missing: run make server`); process.exit(2); }
 
@@ -20,7 +24,10 @@ const cleanups = [];
 let failed = 0, passed = 0;
 async function runSuite(backend) {
   console.log(`# ${backend.name}`);
-  const tests = [...conformanceTests(backend), ...crossServerTests(backend), ...concurrencyTests(backend, { seconds }), ...sseScaleTests(backend)];
+  const tests = [];
+  if (!suite || suite === 'conformance')
+    tests.push(...conformanceTests(backend), ...crossServerTests(backend), ...concurrencyTests(backend, { seconds }), ...sseScaleTests(backend));
+  if (!suite || suite === 'security') tests.push(...securityTests(backend));
   for (const [name, fn] of tests) {
     const always = name.startsWith('setup') || name.startsWith('teardown');
     if (grep && !always && !name.includes(grep)) continue;
@@ -42,12 +49,14 @@ try {
     const dir = tmp('syncore-sqlite-');
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     let n = 0;
-    await runSuite({ name: 'sqlite', shared: false, freshDb: () => `sqlite:${join(dir, `db${++n}.sqlite`)}` });
+    await runSuite({ name: 'sqlite', shared: false, once: true, freshDb: () => `sqlite:${join(dir, `db${++n}.sqlite`)}`,
+      query: (url, sql) => execFileSync('sqlite3', [url.slice(7)], { input: sql }).toString() });
   }
   if (!only || only === 'postgres') {
     const pg = await startPostgres();
     cleanups.push(() => pg.stop());
-    await runSuite({ name: 'postgres', shared: true, freshDb: () => pg.freshDb() });
+    await runSuite({ name: 'postgres', shared: true, freshDb: () => pg.freshDb(),
+      query: (url, sql) => pg.psql(sql, url.slice(url.lastIndexOf('/') + 1)) });
   }
 } catch (e) {
   failed++;

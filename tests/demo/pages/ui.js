@@ -25,7 +25,8 @@ function scripted(real) {
       }
       const rejected = body.ops.filter((o) => faults.rejectIds.has(o.id));
       const rest = body.ops.filter((o) => !faults.rejectIds.has(o.id));
-      const answer = rest.length ? await real.push({ ...body, ops: rest }) : { server_time: new Date().toISOString(), results: [] };
+      const raw = rest.length ? await real.push({ ...body, ops: rest }) : { server_time: new Date().toISOString(), results: [] };
+      const answer = typeof raw === 'string' ? JSON.parse(raw) : raw;    // the HTTP transport hands over the text
       for (const o of rejected) answer.results.push({ op_id: o.op_id, status: 'rejected', id: o.id, error: 'eggs must not be negative' });
       return answer;
     },
