@@ -273,6 +273,22 @@ static void duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_
   cJSON_Delete(s);
 }
 
+static void pull_page_should_list_each_changed_record_once(void **state) {
+  fx *f = *state;
+  cJSON *resp = cJSON_Parse("{\"server_time\":\"2025-01-01T12:00:00.000Z\",\"changes\":["
+    "{\"collection\":\"a\",\"id\":\"r1\",\"version\":1,\"data\":{\"t\":1},\"hlc\":\"001735732800000-00000-srv\",\"device_id\":\"srv\"},"
+    "{\"collection\":\"a\",\"id\":\"r2\",\"version\":1,\"data\":{\"t\":2},\"hlc\":\"001735732800000-00001-srv\",\"device_id\":\"srv\"},"
+    "{\"collection\":\"a\",\"id\":\"r1\",\"version\":2,\"data\":{\"t\":3},\"hlc\":\"001735732800000-00002-srv\",\"device_id\":\"srv\"}],"
+    "\"cursor\":\"3\",\"has_more\":false}");
+  cJSON *ans = tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pulled"), 3);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "changed")), 1);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "changed.0.ids")), 2);
+  assert_string_equal(tk_str(ans, "changed.0.ids.0"), "r1");
+  assert_string_equal(tk_str(ans, "changed.0.ids.1"), "r2");
+  cJSON_Delete(ans);
+}
+
 /* One pull page of the server's changes since b's cursor, applied on b; the answer. */
 static cJSON *pull_page(fx *f) {
   cJSON *req = tk_call(f->b, "pullRequest", "{}");
@@ -640,6 +656,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_it, setup, teardown),
     cmocka_unit_test(pull_should_see_a_recreated_record_whose_version_restarted_at_the_base),
     cmocka_unit_test(pull_should_list_exactly_the_conflicts_it_opened),
+    cmocka_unit_test_setup_teardown(pull_page_should_list_each_changed_record_once, setup, teardown),
     cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
     cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
     cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),

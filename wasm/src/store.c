@@ -734,3 +734,90 @@ int store_changed_add(cJSON *changed, const char *coll, const char *id) {
   cJSON_AddItemToArray(changed, entry);
   return SC_OK;
 }
+
+static uint32_t pair_hash(const char *coll, const char *id) {
+  uint32_t h = sql_hash(coll);
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++) h = (h ^ *p) * 16777619u;
+  return h ^ (h >> 15);
+}
+
+/* The slot of (coll, id): the one holding it, or the empty one where it goes. */
+static sc_changed_slot *set_slot(sc_changed_set *set, uint32_t hash, const char *coll, const char *id) {
+  for (size_t k = hash & (set->cap - 1);; k = (k + 1) & (set->cap - 1)) {
+    sc_changed_slot *s = &set->slots[k];
+    if (!s->id || (s->hash == hash && !strcmp(s->id, id) && !strcmp(s->coll, coll))) return s;
+  }
+}
+
+static int set_grow(sc_changed_set *set) {
+  size_t cap = set->cap ? set->cap * 2 : 256;
+  sc_changed_slot *old = set->slots, *slots = calloc(cap, sizeof *slots);
+  if (!slots) return SC_ENOMEM;
+  size_t old_cap = set->cap;
+  set->slots = slots;
+  set->cap = cap;
+  for (size_t k = 0; k < old_cap; k++)
+    if (old[k].id) *set_slot(set, old[k].hash, old[k].coll, old[k].id) = old[k];
+  free(old);
+  return SC_OK;
+}
+
+static int set_note(sc_changed_set *set, const char *coll, const char *id) {
+  if ((set->n + 1) * 2 > set->cap && set_grow(set) != SC_OK) return SC_ENOMEM;
+  uint32_t hash = pair_hash(coll, id);
+  sc_changed_slot *s = set_slot(set, hash, coll, id);
+  if (!s->id) { *s = (sc_changed_slot){hash, coll, id}; set->n++; }
+  return SC_OK;
+}
+
+/* The last item of an array in O(1) (cJSON keeps it as the first child's prev). */
+static cJSON *last_item(const cJSON *arr) { return arr && arr->child ? arr->child->prev : NULL; }
+
+static const char *entry_coll(const cJSON *entry) {
+  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "collection"));
+}
+
+int store_changed_set_init(sc_changed_set *set, cJSON *changed) {
+  const cJSON *entry, *x;
+  memset(set, 0, sizeof *set);
+  set->changed = changed;
+  cJSON_ArrayForEach(entry, changed) {
+    const char *coll = entry_coll(entry);
+    if (coll) cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(entry, "ids"))
+      if (cJSON_IsString(x) && set_note(set, coll, x->valuestring) != SC_OK) return SC_ENOMEM;
+  }
+  return SC_OK;
+}
+
+int store_changed_set_merge(sc_changed_set *set, const cJSON *more) {
+  const cJSON *entry, *x;
+  cJSON_ArrayForEach(entry, more) {
+    const char *coll = entry_coll(entry);
+    if (!coll) continue;
+    cJSON *into = NULL, *e;
+    cJSON_ArrayForEach(e, set->changed) {   /* one entry per collection: few */
+      const char *c = entry_coll(e);
+      if (c && !strcmp(c, coll)) { into = e; break; }
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(entry, "ids")) {
+      if (!cJSON_IsString(x)) continue;
+      if (into && set->cap && set_slot(set, pair_hash(coll, x->valuestring), coll, x->valuestring)->id) continue;
+      if (!into) {   /* the collection's first id: store_changed_add makes its entry */
+        if (store_changed_add(set->changed, coll, x->valuestring) != SC_OK) return SC_ENOMEM;
+        into = last_item(set->changed);
+      } else {
+        cJSON *str = cJSON_CreateString(x->valuestring);
+        if (!str) return SC_ENOMEM;
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(into, "ids"), str);
+      }
+      const cJSON *added = last_item(cJSON_GetObjectItemCaseSensitive(into, "ids"));
+      if (set_note(set, entry_coll(into), added->valuestring) != SC_OK) return SC_ENOMEM;
+    }
+  }
+  return SC_OK;
+}
+
+void store_changed_set_free(sc_changed_set *set) {
+  free(set->slots);
+  memset(set, 0, sizeof *set);
+}

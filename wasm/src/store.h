@@ -173,6 +173,16 @@ int store_check_data(sc_store *st, const sc_coll *c, cJSON *data, const char *wh
 /* Append a {collection, ids} change to a changed list (array) unless already there. */
 int store_changed_add(cJSON *changed, const char *coll, const char *id);
 
+/* The same for many additions (a pull page): a hash index over a changed list, so each
+** addition costs O(1) instead of a scan of the list (ids are compared by text, never by
+** hash alone). The list must not change other than through the set while it is in use. */
+typedef struct sc_changed_slot { uint32_t hash; const char *coll, *id; } sc_changed_slot;
+typedef struct sc_changed_set { cJSON *changed; sc_changed_slot *slots; size_t cap, n; } sc_changed_set;
+int store_changed_set_init(sc_changed_set *set, cJSON *changed);   /* SC_OK or SC_ENOMEM */
+/* Add every (collection, id) of the changed list more (not kept) to the set's list. */
+int store_changed_set_merge(sc_changed_set *set, const cJSON *more);
+void store_changed_set_free(sc_changed_set *set);
+
 /* Validation of names. */
 int store_coll_name_valid(const char *s);
 int store_field_name_valid(const char *s);

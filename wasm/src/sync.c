@@ -492,10 +492,20 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
+  /* Each change lists what it changed apart; the page's list takes them through a hash
+  ** index (store_changed_add alone would rescan the page's list for every id). */
   const cJSON *ch;
+  sc_changed_set set;
+  if ((rc = store_changed_set_init(&set, changed)) != SC_OK) { store_changed_set_free(&set); goto fail; }
   cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(resp, "changes")) {
-    if ((rc = apply_change(st, ch, resync != 0, changed, &pulled, &conflicts)) != SC_OK) goto fail;
+    cJSON *one = cJSON_CreateArray();
+    rc = one ? apply_change(st, ch, resync != 0, one, &pulled, &conflicts) : SC_ENOMEM;
+    if (rc == SC_OK) rc = store_changed_set_merge(&set, one);
+    cJSON_Delete(one);
+    if (rc != SC_OK) break;
   }
+  store_changed_set_free(&set);
+  if (rc != SC_OK) goto fail;
   const cJSON *cur = cJSON_GetObjectItemCaseSensitive(resp, "cursor");
   const char *cursor = cur->valuestring;
   if (cJSON_IsNumber(cur)) { snprintf(cursor_buf, sizeof cursor_buf, "%.17g", cur->valuedouble); cursor = cursor_buf; }
