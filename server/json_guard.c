@@ -1,5 +1,6 @@
 /*
-** json_guard.c — the pre-parse scan and the duplicate-key check of json_guard.h.
+** json_guard.c — the pre-parse scan of json_guard.h, and its duplicate-key check
+** as a thin adapter over the core's util_json_repeated_key.
 ** The scan is not a JSON parser (cJSON is); it tracks only what it must: whether
 ** it is inside a string, the nesting depth, and at depth 1 of a top-level object
 ** whether the next string is a key. Values are bounded from above by counting
@@ -9,10 +10,10 @@
 #include "json_guard.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "util.h"
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -93,45 +94,17 @@ int json_scan(const char *text, size_t len, const json_limits *lim, char *zErr, 
   return JSON_OK;
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* The repeated-key rule is the core's (util.c, which the server links): one rule,
+** one source. A scan that runs out of memory counts as a repeat, so the body is refused. */
+const char *json_duplicate_key(const cJSON *node) {
+  const char *key = NULL;
+  char path[1] = "";   /* the server names only the key, not where it sits */
+  if (util_json_repeated_key(node, &key, path, sizeof path) != SC_OK) return "(out of memory)";
+  return key;
 }
 
 const char *json_duplicate_key_here(const cJSON *obj) {
-  size_t n = 0;
-  const cJSON *it;
-  if (!cJSON_IsObject(obj)) return NULL;
-  cJSON_ArrayForEach(it, obj) n++;
-  if (n < 2) return NULL;
-  if (n <= 16) {
-    for (const cJSON *a = obj->child; a; a = a->next)
-      for (const cJSON *b = a->next; b; b = b->next)
-        if (strcmp(a->string, b->string) == 0) return a->string;
-    return NULL;
-  }
-  const char **names = malloc(n * sizeof *names);
-  const char *dup = NULL;
-  if (!names) return "(out of memory)";
-  n = 0;
-  cJSON_ArrayForEach(it, obj) names[n++] = it->string;
-  qsort(names, n, sizeof *names, by_name);
-  for (size_t i = 1; i < n && !dup; i++)
-    if (strcmp(names[i - 1], names[i]) == 0) dup = names[i];
-  free(names);
-  return dup;
-}
-
-const char *json_duplicate_key(const cJSON *node) {
-  if (!node) return NULL;
-  if (cJSON_IsObject(node)) {
-    const char *dup = json_duplicate_key_here(node);
-    if (dup) return dup;
-  }
-  if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
-    for (const cJSON *c = node->child; c; c = c->next) {
-      const char *dup = json_duplicate_key(c);
-      if (dup) return dup;
-    }
-  }
-  return NULL;
+  const char *key = NULL;
+  if (util_json_repeated_key_here(obj, &key) != SC_OK) return "(out of memory)";
+  return key;
 }

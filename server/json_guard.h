@@ -6,7 +6,8 @@
 ** the top level is an object holding only the expected keys — a body of the wrong
 ** shape is refused without building anything. After: duplicate keys anywhere in
 ** an object tree (cJSON keeps the first, JSON.parse the last: the two must never
-** be allowed to disagree about what was sent).
+** be allowed to disagree about what was sent) — the core's rule
+** (util_json_repeated_key in wasm/src/util.c), which the server links.
 */
 #ifndef SRV_JSON_GUARD_H
 #define SRV_JSON_GUARD_H

@@ -109,6 +109,22 @@ TK_UNUSED static double tk_num(const cJSON *o, const char *path) {
   return v->valuedouble;
 }
 
+/* The record ids of the ops the next pushRequest sends, comma-joined ("r4,r3"), in
+** out[n]; the request stays inflight. Fails the test when there is nothing to send. */
+TK_UNUSED static const char *tk_push_ids(sc_store *st, char *out, size_t n) {
+  cJSON *p = tk_call(st, "pushRequest", "{}");
+  const cJSON *op;
+  size_t used = 0;
+  assert_true(cJSON_IsArray(tk_get(p, "body.ops")));
+  out[0] = 0;
+  cJSON_ArrayForEach(op, tk_get(p, "body.ops")) {
+    used += (size_t)snprintf(out + used, n - used, "%s%s", used ? "," : "", tk_str(op, "id"));
+    assert_true(used < n);
+  }
+  cJSON_Delete(p);
+  return out;
+}
+
 /* ---- a model of the sync server -------------------------------------------------- */
 
 typedef struct tk_server {

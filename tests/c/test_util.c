@@ -89,6 +89,15 @@ static void repeated_key_should_be_found_anywhere_with_its_path(void **state) {
   assert_int_equal(util_json_repeated_key(j, &key, path, sizeof path), SC_OK);
   assert_string_equal(key, "f3");
   cJSON_Delete(j);
+  /* own keys only (the server's top-level check of a push body): a child's repeat is not its own */
+  j = cJSON_Parse("{\"ops\":[{\"k\":1,\"k\":2}],\"a\":{\"b\":1,\"b\":2}}");
+  assert_int_equal(util_json_repeated_key_here(j, &key), SC_OK);
+  assert_null(key);
+  assert_int_equal(util_json_repeated_key_here(cJSON_GetObjectItem(j, "a"), &key), SC_OK);
+  assert_string_equal(key, "b");
+  assert_int_equal(util_json_repeated_key_here(cJSON_GetObjectItem(j, "ops"), &key), SC_OK);   /* not an object */
+  assert_null(key);
+  cJSON_Delete(j);
 }
 
 int main(void) {

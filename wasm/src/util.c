@@ -71,11 +71,12 @@ const char *util_first_repeat(const char **names, size_t n) {
   return NULL;
 }
 
-/* obj's own repeated key: pairwise for the common small object, sorted beyond. */
-static int repeated_here(const cJSON *obj, const char **pKey) {
+/* Pairwise for the common small object, sorted beyond. */
+int util_json_repeated_key_here(const cJSON *obj, const char **pKey) {
   size_t n = 0;
   const cJSON *a, *b;
   *pKey = NULL;
+  if (!cJSON_IsObject(obj)) return SC_OK;
   cJSON_ArrayForEach(a, obj) n++;
   if (n <= 16) {
     for (a = obj->child; a; a = a->next)
@@ -96,7 +97,7 @@ int util_json_repeated_key(const cJSON *node, const char **pKey, char *path, siz
   size_t len = strlen(path);
   int rc = SC_OK, i = 0;
   *pKey = NULL;
-  if (cJSON_IsObject(node) && (rc = repeated_here(node, pKey)) != SC_OK) return rc;
+  if (cJSON_IsObject(node) && (rc = util_json_repeated_key_here(node, pKey)) != SC_OK) return rc;
   if (*pKey || !(cJSON_IsObject(node) || cJSON_IsArray(node))) return SC_OK;
   for (const cJSON *c = node->child; c && rc == SC_OK && !*pKey; c = c->next, i++) {
     if (cJSON_IsObject(node)) snprintf(path + len, n - len, "%s%.64s", len ? "." : "", c->string);

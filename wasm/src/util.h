@@ -33,8 +33,12 @@ const char *util_first_repeat(const char **names, size_t n);
 /* The first object key in node's tree that its object holds twice (cJSON keeps both,
 ** the first wins on lookup; JSON.parse keeps the last: the two would disagree). Sets
 ** *pKey to it (NULL when every object's keys are distinct) and writes where it is,
-** as a path from node ("changes[2].data"), into path[n]. SC_OK or SC_ENOMEM. */
+** as a path from node ("changes[2].data"), into path[n]. SC_OK or SC_ENOMEM.
+** This is the one repeated-key rule of both hosts: the server links util.o for it. */
 int util_json_repeated_key(const cJSON *node, const char **pKey, char *path, size_t n);
+/* The same for obj's own keys only (not its children's); *pKey NULL unless obj is an
+** object holding a key twice. SC_OK or SC_ENOMEM. */
+int util_json_repeated_key_here(const cJSON *obj, const char **pKey);
 
 /* Structural equality (key order ignored); NULL equals NULL and JSON null. */
 int util_json_equal(const cJSON *a, const cJSON *b);
