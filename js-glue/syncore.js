@@ -322,7 +322,7 @@ class Store {
       }
       const out = await this._db.call('pullResponse', { response });
       result.pulled += out.pulled;
-      this._noteConflicts(result, out.conflicts);
+      this._noteConflicts(result, out.conflicts, out.newConflicts);
       this._announce(out.changed, 'remote');
       done += out.pulled;
       this._emit('progress', { phase: 'pull', done, total: done + (out.remaining || 0) });
@@ -351,7 +351,7 @@ class Store {
       pushed += out.pushed;
       result.pushed += out.pushed;
       result.failed += out.failed;
-      this._noteConflicts(result, out.conflicts);
+      this._noteConflicts(result, out.conflicts, out.newConflicts);
       this._announce(out.changed, 'remote');
       progress.done += request.opIds.length;
       this._emit('progress', { phase: 'push', done: Math.min(progress.done, total), total });
@@ -360,10 +360,10 @@ class Store {
     return pushed;
   }
 
-  _noteConflicts(result, count) {
+  // The core lists the conflicts this call opened (newConflicts): no listing of every open one.
+  _noteConflicts(result, count, opened) {
     if (!count) return;
     result.conflicts += count;
-    const all = this._db.read('conflicts', {}).conflicts;
-    for (const c of all.slice(-count)) this._emit('conflict', c);
+    for (const c of opened || []) this._emit('conflict', c);
   }
 }

@@ -24,3 +24,15 @@ bench-client-smoke: wasm build/syncore-server | deps-bench-client deps-server
 	node bench/compare/run.mjs --smoke
 bench: bench-client
 TEST_TARGETS += bench-client-smoke
+
+# The native pull-apply driver for profiling the core (bench/perf/pull_native.c), the core
+# compiled -O2 -g with it: make perf-native; then e.g.
+#   valgrind --tool=callgrind build/native/perf/pull_native 5000 500 500 375
+.PHONY: perf-native
+PERF_CORE_SRC := $(filter-out wasm/src/wasm_exports.c,$(wildcard wasm/src/*.c))
+build/native/perf/pull_native: bench/perf/pull_native.c $(PERF_CORE_SRC) $(wildcard wasm/src/*.h) $(NATIVE)/sqlite3.o $(NATIVE)/cJSON.o
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -DNDEBUG -iquote wasm/src -I$(TP)/sqlite -I$(TP)/cjson -o $@ $< $(PERF_CORE_SRC) \
+	  $(NATIVE)/sqlite3.o $(NATIVE)/cJSON.o $(CORE_LIBS)
+perf-native: build/native/perf/pull_native
+	$<

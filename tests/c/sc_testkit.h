@@ -355,8 +355,8 @@ TK_UNUSED static tk_pair *tk_pair_open(const char *cfg_fmt, uint64_t rng_a, uint
 }
 
 TK_UNUSED static void tk_pair_close(tk_pair *f) {
-  sc_close(f->a);
-  sc_close(f->b);
+  assert_int_equal(sc_close(f->a), SC_OK);   /* every statement finalized: the database closes */
+  assert_int_equal(sc_close(f->b), SC_OK);
   tk_server_free(&f->srv);
   free(f);
 }

@@ -273,6 +273,75 @@ static void duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_
   cJSON_Delete(s);
 }
 
+static void pull_page_should_list_each_changed_record_once(void **state) {
+  fx *f = *state;
+  cJSON *resp = cJSON_Parse("{\"server_time\":\"2025-01-01T12:00:00.000Z\",\"changes\":["
+    "{\"collection\":\"a\",\"id\":\"r1\",\"version\":1,\"data\":{\"t\":1},\"hlc\":\"001735732800000-00000-srv\",\"device_id\":\"srv\"},"
+    "{\"collection\":\"a\",\"id\":\"r2\",\"version\":1,\"data\":{\"t\":2},\"hlc\":\"001735732800000-00001-srv\",\"device_id\":\"srv\"},"
+    "{\"collection\":\"a\",\"id\":\"r1\",\"version\":2,\"data\":{\"t\":3},\"hlc\":\"001735732800000-00002-srv\",\"device_id\":\"srv\"}],"
+    "\"cursor\":\"3\",\"has_more\":false}");
+  cJSON *ans = tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+  assert_int_equal((int)tk_num(ans, "pulled"), 3);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "changed")), 1);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "changed.0.ids")), 2);
+  assert_string_equal(tk_str(ans, "changed.0.ids.0"), "r1");
+  assert_string_equal(tk_str(ans, "changed.0.ids.1"), "r2");
+  cJSON_Delete(ans);
+}
+
+/* One pull page of the server's changes since b's cursor, applied on b; the answer. */
+static cJSON *pull_page(fx *f) {
+  cJSON *req = tk_call(f->b, "pullRequest", "{}");
+  cJSON *resp = tk_server_pull(&f->srv, tk_str(req, "cursor"), 100);
+  cJSON_Delete(req);
+  return tk_call_json(f->b, "pullResponse", tk_wrap("response", resp));
+}
+
+static void pull_should_list_exactly_the_conflicts_it_opened(void **state) {
+  fx *f = tk_pair_open("{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"strategy\":\"ask\"}}}", 3, 4);
+  (void)state;
+  for (int i = 0; i < 4; i++) cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r%d\",\"x\":0}}", i));
+  tk_sync(f->a, &f->srv, 100);
+  tk_sync(f->b, &f->srv, 100);
+  /* r0 conflicts in a first page; then r1 and r2 in a second one, with r0 moved again */
+  cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"a\",\"id\":\"r0\",\"fields\":{\"x\":1}}"));
+  cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"a\",\"id\":\"r0\",\"fields\":{\"x\":2}}"));
+  tk_sync(f->a, &f->srv, 100);
+  cJSON *ans = pull_page(f);
+  assert_int_equal((int)tk_num(ans, "conflicts"), 1);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "newConflicts")), 1);
+  assert_string_equal(tk_str(ans, "newConflicts.0.recordId"), "r0");
+  assert_string_equal(tk_str(ans, "newConflicts.0.kind"), "edit-edit");
+  cJSON_Delete(ans);
+  for (int i = 0; i < 3; i++) {
+    cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"a\",\"id\":\"r%d\",\"fields\":{\"x\":%d}}", i, 10 + i));
+    if (i) cJSON_Delete(tk_call(f->b, "patch", "{\"collection\":\"a\",\"id\":\"r%d\",\"fields\":{\"x\":%d}}", i, 20 + i));
+  }
+  tk_sync(f->a, &f->srv, 100);
+  ans = pull_page(f);
+  cJSON *all = tk_call(f->b, "conflicts", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(all, "conflicts")), 3);
+  assert_int_equal((int)tk_num(ans, "conflicts"), 2);
+  const cJSON *opened = tk_get(ans, "newConflicts");
+  assert_int_equal(cJSON_GetArraySize(opened), 2);
+  for (int i = 0; i < 2; i++) {
+    const cJSON *c = cJSON_GetArrayItem(opened, i);
+    assert_string_equal(cJSON_GetObjectItem(c, "recordId")->valuestring, i ? "r2" : "r1");
+    /* each as `conflicts` shows it */
+    const cJSON *k;
+    int found = 0;
+    cJSON_ArrayForEach(k, tk_get(all, "conflicts")) found += cJSON_Compare(k, c, 1);
+    assert_int_equal(found, 1);
+  }
+  cJSON_Delete(all);
+  cJSON_Delete(ans);
+  /* a page that opens none says so */
+  ans = pull_page(f);
+  assert_int_equal(cJSON_GetArraySize(tk_get(ans, "newConflicts")), 0);
+  cJSON_Delete(ans);
+  tk_pair_close(f);
+}
+
 /* Everything a failed answer must leave as it was: records (tombstones too), the
 ** outbox (op ids, statuses, attempts), the cursor, conflicts. Caller frees. */
 static char *snapshot(sc_store *st) {
@@ -586,6 +655,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(per_op_rejection_should_mark_only_that_op, setup, teardown),
     cmocka_unit_test_setup_teardown(duplicate_for_a_record_the_resync_did_not_send_should_not_resurrect_it, setup, teardown),
     cmocka_unit_test(pull_should_see_a_recreated_record_whose_version_restarted_at_the_base),
+    cmocka_unit_test(pull_should_list_exactly_the_conflicts_it_opened),
+    cmocka_unit_test_setup_teardown(pull_page_should_list_each_changed_record_once, setup, teardown),
     cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
     cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
     cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),

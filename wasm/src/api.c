@@ -329,7 +329,7 @@ static int m_list(sc_store *st, const cJSON *in, cJSON **pOut) {
   *pOut = out;
   out = NULL;
 fail:
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   sc_free(where);
   sc_free(sql);
   cJSON_Delete(binds);
@@ -355,7 +355,7 @@ static int m_count(sc_store *st, const cJSON *in, cJSON **pOut) {
       else { cJSON_AddNumberToObject(out, "count", (double)sqlite3_column_int64(stmt, 0)); *pOut = out; }
     }
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   sc_free(where);
   sc_free(sql);
   cJSON_Delete(binds);
@@ -511,6 +511,8 @@ int sc_call(sc_store *st, const char *method, const char *input_json, char **pzO
   if (!st) return SC_ECLOSED;
   sc_free(st->errmsg);
   st->errmsg = NULL;
+  cJSON_Delete(st->new_conflicts);
+  st->new_conflicts = NULL;
   if (!st->db) return store_fail(st, SC_ECLOSED, "the store is closed");
   if (!pzOut) return store_fail(st, SC_EBADINPUT, "pzOut must not be NULL");
   for (size_t i = 0; method && i < sizeof methods / sizeof methods[0]; i++)
@@ -528,6 +530,7 @@ int sc_call(sc_store *st, const char *method, const char *input_json, char **pzO
   /* Other contexts on this database tick the same device's clock: start from theirs. */
   rc = writes ? store_sync_clock(st) : SC_OK;
   if (rc == SC_OK) rc = fn(st, in, &out);
+  store_stmts_idle(st);   /* a statement a failing path did not give back holds no cursor */
   if (rc == SC_OK && memcmp(&clock_before, &st->clock, sizeof clock_before) != 0) rc = store_save_clock(st);
   if (rc == SC_OK) rc = store_exec(st, "COMMIT");
   if (rc == SC_OK) {
@@ -584,6 +587,7 @@ int sc_open(const char *config_json, const sc_hooks *hooks, sc_store **ppStore, 
 int sc_close(sc_store *st) {
   if (!st) return SC_OK;
   int rc = SC_OK;
+  store_stmts_free(st);
   if (st->db && sqlite3_close(st->db) != SQLITE_OK) {
     rc = SC_ESTORAGE;
     sqlite3_close_v2(st->db);

@@ -46,7 +46,7 @@ static int run_sql2(sc_store *st, const char *sql, const char *a, const char *b)
   store_bind_text(stmt, 1, a);
   store_bind_text(stmt, 2, b);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "updating conflicts");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -66,7 +66,7 @@ static int archive_add(sc_store *st, const char *coll, const char *id, const cJS
   store_bind_text(stmt, 7, device_id);
   sqlite3_bind_int64(stmt, 8, store_now(st));
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "archiving a version");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -165,7 +165,7 @@ static int open_conflict(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_r
   store_bind_text(stmt, 1, c->name);
   store_bind_text(stmt, 2, rec->id);
   exists = sqlite3_step(stmt) == SQLITE_ROW;
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   util_uuid(&st->hooks, id);
   rc = store_prep(st, exists
       ? "UPDATE conflicts SET kind=?4, local=?5, remote=?6, base=?7, fields=?8, remote_version=?9, remote_hlc=?10,"
@@ -194,9 +194,16 @@ static int open_conflict(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_r
   cJSON_Delete(remote);
   cJSON_Delete(base);
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "recording a conflict");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc != SC_OK) goto fail;
   if (!exists && pNew) (*pNew)++;
+  if (!exists) {   /* the call's new conflicts, for merge_add_new_conflicts */
+    if (!st->new_conflicts && !(st->new_conflicts = cJSON_CreateArray())) rc = SC_ENOMEM;
+    cJSON *s = rc == SC_OK ? cJSON_CreateString(id) : NULL;
+    if (!s) rc = SC_ENOMEM;
+    else cJSON_AddItemToArray(st->new_conflicts, s);
+    if (rc != SC_OK) goto fail;
+  }
   /* Invariant 2: base stays; the newest server version is remembered for 'mine'. */
   rec->version = rm->absent ? 0 : rm->version;
   rc = outbox_rebase(st, c->name, rec->id, rec->deleted ? "delete" : rm->absent ? "create" : "update", "held", from_push);
@@ -224,7 +231,7 @@ static int sent_datas(sc_store *st, const char *coll, const char *id, cJSON **pO
       if (cJSON_IsObject(d)) cJSON_AddItemToArray(out, d);
       else cJSON_Delete(d);
     }
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
   }
   if (rc != SC_OK) { cJSON_Delete(out); out = NULL; }
   *pOut = out;
@@ -383,7 +390,7 @@ int merge_count_conflicts(sc_store *st, int64_t *pN) {
   int rc = store_prep(st, "SELECT count(*) FROM conflicts", &stmt);
   if (rc != SC_OK) return rc;
   *pN = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -392,12 +399,15 @@ static void add_json_col(cJSON *o, const char *key, sqlite3_stmt *stmt, int i) {
   cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateNull());
 }
 
-int merge_list_conflicts(sc_store *st, cJSON **pOut) {
+/* The conflicts as the app sees them into arr: every open one (ids NULL), or those whose
+** id is in ids (a JSON array of strings). */
+static int list_conflicts(sc_store *st, const cJSON *ids, cJSON *arr) {
   sqlite3_stmt *stmt = NULL;
-  cJSON *out = cJSON_CreateObject();
-  cJSON *arr = out ? cJSON_AddArrayToObject(out, "conflicts") : NULL;
-  int rc = arr ? store_prep(st, "SELECT id, coll, record_id, kind, local, remote, base, fields, created_at"
-                                " FROM conflicts ORDER BY created_at, rowid", &stmt) : SC_ENOMEM;
+  int rc = ids ? store_prep(st, "SELECT id, coll, record_id, kind, local, remote, base, fields, created_at"
+                                " FROM conflicts WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, rowid", &stmt)
+               : store_prep(st, "SELECT id, coll, record_id, kind, local, remote, base, fields, created_at"
+                                " FROM conflicts ORDER BY created_at, rowid", &stmt);
+  if (rc == SC_OK && ids) rc = store_bind_json(stmt, 1, ids);
   while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
     if (!o) { rc = SC_ENOMEM; break; }
@@ -427,10 +437,23 @@ int merge_list_conflicts(sc_store *st, cJSON **pOut) {
     cJSON_AddItemToObject(o, "createdAt", util_iso_node(sqlite3_column_int64(stmt, 8), 1));
     cJSON_AddItemToArray(arr, o);
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
+  return rc;
+}
+
+int merge_list_conflicts(sc_store *st, cJSON **pOut) {
+  cJSON *out = cJSON_CreateObject();
+  cJSON *arr = out ? cJSON_AddArrayToObject(out, "conflicts") : NULL;
+  int rc = arr ? list_conflicts(st, NULL, arr) : SC_ENOMEM;
   if (rc == SC_OK) *pOut = out;
   else cJSON_Delete(out);
   return rc;
+}
+
+int merge_add_new_conflicts(sc_store *st, cJSON *out) {
+  cJSON *arr = cJSON_AddArrayToObject(out, "newConflicts");
+  if (!arr) return SC_ENOMEM;
+  return st->new_conflicts ? list_conflicts(st, st->new_conflicts, arr) : SC_OK;
 }
 
 typedef struct stored_conflict {
@@ -469,7 +492,7 @@ static int load_conflict_where(sc_store *st, const char *id, const char *coll, c
   } else {
     rc = id ? store_fail(st, SC_ENOTFOUND, "no unresolved conflict '%s' (unknown or already resolved)", id) : SC_ENOTFOUND;
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -567,7 +590,7 @@ int merge_archive_list(sc_store *st, const char *coll, const char *id, cJSON **p
     cJSON_AddItemToObject(o, "archivedAt", util_iso_node(sqlite3_column_int64(stmt, 5), 1));
     cJSON_AddItemToArray(arr, o);
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc == SC_OK) *pOut = out;
   else cJSON_Delete(out);
   return rc;

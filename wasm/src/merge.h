@@ -40,6 +40,9 @@ int merge_note_local_write(sc_store *st, const sc_coll *c, sc_rec *rec, cJSON *c
 
 /* conflicts(): *pOut = {conflicts:[…]} oldest first. */
 int merge_list_conflicts(sc_store *st, cJSON **pOut);
+/* Add "newConflicts" to out: the conflicts this call opened (st->new_conflicts), as
+** merge_list_conflicts shows them, oldest first. SC_OK or SC_ENOMEM. */
+int merge_add_new_conflicts(sc_store *st, cJSON *out);
 /* Number of unresolved conflicts. */
 int merge_count_conflicts(sc_store *st, int64_t *pN);
 /* resolve(): choice "mine"/"theirs" (merged NULL) or merged (choice NULL). *pOut =

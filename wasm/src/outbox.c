@@ -80,7 +80,7 @@ int outbox_find(sc_store *st, const char *op_id, sc_op *op) {
     if (!op_ok(op)) rc = SC_ENOMEM;
   } else if (step == SQLITE_DONE) rc = SC_ENOTFOUND;
   else rc = store_sqlfail(st, "reading the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -93,7 +93,7 @@ static int run3(sc_store *st, const char *sql, const char *a, const char *b, con
   if (sqlite3_bind_parameter_count(stmt) >= 2) store_bind_text(stmt, 2, b);
   if (sqlite3_bind_parameter_count(stmt) >= 3) store_bind_text(stmt, 3, c);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "updating the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -123,7 +123,7 @@ static int insert_op(sc_store *st, const char *coll, const char *id, const char 
   store_bind_text(stmt, 5, status);
   sqlite3_bind_int64(stmt, 6, store_now(st));
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "queueing an operation");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -144,7 +144,7 @@ static int record_ops(sc_store *st, const char *coll, const char *id, sc_op *uns
     if (!op_ok(unsent)) { rc = SC_ENOMEM; break; }
   }
   if (rc == SC_OK && step != SQLITE_DONE) rc = store_sqlfail(st, "reading the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -195,7 +195,7 @@ int outbox_rebase(sc_store *st, const char *coll, const char *id, const char *ki
     if (!sqlite3_column_int(stmt, 1)) reuse_id = 1;  /* never sent: the server cannot know its op_id */
   }
   else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc != SC_OK) goto fail;
   if (!keep) { rc = insert_op(st, coll, id, kind, status); goto fail; }
   rc = run3(st, "DELETE FROM outbox WHERE coll=? AND record_id=? AND op_id<>?", coll, id, keep);
@@ -211,7 +211,7 @@ int outbox_rebase(sc_store *st, const char *coll, const char *id, const char *ki
   store_bind_text(stmt, 3, kind);
   store_bind_text(stmt, 4, status);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "rebasing an operation");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
 fail:
   sc_free(keep);
   return rc;
@@ -237,7 +237,7 @@ static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, c
       store_bind_text(stmt, 2, v->valuestring);
       pending = sqlite3_step(stmt) == SQLITE_ROW;
     }
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
     if (pending) return 1;
   }
   return 0;
@@ -290,7 +290,7 @@ static int mark_inflight(sc_store *st, const char *op_id, const cJSON *payload) 
   store_bind_text(stmt, 1, op_id);
   rc = store_bind_json(stmt, 2, payload);
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "marking an op inflight");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -303,7 +303,7 @@ int outbox_counts(sc_store *st, int64_t *pPending, int64_t *pFailed) {
     if (pPending) *pPending = sqlite3_column_int64(stmt, 0);
     if (pFailed) *pFailed = sqlite3_column_int64(stmt, 1);
   } else rc = store_sqlfail(st, "counting the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -340,7 +340,7 @@ static int eligible_ops(sc_store *st, int force, int in_doubt, int64_t after_seq
     if (!op_ok(&ops[n++])) { rc = SC_ENOMEM; break; }
   }
   if (rc == SC_OK && step != SQLITE_DONE) rc = store_sqlfail(st, "reading the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   *pOps = ops;
   *pN = n;
   return rc;
@@ -434,7 +434,7 @@ int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, cons
     tries[n] = sqlite3_column_int64(sel, 1) + 1;
     if (!(ids[n++] = store_col_text(sel, 0))) rc = SC_ENOMEM;
   }
-  sqlite3_finalize(sel);
+  store_done(st, sel);
   if (rc == SC_OK) rc = store_prep(st, "UPDATE outbox SET status=?2, attempts=?3, next_attempt_at=?4, last_error=?5,"
                                        " sent=CASE WHEN ?2='rejected' THEN 0 ELSE sent END, "
                                        " payload=CASE WHEN ?2='rejected' THEN NULL ELSE payload END WHERE op_id=?1", &upd);
@@ -460,7 +460,7 @@ int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, cons
     store_bind_text(upd, 5, error);
     if (sqlite3_step(upd) != SQLITE_DONE) rc = store_sqlfail(st, "recording a push failure");
   }
-  sqlite3_finalize(upd);
+  store_done(st, upd);
   for (int i = 0; i < n; i++) sc_free(ids[i]);
   sc_free(ids);
   sc_free(tries);
@@ -478,7 +478,7 @@ int outbox_count_in_doubt(sc_store *st, int64_t *pN) {
   if (rc != SC_OK) return rc;
   if (sqlite3_step(stmt) == SQLITE_ROW) *pN = sqlite3_column_int64(stmt, 0);
   else rc = store_sqlfail(st, "counting the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -504,7 +504,7 @@ int outbox_list(sc_store *st, cJSON **pOut) {
     cJSON_AddItemToObject(o, "createdAt", util_iso_node(sqlite3_column_int64(stmt, 8), 1));
     cJSON_AddItemToArray(ops, o);
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc == SC_OK) *pOut = out;
   else cJSON_Delete(out);
   return rc;
@@ -559,6 +559,6 @@ int outbox_next_wake(sc_store *st, int64_t *pAt, int *pHas) {
     *pAt = sqlite3_column_int64(stmt, 0);
     *pHas = 1;
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }

@@ -18,7 +18,7 @@ static int run(sc_store *st, const char *sql, const char *a, const char *b, cons
   store_bind_text(stmt, 2, b);
   store_bind_text(stmt, 3, c);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, doing);
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -35,7 +35,7 @@ static int rewrite_field(sc_store *st, const char *coll, const char *field, cons
     store_bind_text(stmt, 3, temp_id);
     while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
       rc = store_changed_add(changed, coll, (const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
   }
   if (rc == SC_OK) rc = store_prep(st,
       "UPDATE records SET data=json_set(data, ?2, ?4),"
@@ -47,7 +47,7 @@ static int rewrite_field(sc_store *st, const char *coll, const char *field, cons
     store_bind_text(stmt, 3, temp_id);
     store_bind_text(stmt, 4, real_id);
     if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "rewriting refs");
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
   }
   sc_free(path);
   return rc;
@@ -94,7 +94,7 @@ int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal) 
     *pReal = store_col_text(stmt, 0);
     if (!*pReal) rc = SC_ENOMEM;
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -141,7 +141,7 @@ int remap_recreate(sc_store *st, const char *coll, const char *old_id, const cha
           cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 0)));
           cJSON_AddItemToArray(refs, pair);
         }
-        sqlite3_finalize(stmt);
+        store_done(st, stmt);
       }
       sc_free(path);
       if (rc != SC_OK) break;

@@ -6,6 +6,7 @@
 ** Nothing here begins a transaction; api.c wraps each method in one.
 */
 #include "store.h"
+#include "vfs_mem.h"
 #include "time.h"
 
 #include <stdarg.h>
@@ -304,8 +305,13 @@ int store_open_db(sc_store *st, const char *path, const char *vfs, const char *d
     return rc;
   }
   sqlite3_busy_timeout(st->db, 2000);
-  /* DELETE journaling: crash-safe on every VFS (WAL needs shared memory, OFF is unsafe). */
-  if ((rc = store_exec(st, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")) != SC_OK) return rc;
+  /* DELETE journaling: crash-safe on every VFS (WAL needs shared memory, OFF is unsafe).
+  ** On the in-heap VFS the journal is never persisted (the host saves only committed
+  ** images, docs/STORAGE.md), so it stays in SQLite's memory: no journal image to
+  ** create, grow, zero and delete per transaction. Rollback works the same. */
+  int in_heap = vfs && strcmp(vfs, VFS_MEM_NAME) == 0;
+  if ((rc = store_exec(st, in_heap ? "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                                   : "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")) != SC_OK) return rc;
   if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != SC_OK) return rc;
   rc = store_exec(st, schema_sql);
   if (rc == SC_OK) rc = create_indexes(st);
@@ -318,6 +324,9 @@ int store_open_db(sc_store *st, const char *path, const char *vfs, const char *d
 }
 
 void store_release(sc_store *st) {
+  store_stmts_free(st);
+  cJSON_Delete(st->new_conflicts);
+  st->new_conflicts = NULL;
   if (st->db) sqlite3_close_v2(st->db);
   st->db = NULL;
   for (int i = 0; i < st->ncoll; i++) {
@@ -341,14 +350,88 @@ void store_release(sc_store *st) {
 
 /* ---- statements ------------------------------------------------------------- */
 
+/* The statement cache: every store_prep of the same SQL text (the core's statements are
+** a fixed set, a few with a collection's name in them) reuses one prepared statement
+** (SQLITE_PREPARE_PERSISTENT) instead of parsing it again; store_done resets it. A text
+** already in use (a nested prepare of the same SQL) or past the cache's capacity gets a
+** statement of its own, finalized by store_done. Parsing was a fifth of a pull's time. */
+static uint32_t sql_hash(const char *sql) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)sql; *p; p++) h = (h ^ *p) * 16777619u;
+  return h;
+}
+
 int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
+  uint32_t hash = sql_hash(sql);
+  sc_cached_stmt *free_slot = NULL;
+  *pStmt = NULL;
+  for (int i = 0; i < st->nstmts; i++) {
+    sc_cached_stmt *c = &st->stmts[i];
+    if (c->hash != hash || strcmp(c->sql, sql) != 0) continue;
+    if (c->busy) break;
+    c->busy = 1;
+    *pStmt = c->stmt;
+    return SC_OK;
+  }
+  if (st->nstmts < SC_STMT_CACHE) free_slot = &st->stmts[st->nstmts];
+  for (int i = 0; free_slot && i < st->nstmts; i++)
+    if (st->stmts[i].hash == hash && !strcmp(st->stmts[i].sql, sql)) free_slot = NULL;   /* in use: a private one */
+  char *copy = free_slot ? util_strdup(sql) : NULL;
+  if (copy) {
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, pStmt, NULL) != SQLITE_OK) {
+      sc_free(copy);
+      return store_sqlfail(st, "preparing a statement");
+    }
+    *free_slot = (sc_cached_stmt){copy, hash, *pStmt, 1};
+    st->nstmts++;
+    return SC_OK;
+  }
   if (sqlite3_prepare_v2(st->db, sql, -1, pStmt, NULL) != SQLITE_OK) return store_sqlfail(st, "preparing a statement");
   return SC_OK;
 }
 
+void store_done(sc_store *st, sqlite3_stmt *stmt) {
+  if (!stmt) return;
+  for (int i = 0; i < st->nstmts; i++) {
+    if (st->stmts[i].stmt != stmt) continue;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    st->stmts[i].busy = 0;
+    return;
+  }
+  sqlite3_finalize(stmt);
+}
+
+void store_stmts_idle(sc_store *st) {
+  for (int i = 0; i < st->nstmts; i++) {
+    if (!st->stmts[i].busy) continue;
+    sqlite3_reset(st->stmts[i].stmt);
+    sqlite3_clear_bindings(st->stmts[i].stmt);
+    st->stmts[i].busy = 0;
+  }
+}
+
+void store_stmts_free(sc_store *st) {
+  for (int i = 0; i < st->nstmts; i++) {
+    sqlite3_finalize(st->stmts[i].stmt);
+    sc_free(st->stmts[i].sql);
+  }
+  st->nstmts = 0;
+}
+
 int store_exec(sc_store *st, const char *sql) {
-  if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) return store_sqlfail(st, "updating the store");
-  return SC_OK;
+  if (strchr(sql, ';')) {   /* several statements: parsed each time */
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) return store_sqlfail(st, "updating the store");
+    return SC_OK;
+  }
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, sql, &stmt);
+  if (rc != SC_OK) return rc;
+  int step;
+  while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {}
+  if (step != SQLITE_DONE) rc = store_sqlfail(st, "updating the store");
+  store_done(st, stmt);
+  return rc;
 }
 
 void store_bind_text(sqlite3_stmt *stmt, int i, const char *s) {
@@ -385,7 +468,7 @@ int store_meta_get(sc_store *st, const char *key, char **pOut) {
   int step = sqlite3_step(stmt);
   if (step == SQLITE_ROW) *pOut = store_col_text(stmt, 0);
   else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading meta");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -396,7 +479,7 @@ int store_meta_set(sc_store *st, const char *key, const char *value) {
   store_bind_text(stmt, 1, key);
   store_bind_text(stmt, 2, value);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing meta");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -437,7 +520,17 @@ int store_set_str(char **field, const char *value) {
   return SC_OK;
 }
 
+static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec, int with_data);
+
 int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) {
+  return rec_load(st, coll, id, rec, 1);
+}
+
+int store_rec_load_head(sc_store *st, const char *coll, const char *id, sc_rec *rec) {
+  return rec_load(st, coll, id, rec, 0);
+}
+
+static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec, int with_data) {
   sqlite3_stmt *stmt = NULL;
   store_rec_free(rec);
   int rc = store_prep(st, "SELECT data, deleted, hlc, updated_at, device_id, version, base_version, base_data,"
@@ -450,7 +543,7 @@ int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) 
     rec->exists = 1;
     rec->id = util_strdup(id);
     rec->deleted = sqlite3_column_int(stmt, 1);
-    rec->data = rec->deleted ? NULL : store_col_json(stmt, 0);
+    rec->data = rec->deleted ? NULL : with_data ? store_col_json(stmt, 0) : NULL;
     if (!rec->deleted && !rec->data) rec->data = cJSON_CreateObject();
     rec->hlc = store_col_text(stmt, 2);
     rec->updated_at = store_col_text(stmt, 3);
@@ -458,7 +551,7 @@ int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) 
     rec->version = sqlite3_column_int64(stmt, 5);
     rec->base_version = sqlite3_column_int64(stmt, 6);
     rec->base_deleted = sqlite3_column_int(stmt, 8);
-    rec->base_data = store_col_json(stmt, 7);
+    rec->base_data = with_data ? store_col_json(stmt, 7) : NULL;
     rec->base_hlc = store_col_text(stmt, 9);
     rec->base_updated_at = store_col_text(stmt, 10);
     rec->base_device_id = store_col_text(stmt, 11);
@@ -466,7 +559,7 @@ int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) 
   } else if (step != SQLITE_DONE) {
     rc = store_sqlfail(st, "reading a record");
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -478,20 +571,28 @@ int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
   if (rc != SC_OK) return rc;
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, rec->id);
-  rc = store_bind_json(stmt, 3, rec->deleted ? NULL : rec->data);
+  const cJSON *data = rec->deleted ? NULL : rec->data, *base = rec->base_deleted ? NULL : rec->base_data;
+  /* A clean record's view is its base: print it once, bind the text to both. */
+  char *text = data ? cJSON_PrintUnformatted(data) : NULL;
+  int same = text && base && cJSON_Compare(data, base, 1);
+  if (data && !text) rc = SC_ENOMEM;
+  if (text) sqlite3_bind_text(stmt, 3, text, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(stmt, 3);
   sqlite3_bind_int(stmt, 4, rec->deleted ? 1 : 0);
   store_bind_text(stmt, 5, rec->hlc);
   store_bind_text(stmt, 6, rec->updated_at);
   store_bind_text(stmt, 7, rec->device_id);
   sqlite3_bind_int64(stmt, 8, rec->version);
   sqlite3_bind_int64(stmt, 9, rec->base_version);
-  if (rc == SC_OK) rc = store_bind_json(stmt, 10, rec->base_deleted ? NULL : rec->base_data);
+  if (same) sqlite3_bind_text(stmt, 10, text, -1, SQLITE_STATIC);
+  else if (rc == SC_OK) rc = store_bind_json(stmt, 10, base);
   sqlite3_bind_int(stmt, 11, rec->base_deleted ? 1 : 0);
   store_bind_text(stmt, 12, rec->base_hlc);
   store_bind_text(stmt, 13, rec->base_updated_at);
   store_bind_text(stmt, 14, rec->base_device_id);
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing a record");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);   /* clears the bindings before text goes */
+  sc_free(text);
   return rc;
 }
 
@@ -502,7 +603,7 @@ int store_rec_remove(sc_store *st, const char *coll, const char *id) {
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, id);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "removing a record");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -570,7 +671,7 @@ int store_has_ops(sc_store *st, const char *coll, const char *id, int *pHas) {
   int step = sqlite3_step(stmt);
   if (step == SQLITE_ROW) *pHas = 1;
   else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading the outbox");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -632,4 +733,91 @@ int store_changed_add(cJSON *changed, const char *coll, const char *id) {
   cJSON_AddItemToObject(entry, "ids", ids);
   cJSON_AddItemToArray(changed, entry);
   return SC_OK;
+}
+
+static uint32_t pair_hash(const char *coll, const char *id) {
+  uint32_t h = sql_hash(coll);
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++) h = (h ^ *p) * 16777619u;
+  return h ^ (h >> 15);
+}
+
+/* The slot of (coll, id): the one holding it, or the empty one where it goes. */
+static sc_changed_slot *set_slot(sc_changed_set *set, uint32_t hash, const char *coll, const char *id) {
+  for (size_t k = hash & (set->cap - 1);; k = (k + 1) & (set->cap - 1)) {
+    sc_changed_slot *s = &set->slots[k];
+    if (!s->id || (s->hash == hash && !strcmp(s->id, id) && !strcmp(s->coll, coll))) return s;
+  }
+}
+
+static int set_grow(sc_changed_set *set) {
+  size_t cap = set->cap ? set->cap * 2 : 256;
+  sc_changed_slot *old = set->slots, *slots = calloc(cap, sizeof *slots);
+  if (!slots) return SC_ENOMEM;
+  size_t old_cap = set->cap;
+  set->slots = slots;
+  set->cap = cap;
+  for (size_t k = 0; k < old_cap; k++)
+    if (old[k].id) *set_slot(set, old[k].hash, old[k].coll, old[k].id) = old[k];
+  free(old);
+  return SC_OK;
+}
+
+static int set_note(sc_changed_set *set, const char *coll, const char *id) {
+  if ((set->n + 1) * 2 > set->cap && set_grow(set) != SC_OK) return SC_ENOMEM;
+  uint32_t hash = pair_hash(coll, id);
+  sc_changed_slot *s = set_slot(set, hash, coll, id);
+  if (!s->id) { *s = (sc_changed_slot){hash, coll, id}; set->n++; }
+  return SC_OK;
+}
+
+/* The last item of an array in O(1) (cJSON keeps it as the first child's prev). */
+static cJSON *last_item(const cJSON *arr) { return arr && arr->child ? arr->child->prev : NULL; }
+
+static const char *entry_coll(const cJSON *entry) {
+  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "collection"));
+}
+
+int store_changed_set_init(sc_changed_set *set, cJSON *changed) {
+  const cJSON *entry, *x;
+  memset(set, 0, sizeof *set);
+  set->changed = changed;
+  cJSON_ArrayForEach(entry, changed) {
+    const char *coll = entry_coll(entry);
+    if (coll) cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(entry, "ids"))
+      if (cJSON_IsString(x) && set_note(set, coll, x->valuestring) != SC_OK) return SC_ENOMEM;
+  }
+  return SC_OK;
+}
+
+int store_changed_set_merge(sc_changed_set *set, const cJSON *more) {
+  const cJSON *entry, *x;
+  cJSON_ArrayForEach(entry, more) {
+    const char *coll = entry_coll(entry);
+    if (!coll) continue;
+    cJSON *into = NULL, *e;
+    cJSON_ArrayForEach(e, set->changed) {   /* one entry per collection: few */
+      const char *c = entry_coll(e);
+      if (c && !strcmp(c, coll)) { into = e; break; }
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(entry, "ids")) {
+      if (!cJSON_IsString(x)) continue;
+      if (into && set->cap && set_slot(set, pair_hash(coll, x->valuestring), coll, x->valuestring)->id) continue;
+      if (!into) {   /* the collection's first id: store_changed_add makes its entry */
+        if (store_changed_add(set->changed, coll, x->valuestring) != SC_OK) return SC_ENOMEM;
+        into = last_item(set->changed);
+      } else {
+        cJSON *str = cJSON_CreateString(x->valuestring);
+        if (!str) return SC_ENOMEM;
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(into, "ids"), str);
+      }
+      const cJSON *added = last_item(cJSON_GetObjectItemCaseSensitive(into, "ids"));
+      if (set_note(set, entry_coll(into), added->valuestring) != SC_OK) return SC_ENOMEM;
+    }
+  }
+  return SC_OK;
+}
+
+void store_changed_set_free(sc_changed_set *set) {
+  free(set->slots);
+  memset(set, 0, sizeof *set);
 }

@@ -46,8 +46,19 @@ typedef struct sc_coll {
   cJSON *indexes;         /* array of strings, or NULL */
 } sc_coll;
 
+#define SC_STMT_CACHE 64
+
+typedef struct sc_cached_stmt {
+  char *sql;              /* owned copy of the text */
+  uint32_t hash;
+  sqlite3_stmt *stmt;
+  int busy;               /* handed out by store_prep, not yet back through store_done */
+} sc_cached_stmt;
+
 struct sc_store {
   sqlite3 *db;
+  sc_cached_stmt stmts[SC_STMT_CACHE];   /* store.c's statement cache */
+  int nstmts;
   sc_hooks hooks;
   sc_hlc clock;
   char *name;
@@ -58,6 +69,7 @@ struct sc_store {
   int nretry;
   int64_t max_record_bytes;
   char *errmsg;
+  cJSON *new_conflicts;   /* ids of the conflicts the current call opened (merge.c), or NULL */
 };
 
 /* One record row, fully loaded. All pointers owned (store_rec_free). */
@@ -91,8 +103,16 @@ void store_release(sc_store *st);
 /* The collection config named name, or NULL. */
 const sc_coll *store_coll(const sc_store *st, const char *name);
 
-/* Prepare sql; SC_OK or SC_ESTORAGE with a message. */
+/* Prepare sql, from the store's statement cache when it was prepared before; SC_OK or
+** SC_ESTORAGE with a message. Every statement goes back through store_done. */
 int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt);
+/* Give a statement of store_prep back: a cached one is reset for the next use, any
+** other finalized. NULL is a no-op. */
+void store_done(sc_store *st, sqlite3_stmt *stmt);
+/* Reset every cached statement still handed out (api.c, at the end of each call). */
+void store_stmts_idle(sc_store *st);
+/* Finalize every cached statement (before closing the database; store_release does it). */
+void store_stmts_free(sc_store *st);
 /* Run sql (no results). */
 int store_exec(sc_store *st, const char *sql);
 /* Bind a string or NULL. */
@@ -117,6 +137,9 @@ int store_save_clock(sc_store *st);
 
 /* Load (coll, id) into *rec (rec->exists = 0 when absent). rec must be zeroed or freed. */
 int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec);
+/* The same without the JSON of data and base_data (data is an empty object unless
+** deleted, base_data NULL): for a record whose data is about to be replaced whole. */
+int store_rec_load_head(sc_store *st, const char *coll, const char *id, sc_rec *rec);
 /* Insert or replace the row for rec (rec->id must be set). */
 int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec);
 /* Delete the row (no tombstone). */
@@ -149,6 +172,16 @@ int store_check_data(sc_store *st, const sc_coll *c, cJSON *data, const char *wh
 
 /* Append a {collection, ids} change to a changed list (array) unless already there. */
 int store_changed_add(cJSON *changed, const char *coll, const char *id);
+
+/* The same for many additions (a pull page): a hash index over a changed list, so each
+** addition costs O(1) instead of a scan of the list (ids are compared by text, never by
+** hash alone). The list must not change other than through the set while it is in use. */
+typedef struct sc_changed_slot { uint32_t hash; const char *coll, *id; } sc_changed_slot;
+typedef struct sc_changed_set { cJSON *changed; sc_changed_slot *slots; size_t cap, n; } sc_changed_set;
+int store_changed_set_init(sc_changed_set *set, cJSON *changed);   /* SC_OK or SC_ENOMEM */
+/* Add every (collection, id) of the changed list more (not kept) to the set's list. */
+int store_changed_set_merge(sc_changed_set *set, const cJSON *more);
+void store_changed_set_free(sc_changed_set *set);
 
 /* Validation of names. */
 int store_coll_name_valid(const char *s);

@@ -106,8 +106,8 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
     store_bind_text(upd, 4, iso);
     if (sqlite3_step(upd) != SQLITE_DONE) rc = store_sqlfail(st, "correcting local stamps");
   }
-  sqlite3_finalize(sel);
-  sqlite3_finalize(upd);
+  store_done(st, sel);
+  store_done(st, upd);
   return rc;
 }
 
@@ -139,7 +139,7 @@ static int take_absent_mark(sc_store *st, const char *coll, const char *id, int 
   store_bind_text(stmt, 2, id);
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "updating resync marks");
   else if (pWas) *pWas = sqlite3_changes(st->db) > 0;
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -322,7 +322,7 @@ static int load_first_op(sc_store *st, sqlite3_stmt *stmt, sc_op *op) {
   int rc = SC_OK;
   char *op_id = NULL;
   if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (op_id) rc = outbox_find(st, op_id, op);
   sc_free(op_id);
   return rc;
@@ -377,14 +377,15 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     store_bind_text(stmt, 1, coll);
     store_bind_text(stmt, 2, id);
     if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "recording a resync");
-    sqlite3_finalize(stmt);
+    store_done(st, stmt);
     if (rc != SC_OK) return rc;
   }
   if ((rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
   if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
   sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
-  if ((rc = store_rec_load(st, coll, id, &rec)) != SC_OK) goto fail;
-  if (rec.exists && (rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
+  /* Without local ops the server's state replaces ours whole: the stored JSON is not needed. */
+  if ((rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
+  if ((rc = (has_ops ? store_rec_load : store_rec_load_head)(st, coll, id, &rec)) != SC_OK) goto fail;
   if (!rec.exists && c->server_ids && (rc = find_tmp_echo(st, coll, ch, &echo)) != SC_OK) goto fail;
   if (echo.op_id) {
     /* Remap now: else the app would see the record twice (temp and real id) until the
@@ -433,7 +434,7 @@ static int refresh_gone_conflicts(sc_store *st, cJSON *changed) {
     cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 1)));
     cJSON_AddItemToArray(gone, pair);
   }
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   const cJSON *pair;
   if (rc == SC_OK) cJSON_ArrayForEach(pair, gone) {
     const char *coll = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
@@ -468,7 +469,7 @@ static int finish_resync(sc_store *st, cJSON *changed) {
   while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
     if (!sqlite3_column_int(stmt, 2))
       rc = store_changed_add(changed, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_absent;"
       " INSERT INTO resync_absent(coll, id) SELECT r.coll, r.id FROM records AS r"
       " WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
@@ -491,10 +492,20 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
+  /* Each change lists what it changed apart; the page's list takes them through a hash
+  ** index (store_changed_add alone would rescan the page's list for every id). */
   const cJSON *ch;
+  sc_changed_set set;
+  if ((rc = store_changed_set_init(&set, changed)) != SC_OK) { store_changed_set_free(&set); goto fail; }
   cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(resp, "changes")) {
-    if ((rc = apply_change(st, ch, resync != 0, changed, &pulled, &conflicts)) != SC_OK) goto fail;
+    cJSON *one = cJSON_CreateArray();
+    rc = one ? apply_change(st, ch, resync != 0, one, &pulled, &conflicts) : SC_ENOMEM;
+    if (rc == SC_OK) rc = store_changed_set_merge(&set, one);
+    cJSON_Delete(one);
+    if (rc != SC_OK) break;
   }
+  store_changed_set_free(&set);
+  if (rc != SC_OK) goto fail;
   const cJSON *cur = cJSON_GetObjectItemCaseSensitive(resp, "cursor");
   const char *cursor = cur->valuestring;
   if (cJSON_IsNumber(cur)) { snprintf(cursor_buf, sizeof cursor_buf, "%.17g", cur->valuedouble); cursor = cursor_buf; }
@@ -508,6 +519,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON_AddBoolToObject(out, "hasMore", has_more);
   cJSON_AddNumberToObject(out, "remaining", cJSON_IsNumber(remaining) ? remaining->valuedouble : 0);
   cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
+  if ((rc = merge_add_new_conflicts(st, out)) != SC_OK) { cJSON_Delete(out); goto fail; }
   cJSON_AddItemToObject(out, "changed", changed);
   changed = NULL;
   cJSON_AddStringToObject(out, "cursor", cursor);
@@ -607,8 +619,8 @@ static int check_push_results(sc_store *st, const cJSON *results) {
   if (rc == SC_OK && n != inflight)
     rc = store_fail(st, SC_EPROTOCOL, "push response: %d result%s for %lld op%s sent (one result per op)", n,
                     n == 1 ? "" : "s", (long long)inflight, inflight == 1 ? "" : "s");
-  sqlite3_finalize(find);
-  sqlite3_finalize(count);
+  store_done(st, find);
+  store_done(st, count);
   sc_free(ids);
   return rc;
 }
@@ -645,7 +657,7 @@ static int mark_rejected(sc_store *st, const char *op_id, const char *error) {
   store_bind_text(stmt, 1, op_id);
   store_bind_text(stmt, 2, error ? error : "rejected by the server");
   if (sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "marking an op rejected");
-  sqlite3_finalize(stmt);
+  store_done(st, stmt);
   return rc;
 }
 
@@ -690,6 +702,7 @@ int sync_push_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   cJSON_AddNumberToObject(out, "pushed", (double)pushed);
   cJSON_AddNumberToObject(out, "conflicts", (double)conflicts);
   cJSON_AddNumberToObject(out, "failed", (double)failed);
+  if ((rc = merge_add_new_conflicts(st, out)) != SC_OK) { cJSON_Delete(out); goto fail; }
   cJSON_AddItemToObject(out, "changed", changed);
   cJSON_AddItemToObject(out, "remapped", remapped);
   changed = remapped = NULL;
