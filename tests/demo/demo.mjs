@@ -259,17 +259,23 @@ test('production rows: edits to different fields on two devices merge without as
   await pb.getByRole('button', { name: 'Edit Barn P entry' }).click();
   await fillEditor(pb, { notes: 'Two soft shells' });
   await editor(pb).getByRole('button', { name: 'Save changes' }).click();
+  await pb.waitForFunction(async () => (await window.store.get('dailyProduction', 'p-merge')).notes === 'Two soft shells', null, { timeout: 20000 });
   await pa.getByRole('link', { name: 'Production' }).click();
   await pa.getByRole('button', { name: 'Edit Barn P entry' }).click();
   await fillEditor(pa, { eggs: 94 });
   await editor(pa).getByRole('button', { name: 'Save changes' }).click();
+  // The save is written asynchronously after the click: wait for it, or synced(pa) may pass
+  // on the state before it and A's edit would travel after B's.
+  await pa.waitForFunction(async () => (await window.store.get('dailyProduction', 'p-merge')).eggs === 94, null, { timeout: 20000 });
   await synced(pa);
   await B.setOffline(false);
   await synced(pb);
   await pa.waitForFunction(async () => (await window.store.get('dailyProduction', 'p-merge')).notes === 'Two soft shells', null, { timeout: 20000 });
   for (const page of [pa, pb]) {
+    await page.waitForFunction(async () => (await window.store.get('dailyProduction', 'p-merge')).eggs === 94, null, { timeout: 20000 })
+      .catch(() => {});   // the assertion below says what the device holds
     const r = await page.evaluate(() => window.store.get('dailyProduction', 'p-merge'));
-    same([r.eggs, r.notes], [94, 'Two soft shells'], 'both edits kept');
+    same([r.eggs, r.notes], [94, 'Two soft shells'], `both edits kept on ${page === pa ? 'A' : 'B'}`);
   }
   same(await badge(pb).isVisible(), false, 'no conflict asked');
   await world.shot(pb, 'production-merged-by-field');
