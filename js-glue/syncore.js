@@ -200,7 +200,10 @@ class Store {
     if (choice === null || (typeof choice !== 'string' && typeof choice !== 'object')) {
       throw badInput("resolve: choice must be 'mine', 'theirs' or a merged record");
     }
-    return (await this._write('resolve', input)).record;
+    const out = await this._write('resolve', input);
+    // 'mine' changes no record here (no `changed`), yet queues the rebased edit: sync as after a write.
+    if (this._triggers) this._triggers.onWrite();
+    return out.record;
   }
   async archive({ collection, recordId } = {}) {
     return this._read('archive', { collection, recordId }).versions;

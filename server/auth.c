@@ -105,9 +105,7 @@ fail:
   return obj;
 }
 
-/* No control character (C0, DEL) anywhere: such a claim would be cut or forged
-** in logs and partition names rather than refused. */
-static int claim_text_ok(const char *s) {
+int auth_claim_text_ok(const char *s) {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
   return 1;
@@ -122,7 +120,7 @@ static int claim_string(const cJSON *payload, const char *name, char *out, int r
     return 0;
   }
   if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > AUTH_CLAIM_MAX ||
-      !claim_text_ok(v->valuestring)) {
+      !auth_claim_text_ok(v->valuestring)) {
     snprintf(zErr, nErr,
              "token claim `%s` must be a non-empty string of at most %d bytes without control characters",
              name, AUTH_CLAIM_MAX);

@@ -43,6 +43,10 @@ int auth_verify(const auth_policy *policy, const char *token, int64_t now_ms, au
                 char *zErr, size_t nErr);
 
 
+/* True when s has no control character (C0, DEL): a claim holding one would be cut
+** or forged in logs and partition names, so it is refused rather than used. */
+int auth_claim_text_ok(const char *s);
+
 /* Mint a token for sub (and space, may be NULL) expiring at exp_s, issued at iat_s.
 ** Returns 0 with *pzToken (caller frees with free()), or -1. */
 int auth_sign(const unsigned char *key, size_t klen, const char *sub, const char *space,

@@ -30,7 +30,7 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static conn_rec *head;
 static pthread_t watchdog;
 static int running, stopping;
-static int64_t deadline_ms;
+static int64_t deadline_ms, keepalive_ms;
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -83,7 +83,8 @@ void conns_request_done(struct MHD_Connection *conn) {
   conn_rec *c = rec_of(conn);
   if (!c) return;
   pthread_mutex_lock(&mu);
-  c->waiting_since_ms = mono_ms();
+  /* A kept-alive connection waits for its next request up to the idle timeout. */
+  c->waiting_since_ms = mono_ms() + (keepalive_ms > deadline_ms ? keepalive_ms - deadline_ms : 0);
   pthread_mutex_unlock(&mu);
 }
 
@@ -119,8 +120,9 @@ static void *watchdog_main(void *arg) {
   return NULL;
 }
 
-int conns_start(unsigned header_timeout_s) {
+int conns_start(unsigned header_timeout_s, unsigned idle_timeout_s) {
   deadline_ms = (int64_t)header_timeout_s * 1000;
+  keepalive_ms = (int64_t)idle_timeout_s * 1000;
   stopping = 0;
   if (pthread_create(&watchdog, NULL, watchdog_main, NULL) != 0) return -1;
   running = 1;

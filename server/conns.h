@@ -4,7 +4,8 @@
 ** deadline for a request to arrive. MHD's own timeout is on inactivity only, so a
 ** client trickling a byte now and then would hold its connection forever; here a
 ** connection that has not delivered a complete request head within
-** --header-timeout of opening (or of its previous answer) is shut down.
+** --header-timeout of opening (or within --idle-timeout of its previous answer,
+** for a kept-alive connection) is shut down.
 */
 #ifndef SRV_CONNS_H
 #define SRV_CONNS_H
@@ -25,8 +26,8 @@ void conns_request_done(struct MHD_Connection *conn);
 /* The client's address as text ("127.0.0.1", "::1"), "" when unknown. */
 void conns_client_address(struct MHD_Connection *conn, char *out, size_t n);
 
-/* Start / stop the thread enforcing the deadline (header_timeout_s seconds). */
-int conns_start(unsigned header_timeout_s);
+/* Start / stop the thread enforcing the deadlines (seconds). */
+int conns_start(unsigned header_timeout_s, unsigned idle_timeout_s);
 void conns_stop(void);
 
 #endif /* SRV_CONNS_H */

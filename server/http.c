@@ -191,12 +191,6 @@ static enum MHD_Result reply_sync(struct MHD_Connection *conn, req *r, sync_repl
   return queue_json(conn, r, (unsigned)reply->status, reply->body, 0);
 }
 
-static int claim_text_ok(const char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
-  return 1;
-}
-
 static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int64_t now_ms) {
   static const char *const keys[] = {"sub", "space", "ttl", NULL};
   const json_limits lim = {4, 64, keys};
@@ -210,10 +204,10 @@ static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int6
   const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(root, "ttl");
   enum MHD_Result ret;
   if (!cJSON_IsObject(root) || json_duplicate_key(root) || !cJSON_IsString(sub) || !sub->valuestring[0] ||
-      strlen(sub->valuestring) > AUTH_CLAIM_MAX || !claim_text_ok(sub->valuestring) ||
+      strlen(sub->valuestring) > AUTH_CLAIM_MAX || !auth_claim_text_ok(sub->valuestring) ||
       (space && !cJSON_IsNull(space) &&
        (!cJSON_IsString(space) || !space->valuestring[0] || strlen(space->valuestring) > AUTH_CLAIM_MAX ||
-        !claim_text_ok(space->valuestring))) ||
+        !auth_claim_text_ok(space->valuestring))) ||
       (ttl && !cJSON_IsNull(ttl) && (!cJSON_IsNumber(ttl) || ttl->valuedouble < 1 || ttl->valuedouble > 31536000))) {
     ret = queue_error(conn, r, 400,
                       "body must be {\"sub\": string, \"space\"?: string, \"ttl\"?: seconds 1-31536000}", 0);
@@ -431,7 +425,7 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
     http_log("error", "cannot listen (address in use or not permitted?)", NULL);
     return NULL;
   }
-  if (conns_start(cfg->header_timeout_s) != 0) {
+  if (conns_start(cfg->header_timeout_s, cfg->idle_timeout_s) != 0) {
     http_log("error", "cannot start the request deadline thread", NULL);
     MHD_stop_daemon(d);
     return NULL;

@@ -29,9 +29,13 @@ function wrk(url, token, extra = [], env = {}) {
   return { rps, p50, p99 };
 }
 
-async function measure(name, dbUrl) {
+// BENCH_BASELINE_BIN: another build of the server (say, from before a change) measured in
+// the same run on PostgreSQL, for a before/after figure under the same load.
+const BASELINE = process.env.BENCH_BASELINE_BIN;
+
+async function measure(name, dbUrl, bin) {
   const dir = tmp('syncore-bench-');
-  const srv = await startServer(dbUrl, ['--rate', '0', '--threads', '4', '--static', dir], { logToFile: true });
+  const srv = await startServer(dbUrl, ['--rate', '0', '--threads', '4', '--static', dir], { logToFile: true, bin });
   try {
     const token = tokenFor('bench');
     const c = client(srv, token);
@@ -39,6 +43,16 @@ async function measure(name, dbUrl) {
       await c.push(Array.from({ length: 100 }, (_, k) => op('create', 'items', `seed-${i}-${k}`,
         { name: `item ${k}`, qty: k, tags: ['a', 'b'] })));
     }
+    // One client, one push at a time: the latency a push costs when nothing waits on a lock
+    // (before the wrk runs: execFileSync blocks this process, its idle sockets go stale).
+    const lat = [];
+    for (let i = 0; i < 100; i++) {
+      const ops = Array.from({ length: OPS }, (_, k) => op('create', 'items', `lat-${i}-${k}`, { name: 'x', qty: k }));
+      const t0 = process.hrtime.bigint();
+      await c.push(ops);
+      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    lat.sort((a, b) => a - b);
     const pullUrl = `${srv.base}/sync/pull?cursor=&limit=${LIMIT}`;
     const sample = await (await fetch(pullUrl, { headers: { authorization: `Bearer ${token}` } })).text();
     writeFileSync(join(dir, 'same-size.json'), 'x'.repeat(sample.length));
@@ -49,7 +63,7 @@ async function measure(name, dbUrl) {
     writeFileSync(tokensFile, Array.from({ length: PARTITIONS }, (_, i) => tokenFor(`bench-p${i}`)).join('\n') + '\n');
     const pushMany = wrk(`${srv.base}/sync/push`, token, ['-s', join(ROOT, 'bench/server/push.lua')],
       { BENCH_TOKENS: tokensFile });
-    return { name, bytes: sample.length, staticR, pull, push, pushMany };
+    return { name, bytes: sample.length, staticR, pull, push, pushMany, latency: { p10: lat[10], p50: lat[50] } };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -61,7 +75,10 @@ const sqliteDir = tmp('syncore-bench-db-');
 try {
   results.push(await measure('SQLite', `sqlite:${join(sqliteDir, 'bench.sqlite')}`));
   const pg = await startPostgres();
-  try { results.push(await measure('PostgreSQL 15', pg.freshDb())); } finally { pg.stop(); }
+  try {
+    results.push(await measure('PostgreSQL 15', pg.freshDb()));
+    if (BASELINE) results.push(await measure('PostgreSQL 15, baseline build', pg.freshDb(), BASELINE));
+  } finally { pg.stop(); }
 } finally { rmSync(sqliteDir, { recursive: true, force: true }); }
 
 const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
@@ -87,18 +104,24 @@ for (const r of results) {
   lines.push(`| ${r.name} | push, ${OPS} creates, one partition | ${f(r.push.rps)} | ${f(r.push.rps * OPS)} ops | ${r.push.p50} | ${r.push.p99} | ${(r.push.rps / r.staticR.rps).toFixed(2)} |`);
   lines.push(`| ${r.name} | push, ${OPS} creates, ${PARTITIONS} partitions in turn | ${f(r.pushMany.rps)} | ${f(r.pushMany.rps * OPS)} ops | ${r.pushMany.p50} | ${r.pushMany.p99} | ${(r.pushMany.rps / r.staticR.rps).toFixed(2)} |`);
 }
-if (results.length === 2) {
-  const [sq, pg] = results;
+if (results.length >= 2) {
+  const [sq, pg, base] = results;
   lines.push('', `PostgreSQL / SQLite push throughput: ${(pg.push.rps / sq.push.rps).toFixed(2)} to one partition,`,
     `${(pg.pushMany.rps / sq.pushMany.rps).toFixed(2)} to ${PARTITIONS} partitions (a PostgreSQL push costs two round trips:`,
     'one pipeline for BEGIN, the partition lock and every op_id and record it names, one for the',
     'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c).');
+  lines.push('', 'One client pushing one request at a time (no lock waits), p50 / p10 per push of ' + OPS + ' creates:',
+    results.map((r) => `${r.name} ${r.latency.p50.toFixed(2)} / ${r.latency.p10.toFixed(2)} ms`).join('; ') + '.');
+  if (base) lines.push('', `Against the baseline build (\`BENCH_BASELINE_BIN\`, ${process.env.BENCH_BASELINE_NAME || 'another build'}: one round trip per statement,`,
+    `~4 per op), same run: ${(pg.push.rps / base.push.rps).toFixed(2)}× the push throughput to one partition,`,
+    `${(pg.pushMany.rps / base.pushMany.rps).toFixed(2)}× to ${PARTITIONS} partitions.`);
 }
 lines.push('', 'SQLite serializes writers in one process (one push transaction at a time, WAL, synchronous=NORMAL);',
   'PostgreSQL here runs with fsync off (a throw-away test cluster), so its push figure is an upper bound.',
-  'Every push here goes to one partition (one token), and pushes to one partition are serialized by design',
-  '(docs/PROTOCOL.md §4.2: the partition row lock is what keeps pull from skipping a change); pushes to',
-  'different partitions run in parallel. Command: `make MODE=dist bench-server`.', '');
+  'Pushes to one partition are serialized by design (docs/PROTOCOL.md §4.2: the partition row lock is',
+  `what keeps pull from skipping a change); the ${PARTITIONS}-partition rows spread the same load over`,
+  `${PARTITIONS} tokens, which run in parallel. The baseline build, when given, is whatever binary`,
+  'BENCH_BASELINE_BIN names (its own build flags). Command: `make MODE=dist bench-server`.', '');
 const section = lines.join('\n');
 console.log(section);
 

@@ -199,8 +199,10 @@ test('conflicts: showArchive lists what lost a silent last-write-wins; Restore b
     await A.put('memos', { id: 'm1', title: 'Gate code', body: '1234' });
     await A.sync(); await B.sync();
     await B.patch('memos', 'm1', { body: '4321 (B, older)' });
-    const t = Date.now();                       // a later millisecond: not a tie broken by device id
-    while (Date.now() <= t + 1) await new Promise((r) => setTimeout(r, 1));
+    // Each device stamps with its clock corrected by the server-time offset it measured; the two
+    // offsets differ by up to a round trip, so the newer edit comes clearly later.
+    const t = Date.now();
+    while (Date.now() <= t + 300) await new Promise((r) => setTimeout(r, 10));
     await A.patch('memos', 'm1', { body: '9999 (A, newer)' });
     await A.sync(); await B.sync();
     await document.getElementById('conflicts').showArchive('memos', 'm1');

@@ -9,7 +9,8 @@
 // renderer crash, init scripts) say so and are listed as not run elsewhere. Prints one line
 // per test and "N passed, N failed".
 // Usage: node tests/e2e/run.mjs [--engine chromium|firefox|webkit] [--fast] [name-substring]
-// --fast: the cross-engine subset make test runs (reload + restart, SIGKILL, two pages and a worker).
+// --fast: the cross-engine subset make test runs (SIGKILL and a restart on the same profile,
+// two pages and a worker).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +99,7 @@ test('idb store keeps every write across reload and browser restart', async () =
   await page.evaluate(() => H.open('dur'));
   equal((await rows(page, 'dur', 'a')).size, 200, 'rows after restart');
   equal(await integrity(page, 'dur'), 'ok', 'integrity_check');
-}, { fast: true });
+});
 
 // Chromium's renderer crash: the page's process dies, the browser lives on.
 async function crashRenderer(page) {

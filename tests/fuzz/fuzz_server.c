@@ -41,6 +41,16 @@ static void open_pool(void) {
   if (db_pool_open(url, 1, NULL, &pool, why, sizeof why) != DB_OK) { fprintf(stderr, "%s\n", why); abort(); }
 }
 
+/* The database and its WAL files go when the run ends. */
+static void remove_db(void) {
+  char side[300];
+  unlink(db_path);
+  snprintf(side, sizeof side, "%s-wal", db_path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", db_path);
+  unlink(side);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc; (void)argv;
   memset(&cfg, 0, sizeof cfg);
@@ -63,6 +73,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
   snprintf(db_path, sizeof db_path, "%s/fuzz_server_%d.db", dir, (int)getpid());
   open_pool();
+  atexit(remove_db);
   return 0;
 }
 

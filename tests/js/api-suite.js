@@ -6,7 +6,7 @@
 // the sync must not trust, flapping networks) runs as part of it.
 // runApiSuite(lib, { storage, prefix }) → [{ name, ok, error }]
 
-import { check, rejects, same, fail, scriptedRemote } from './suite-kit.js';
+import { check, rejects, same, fail, scriptedRemote, remoteChange, until } from './suite-kit.js';
 import { runSyncSuite } from './sync-suite.js';
 
 const COLLECTIONS = {
@@ -266,6 +266,24 @@ export async function runApiSuite(lib, { storage, prefix }) {
       same((await s2.outbox()).length, 1, 'the outbox survived');
     }
     await s2.close();
+  });
+
+  await test("with sync.auto, Keep mine pushes the rebased edit by itself (it changes no record here)", async () => {
+    const remote = scriptedRemote();
+    const s = await open({ remote: { url: 'http://127.0.0.1:1/unused', transport: remote.transport },
+                           sync: { auto: true, intervalMs: 3600000, reconnectDebounceMs: 0 } });
+    await s.put('workouts', { id: 'w1', sets: 3 });
+    await until(async () => (await s.outbox()).length === 0 && !s.status().syncing, 'the create pushed by the write trigger');
+    remote.pulls.push([remoteChange('workouts', 'w1', 2, { sets: 5 })]);
+    await s.patch('workouts', 'w1', { sets: 4 });
+    await until(async () => (await s.conflicts()).length === 1 && !s.status().syncing, 'the ask conflict');
+    const [c] = await s.conflicts();
+    const before = remote.pushes.length;
+    await s.resolve(c.id, 'mine');
+    await until(async () => remote.pushes.slice(before).some((b) => b.ops.some((o) => o.id === 'w1' && o.data.sets === 4)),
+      'the rebased edit on the wire without a manual sync()');
+    await until(async () => (await s.outbox()).length === 0, 'the outbox empty');
+    await s.close();
   });
 
   await runSyncSuite({ open, test, collections: COLLECTIONS });

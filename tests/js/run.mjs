@@ -3,7 +3,7 @@
 // module service worker) over every backend that context offers there (idb and memory
 // everywhere, opfs in the dedicated worker where the engine has OPFS sync access handles;
 // where it has none, opening an opfs store must fail with SC_STORAGE). Fresh profile per run.
-// Usage: node tests/js/run.mjs [--engine chromium|firefox|webkit] [context] [storage]
+// Usage: node tests/js/run.mjs [--engine chromium|firefox|webkit] [--fast] [context] [storage]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ const MATRIX = [['window', 'idb'], ['window', 'memory'], ['worker', 'idb'], ['wo
 const args = process.argv.slice(2);
 const at = args.indexOf('--engine');
 const engine = at >= 0 ? args.splice(at, 2)[1] : 'chromium';
+// --fast (make test's cross-engine subset): the suite in each context on idb only.
+const fast = args.includes('--fast') && Boolean(args.splice(args.indexOf('--fast'), 1));
 const [onlyContext, onlyStorage] = args;
 
 const server = await startServer();
@@ -27,7 +29,7 @@ const report = (ok, label, error) => {
 };
 try {
   for (const [context, storage] of MATRIX) {
-    if ((onlyContext && onlyContext !== context) || (onlyStorage && onlyStorage !== storage)) continue;
+    if ((onlyContext && onlyContext !== context) || (onlyStorage && onlyStorage !== storage) || (fast && storage !== 'idb')) continue;
     const tag = `[${engine} ${context}/${storage}]`;
     const page = await browser.newPage(`${server.url}/tests/js/pages/suite.html?context=${context}&storage=${storage}`);
     const results = await page.waitFor(() => window.suiteResult, null, 180000);

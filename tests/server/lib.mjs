@@ -72,17 +72,18 @@ export async function startPostgres() {
 // pipe nobody drains while wrk runs synchronously would stall the server).
 // dir: where the key file (and log) go, instead of a fresh temporary directory (the
 // caller removes it); wrap: a command run in front (['prlimit', '--as=N', '--']);
-// env: extra environment; listen: instead of 127.0.0.1:0; dev: false drops --dev.
+// env: extra environment; listen: instead of 127.0.0.1:0; dev: false drops --dev;
+// bin: another server binary (a benchmark's baseline).
 export async function startServer(dbUrl, extra = [], { secret = SECRET, logToFile = false, dir: ownDir,
-  wrap = [], env = {}, listen = '127.0.0.1:0', dev = true } = {}) {
+  wrap = [], env = {}, listen = '127.0.0.1:0', dev = true, bin = BIN } = {}) {
   const dir = ownDir || tmp('syncore-srv-');
   const keyFile = join(dir, 'key');
   writeFileSync(keyFile, secret + '\n');
   const args = ['--listen', listen, '--db', dbUrl, '--jwt-secret-file', keyFile, ...(dev ? ['--dev'] : []), ...extra];
   const logPath = join(dir, 'server.log');
   const logFd = logToFile ? openSync(logPath, 'w') : null;
-  const cmd = wrap.length ? wrap[0] : BIN;
-  const child = spawn(cmd, wrap.length ? [...wrap.slice(1), BIN, ...args] : args,
+  const cmd = wrap.length ? wrap[0] : bin;
+  const child = spawn(cmd, wrap.length ? [...wrap.slice(1), bin, ...args] : args,
     { stdio: ['ignore', 'ignore', logToFile ? logFd : 'pipe'], env: { ...process.env, ...env } });
   if (logFd !== null) closeSync(logFd);
   const logs = [];

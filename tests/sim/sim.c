@@ -179,12 +179,15 @@ static cJSON *callf(device *d, const char *method, int must_ok, const char *fmt,
   return call(d, method, buf, must_ok);
 }
 
+/* The body goes as its JSON text, as js-glue's HTTP transport hands it over (the core
+** parses it and refuses repeated keys). */
 static cJSON *call_with_body(device *d, const char *method, const char *key, const char *body) {
-  size_t n = strlen(body) + strlen(key) + 16;
-  char *input = malloc(n);
-  snprintf(input, n, "{\"%s\":%s}", key, body);
+  cJSON *wrap = cJSON_CreateObject();
+  cJSON_AddStringToObject(wrap, key, body);
+  char *input = cJSON_PrintUnformatted(wrap);
+  cJSON_Delete(wrap);
   cJSON *out = call(d, method, input, 1);
-  free(input);
+  cJSON_free(input);
   return out;
 }
 
