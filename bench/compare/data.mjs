@@ -16,7 +16,8 @@ const WORDS = ('fed layer mash at dawn water lines flushed two cracked nest boxe
   'vaccinated against newcastle grit added lights on at five hens calm one broody moved to pen ' +
   'feed delivery short by a bag egg belt jammed briefly fixed temperature dropped overnight').split(' ');
 
-function mulberry32(seed) {
+// mulberry32: a small seeded PRNG (tests/seeds/lib.mjs re-exports it as `prng`).
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -109,6 +109,14 @@ TK_UNUSED static double tk_num(const cJSON *o, const char *path) {
   return v->valuedouble;
 }
 
+/* Does `get` answer no record (never written, deleted, or discarded) for coll/id? */
+TK_UNUSED static int tk_record_gone(sc_store *st, const char *coll, const char *id) {
+  cJSON *g = tk_call(st, "get", "{\"collection\":\"%s\",\"id\":\"%s\"}", coll, id);
+  int gone = cJSON_IsNull(tk_get(g, "record"));
+  cJSON_Delete(g);
+  return gone;
+}
+
 /* The record ids of the ops the next pushRequest sends, comma-joined ("r4,r3"), in
 ** out[n]; the request stays inflight. Fails the test when there is nothing to send. */
 TK_UNUSED static const char *tk_push_ids(sc_store *st, char *out, size_t n) {

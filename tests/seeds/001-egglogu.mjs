@@ -161,61 +161,59 @@ export const tests = [
     } },
 ];
 
+// Devices A and B on a fresh stand-in of the delta endpoint, which stops after fn.
+async function withDeltaPair(h, fn) {
+  const be = await startDeltaBackend();
+  try {
+    const options = { url: be.url, collections: DELTA_PATHS, token: be.token };
+    const mk = (n) => h.device(n, EGGLOGU, { adapter: { kind: 'delta', options } });
+    await fn(be, await mk('A'), await mk('B'));
+  } finally { await be.stop(); }
+}
+
 tests.push({ name: 'delta adapter: a 503 and a lost answer; the record lands once and both devices converge',
-  async fn(h) {
-    const be = await startDeltaBackend();
-    try {
-      const options = { url: be.url, collections: DELTA_PATHS, token: be.token };
-      const mk = (n) => h.device(n, EGGLOGU, { adapter: { kind: 'delta', options } });
-      const a = await mk('A'), b = await mk('B');
-      await a.put('flocks', { id: 'f1', name: 'Barn 1', hens: 100 });
-      be.failNext(1, 503);
-      const r1 = await a.sync();
-      check(r1.error && r1.pushed === 0, `a 503 fails the round: ${JSON.stringify(r1)}`);
-      same((await a.outbox()).map((o) => [o.status, o.attempts]), [['pending', 1]], 'the op waits out its backoff');
-      await a.sync();
-      same((await a.outbox()).length, 0, 'the next round delivered it');
-      await a.patch('flocks', 'f1', { hens: 101 });
-      be.loseNextAnswer();
-      check((await a.sync()).error, 'the cut answer is an error');
-      const r2 = await a.sync();
-      same([r2.failed, (await a.outbox()).length], [0, 0], 'the in-doubt op settled');
-      same(be.collections.get('flocks').size, 1, 'one flock on the backend');
-      same(be.collections.get('flocks').get('f1').hens, 101, 'at the last edit');
-      await b.sync();
-      same(await b.get('flocks', 'f1'), { id: 'f1', name: 'Barn 1', hens: 101 }, 'B converged');
-      same(await a.get('flocks', 'f1'), await b.get('flocks', 'f1'), 'both devices agree');
-    } finally { await be.stop(); }
-  } });
+  fn: (h) => withDeltaPair(h, async (be, a, b) => {
+    await a.put('flocks', { id: 'f1', name: 'Barn 1', hens: 100 });
+    be.failNext(1, 503);
+    const r1 = await a.sync();
+    check(r1.error && r1.pushed === 0, `a 503 fails the round: ${JSON.stringify(r1)}`);
+    same((await a.outbox()).map((o) => [o.status, o.attempts]), [['pending', 1]], 'the op waits out its backoff');
+    await a.sync();
+    same((await a.outbox()).length, 0, 'the next round delivered it');
+    await a.patch('flocks', 'f1', { hens: 101 });
+    be.loseNextAnswer();
+    check((await a.sync()).error, 'the cut answer is an error');
+    const r2 = await a.sync();
+    same([r2.failed, (await a.outbox()).length], [0, 0], 'the in-doubt op settled');
+    same(be.collections.get('flocks').size, 1, 'one flock on the backend');
+    same(be.collections.get('flocks').get('f1').hens, 101, 'at the last edit');
+    await b.sync();
+    same(await b.get('flocks', 'f1'), { id: 'f1', name: 'Barn 1', hens: 101 }, 'B converged');
+    same(await a.get('flocks', 'f1'), await b.get('flocks', 'f1'), 'both devices agree');
+  }) });
 
 tests.push({ name: 'delta adapter: a record the endpoint kept in another state (its own last-write-wins) is a conflict the core settles',
-  async fn(h) {
-    const be = await startDeltaBackend();
-    try {
-      const options = { url: be.url, collections: DELTA_PATHS, token: be.token };
-      const mk = (n) => h.device(n, EGGLOGU, { adapter: { kind: 'delta', options } });
-      const a = await mk('A'), b = await mk('B');
-      await a.put('dailyProduction', { id: 'd1', flockId: 'f1', date: '2025-02-01', eggs: 400 });
-      await a.sync();
-      await b.sync();
-      await b.patch('dailyProduction', 'd1', { eggs: 390 });
-      // A writes between B's pull and B's push: the endpoint keeps A's (newer) and answers it.
-      let held = false;
-      await b.page.route(be.url, async (route) => {
-        if (!held && route.request().method() === 'POST') {
-          held = true;
-          await new Promise((r) => setTimeout(r, 1100));   // A's edit is the later one
-          await a.patch('dailyProduction', 'd1', { eggs: 410 });
-          await a.sync();
-        }
-        await route.continue();
-      });
-      const rb = await b.sync();
-      same([rb.conflicts, rb.failed], [0, 0], 'last-write-wins settles it silently');
-      same(be.collections.get('dailyProduction').get('d1').eggs, 410, 'the endpoint kept the later edit');
-      same([(await a.get('dailyProduction', 'd1')).eggs, (await b.get('dailyProduction', 'd1')).eggs], [410, 410], 'both devices hold it');
-      const arch = await b.call(() => window.store.archive({ collection: 'dailyProduction', recordId: 'd1' }));
-      check(arch.some((v) => v.data && v.data.eggs === 390), `B's overwritten edit is in its archive: ${JSON.stringify(arch)}`);
-      same((await b.outbox()).length, 0, 'nothing left queued');
-    } finally { await be.stop(); }
-  } });
+  fn: (h) => withDeltaPair(h, async (be, a, b) => {
+    await a.put('dailyProduction', { id: 'd1', flockId: 'f1', date: '2025-02-01', eggs: 400 });
+    await a.sync();
+    await b.sync();
+    await b.patch('dailyProduction', 'd1', { eggs: 390 });
+    // A writes between B's pull and B's push: the endpoint keeps A's (newer) and answers it.
+    let held = false;
+    await b.page.route(be.url, async (route) => {
+      if (!held && route.request().method() === 'POST') {
+        held = true;
+        await new Promise((r) => setTimeout(r, 1100));   // A's edit is the later one
+        await a.patch('dailyProduction', 'd1', { eggs: 410 });
+        await a.sync();
+      }
+      await route.continue();
+    });
+    const rb = await b.sync();
+    same([rb.conflicts, rb.failed], [0, 0], 'last-write-wins settles it silently');
+    same(be.collections.get('dailyProduction').get('d1').eggs, 410, 'the endpoint kept the later edit');
+    same([(await a.get('dailyProduction', 'd1')).eggs, (await b.get('dailyProduction', 'd1')).eggs], [410, 410], 'both devices hold it');
+    const arch = await b.call(() => window.store.archive({ collection: 'dailyProduction', recordId: 'd1' }));
+    check(arch.some((v) => v.data && v.data.eggs === 390), `B's overwritten edit is in its archive: ${JSON.stringify(arch)}`);
+    same((await b.outbox()).length, 0, 'nothing left queued');
+  }) });

@@ -30,17 +30,9 @@ export const same = (a, b, what) => {
 };
 export const check = (c, what) => { if (!c) throw new Error(what); };
 
-// mulberry32: a small seeded PRNG, so a failing run replays with its seed.
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32: a small seeded PRNG, so a failing run replays with its seed (one copy: the
+// bench's deterministic data uses the same generator).
+export { mulberry32 as prng } from '../../bench/compare/data.mjs';
 
 // The reference server as every seed needs it: seed 004's server ids and derived clientId.
 export const SERVER_FLAGS = ['--rate', '0', '--server-ids', 'pets,appointments',

@@ -10,7 +10,7 @@
 // deltas). Validation as the seed's security notes ask: an `_updatedAt` that does not parse or
 // lies more than 5 minutes ahead makes the request a 400. Test hooks: `failNext(n, status)`,
 // `loseNextAnswer()`, `requests` (method, url, body), `collections` (path → Map id → record).
-import { createServer } from 'node:http';
+import { send, cutAnswer, serveJson } from './http.mjs';
 
 const FUTURE_MS = 5 * 60 * 1000;
 
@@ -29,11 +29,6 @@ export async function startDeltaBackend({ token = 'egg-token', appendOnly = ['au
       if (records.length) deltas.push({ collection: name, records });
     }
     return deltas;
-  }
-
-  function send(res, status, body) {
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
   }
 
   function handle(req, res, body) {
@@ -79,33 +74,10 @@ export async function startDeltaBackend({ token = 'egg-token', appendOnly = ['au
     return send(res, 200, { status: 'ok', synced_at: new Date().toISOString(), deltas });
   }
 
-  // The answer is lost after the write: headers and half a body, then the connection drops
-  // (a browser silently resends a request whose connection died before any byte came back).
-  function cutAnswer(res) {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' });
-    res.write('{"success": tr');
-    setTimeout(() => res.socket.destroy(), 20);
-    return undefined;
-  }
-
-  const server = createServer((req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Authorization, Content-Type' });
-      return res.end();
-    }
-    const chunks = [];
-    req.on('data', (d) => chunks.push(d));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      be.requests.push({ method: req.method, url: req.url, body });
-      try { handle(req, res, body); } catch (e) { send(res, 500, { error: String(e) }); }
-    });
-    return undefined;
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  be.url = `http://127.0.0.1:${server.address().port}/api/v1/sync/delta`;
+  const http = await serveJson({ handle, requests: be.requests, methods: 'GET, POST, OPTIONS',
+                                 failBody: (e) => ({ error: String(e) }) });
+  be.url = `http://127.0.0.1:${http.port}/api/v1/sync/delta`;
   be.token = token;
-  be.stop = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  be.stop = http.stop;
   return be;
 }

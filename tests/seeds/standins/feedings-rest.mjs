@@ -15,7 +15,7 @@
 // Test hooks: `clock` (a function giving ms), `commitDelayMs` (the next write is stamped now
 // but visible only that much later: a long transaction), `failNext(n, status)`,
 // `loseNextAnswer()` (apply, then cut the connection), `requests` (what arrived).
-import { createServer } from 'node:http';
+import { send, cutAnswer, serveJson } from './http.mjs';
 import { randomUUID } from 'node:crypto';
 
 export async function startFeedingsBackend({ token = 'feed-token' } = {}) {
@@ -68,11 +68,6 @@ export async function startFeedingsBackend({ token = 'feed-token' } = {}) {
       out.feeding_time = t;
     }
     return { out };
-  }
-
-  function send(res, status, body, headers = {}) {
-    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
   }
 
   async function handle(req, res, body) {
@@ -135,34 +130,10 @@ export async function startFeedingsBackend({ token = 'feed-token' } = {}) {
     return send(res, 405, { success: false, error: 'method not allowed' });
   }
 
-  // The answer is lost after the write: headers and half a body, then the connection drops
-  // (a browser silently resends a request whose connection died before any byte came back).
-  function cutAnswer(res) {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' });
-    res.write('{"success": tr');
-    setTimeout(() => res.socket.destroy(), 20);
-    return undefined;
-  }
-
-  const server = createServer((req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', 'Date, Retry-After');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-                           'Access-Control-Allow-Headers': 'Authorization, Content-Type' });
-      return res.end();
-    }
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      be.requests.push({ method: req.method, url: req.url, body });
-      handle(req, res, body).catch((e) => send(res, 500, { success: false, error: String(e) }));
-    });
-    return undefined;
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  be.url = `http://127.0.0.1:${server.address().port}/api/feedings`;
+  const http = await serveJson({ handle, requests: be.requests, methods: 'GET, POST, PUT, DELETE, OPTIONS',
+                                 exposeHeaders: 'Date, Retry-After', failBody: (e) => ({ success: false, error: String(e) }) });
+  be.url = `http://127.0.0.1:${http.port}/api/feedings`;
   be.token = token;
-  be.stop = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  be.stop = http.stop;
   return be;
 }
