@@ -79,6 +79,7 @@ class Storage {
     this.persister = persister;
     this.path = `${backend}:${name}:${++imageCount}`;   // the VFS image; unique per Storage
     this.txId = 0, this.refs = 0;
+    this.heardTxId = 0;            // the newest txId another context announced
     this.generation = 0;           // bumped when the image was replaced under open handles
     this.queue = Promise.resolve();
     this.listeners = new Set();
@@ -139,6 +140,7 @@ class Storage {
 
   onMessage(message) {
     if (!message || message.txId === undefined) return;
+    if (message.txId > this.heardTxId) this.heardTxId = message.txId;
     this.serialize(async () => {
       if (message.txId > this.txId) await this.refresh();
       for (const fn of this.listeners) {
@@ -162,7 +164,10 @@ class Storage {
     const core = this.core;
     this.checkUsable();
     for (let tries = 0; ; tries++) {
-      if (locked || tries > 0) await this.refresh();
+      // Under the lock, the stored state is read first only when another context announced
+      // a newer commit (or cannot announce one): otherwise the image is run on as it is, and
+      // the compare-and-swap of the commit catches a commit not heard of (discard, re-run).
+      if (tries > 0 || (locked && (!this.channel || this.heardTxId > this.txId))) await this.refresh();
       let value, error = null;
       try { value = fn(); } catch (err) { error = err; }
       if (core.lockLevel(this.pImage) !== 0) {

@@ -423,6 +423,31 @@ test('a context that missed commits catches up across checkpoints', async () => 
   equal(await integrity(fresh, 'catch'), 'ok', 'integrity_check');
 });
 
+test('a write reads the stored state first only when another context announced a commit', async () => {
+  const browser = await launchBrowser(profile());
+  const [p1, p2] = [await harness(browser), await harness(browser)];
+  await openWithTable(p1, 'noread');
+  await p2.evaluate(() => H.open('noread'));
+  // Count the IndexedDB transactions page 1 opens, by mode.
+  await p1.evaluate(() => {
+    window.txModes = { readonly: 0, readwrite: 0 };
+    const open = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (stores, mode, options) {
+      window.txModes[mode || 'readonly']++;
+      return open.call(this, stores, mode, options);
+    };
+  });
+  await p1.evaluate(() => H.writeLoop('noread', 'p1', 0, 20));
+  const alone = await p1.evaluate(() => ({ ...window.txModes }));
+  equal(alone, { readonly: 0, readwrite: 20 }, 'transactions of 20 writes nobody else interleaved');
+  await p2.evaluate(() => H.writeLoop('noread', 'p2', 0, 1));
+  await until(() => p1.evaluate(() => window.txModes.readonly > 0), 10000, 'page 1 to hear of page 2\'s commit');
+  await p1.evaluate(() => H.writeLoop('noread', 'p1', 20, 21));
+  equal((await rows(p1, 'noread', 'p2')).size, 1, 'page 2\'s write seen by page 1');
+  equal((await rows(p1, 'noread', 'p1')).size, 21, 'page 1\'s writes');
+  equal(await integrity(p1, 'noread'), 'ok', 'integrity_check');
+});
+
 test('a store in the version-1 IndexedDB layout opens, upgrades and keeps its data', async () => {
   const browser = await launchBrowser(profile());
   const page = await harness(browser);
