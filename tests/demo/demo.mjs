@@ -73,7 +73,12 @@ async function conflictOnB(world, name, editA, editB, { bOnDesktop = false } = {
   await B.setOffline(true);
   await indicator(pb).filter({ hasText: 'Offline' }).waitFor();
   if (editB) await editFlock(pb, name, editB);
+  // A's edit is written after the click returns: wait for a sync that ended after it, or
+  // synced(pa) could pass on the state before it and A's change would travel after B's.
+  const before = await pa.evaluate(() => window.store.status().lastSyncAt);
   if (editA) await editFlock(pa, name, editA); else await card(pa, name).getByRole('button', { name: `Delete ${name}` }).click();
+  await pa.waitForFunction((b) => { const s = window.store.status(); return s.pending === 0 && !s.syncing && s.lastSyncAt > b; },
+    before, { timeout: 20000 });
   await synced(pa);
   await B.setOffline(false);
   await badge(pb).waitFor({ timeout: 20000 });
