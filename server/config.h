@@ -58,6 +58,10 @@ typedef struct srv_config {
   char server_ids[SRV_MAX_SERVER_IDS][65];
   int derive_count;
   srv_derive derive[SRV_MAX_DERIVE];
+  /* Where server-assigned ids draw their bytes: NULL = OpenSSL's RAND_bytes (the
+  ** server); the simulation passes a seeded stream so a seed replays exactly. */
+  void (*random_bytes)(void *ctx, unsigned char *buf, size_t n);
+  void *random_ctx;
 } srv_config;
 
 #endif /* SRV_CONFIG_H */

@@ -70,12 +70,18 @@ int db_pool_open(const char *url, unsigned size, const char *legacy_spaces, db_p
                  char *zErr, size_t nErr) {
   const char *target = NULL;
   const db_backend *backend = backend_for(url, &target);
-  db_pool *pool = NULL;
   *ppPool = NULL;
   if (!backend) {
     snprintf(zErr, nErr, "--db must be sqlite:PATH or postgres://…, not %s", url);
     return DB_ERROR;
   }
+  return db_pool_open_backend(backend, target, size, legacy_spaces, ppPool, zErr, nErr);
+}
+
+int db_pool_open_backend(const db_backend *backend, const char *target, unsigned size,
+                         const char *legacy_spaces, db_pool **ppPool, char *zErr, size_t nErr) {
+  db_pool *pool = NULL;
+  *ppPool = NULL;
   pool = calloc(1, sizeof *pool);
   if (!pool) abort();
   pool->backend = backend;

@@ -104,6 +104,10 @@ extern const db_backend db_pg_backend;
 ** *ppPool, or DB_ERROR with a message in zErr. */
 int db_pool_open(const char *url, unsigned size, const char *legacy_spaces, db_pool **ppPool,
                  char *zErr, size_t nErr);
+/* The same over a backend given directly and its target (the URL without its scheme):
+** what the simulation and the unit tests use to run sync.c over a wrapped backend. */
+int db_pool_open_backend(const db_backend *backend, const char *target, unsigned size,
+                         const char *legacy_spaces, db_pool **ppPool, char *zErr, size_t nErr);
 /* The SQLite file the pool stores into (NULL for PostgreSQL): never served as a file. */
 const char *db_pool_file(const db_pool *pool);
 void db_pool_close(db_pool *pool);

@@ -206,11 +206,12 @@ static int is_server_ids(const srv_config *cfg, const char *collection) {
   return 0;
 }
 
-static char *new_uuid(void) {
+static char *new_uuid(const srv_config *cfg) {
   unsigned char r[16];
   static const char hex[] = "0123456789abcdef";
   char out[37];
-  if (RAND_bytes(r, sizeof r) != 1) abort();
+  if (cfg->random_bytes) cfg->random_bytes(cfg->random_ctx, r, sizeof r);
+  else if (RAND_bytes(r, sizeof r) != 1) abort();
   r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
   r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
   size_t o = 0;
@@ -372,7 +373,7 @@ static int apply_op(push_state *st, const push_op *op, srv_buf *out) {
   const char *id = op->id;
   int is_create = strcmp(op->kind, "create") == 0;
   if (is_create && is_server_ids(st->cfg, op->collection) && strncmp(op->id, "tmp_", 4) == 0) {
-    new_id = new_uuid();
+    new_id = new_uuid(st->cfg);
     id = new_id;
   }
   rc = st->be->record_get(st->conn, st->partition, op->collection, id, &cur);

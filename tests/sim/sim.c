@@ -1,6 +1,7 @@
 /*
 ** sim.c — the deterministic simulation: several devices (each a real sc_store on
-** ":memory:"), the in-process server model (sim_server.c) and a faulty network
+** ":memory:"), the reference server's own rules (server/sync.c over SQLite in the
+** heap, srv_inproc.c) and a faulty network
 ** between them, all driven by one seeded PRNG and a virtual clock installed
 ** through sc_hooks. Devices make random puts, patches and deletes in collections
 ** with different strategies, go offline, run with clocks skewed by hours and
@@ -14,7 +15,7 @@
 ** only plays the host, the network and the user, and judges.
 **   sim [--seeds N] [--seed S] [--verbose]
 */
-#include "sim_server.h"
+#include "srv_inproc.h"
 #include "syncore.h"
 #include "vfs_mem.h"
 #include "time.h"
@@ -78,7 +79,8 @@ typedef struct world {
   uint64_t seed;
   rng r;
   int64_t now;                    /* server (true) time */
-  sim_server *server;
+  srv_inproc *server;            /* server/sync.c itself, over SQLite in the heap */
+  rng server_entropy;             /* the bytes of server-assigned ids */
   device dev[MAX_DEVICES];
   int n_dev;
   int faults;                     /* network faults on */
@@ -97,6 +99,10 @@ typedef struct world {
   int n_incidents;
   int crashes;
 } world;
+
+/* --forget-op-ids: purge op results with the tombstones, as the real retention does
+** (docs/SIMULATION.md, "op-id retention": in-doubt ops resent after it are applied again). */
+static int g_forget_op_ids;
 
 typedef struct verdict { int converged, lost, duplicated, misreported; } verdict;
 
@@ -212,7 +218,6 @@ static int may_ask(const char *coll, const char *kind) {
   return !strcmp(coll, "pets") || !strcmp(coll, "visits");                 /* onDelete default 'ask' */
 }
 
-static const char *const k_server_ids[] = { "pets", "visits", NULL };
 
 static int connect_device(world *w, device *d) {
   char *err = NULL;
@@ -269,7 +274,7 @@ static void deliver_late(world *w, int all) {
   for (int i = 0; i < w->n_late; i++) {
     if (all || w->late[i].deliver_at <= w->now) {
       char *resp = NULL;
-      sim_server_push(w->server, w->late[i].body, w->now, &resp);
+      srv_inproc_push(w->server, w->late[i].body, w->now, &resp);
       trace(w, "late push delivered");
       cJSON_free(resp);
       free(w->late[i].body);
@@ -299,16 +304,16 @@ static net_answer net_exchange(device *d, int push, const char *body, const char
     return a;
   }
   if (push) {
-    int status = sim_server_push(w->server, body, w->now, &resp);
+    int status = srv_inproc_push(w->server, body, w->now, &resp);
     if (roll < 16) {                               /* duplicated delivery */
       char *again = NULL;
       trace(w, "%s: push duplicated", d->name);
-      sim_server_push(w->server, body, w->now, &again);
+      srv_inproc_push(w->server, body, w->now, &again);
       if (rng_chance(&w->r, 50)) { cJSON_free(resp); resp = again; } else cJSON_free(again);
     }
     a.status = status;
   } else {
-    a.status = sim_server_pull(w->server, cursor, limit, w->now, &resp);
+    a.status = srv_inproc_pull(w->server, cursor[0] ? cursor : NULL, limit, w->now, &resp);
   }
   if (roll >= 16 && roll < 21) {                   /* response lost after the server acted */
     trace(w, "%s: response lost", d->name);
@@ -325,12 +330,89 @@ static net_answer net_exchange(device *d, int push, const char *body, const char
   return a;
 }
 
+/* ------------------------------------------------------------------ the server's ledger */
+
+static void server_random(void *ctx, unsigned char *buf, size_t n) {
+  rng *r = ctx;
+  for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)rng_next(r);
+}
+
+/* Does a committed write to collection carry field == value (a string)? Where a
+** device's write token went. */
+static int server_history_has(world *w, const char *collection, const char *field, const char *value) {
+  const srv_hist *h;
+  size_t n = srv_inproc_history(w->server, &h);
+  for (size_t i = 0; i < n; i++) {
+    if (!h[i].data || strcmp(h[i].collection, collection)) continue;
+    cJSON *data = cJSON_Parse(h[i].data);
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, field));
+    int hit = v && !strcmp(v, value);
+    cJSON_Delete(data);
+    if (hit) return 1;
+  }
+  return 0;
+}
+
+/* Was (collection, id) deleted by a committed op of a device other than not_device? */
+static int server_history_deleted(world *w, const char *collection, const char *id, const char *not_device) {
+  const srv_hist *h;
+  size_t n = srv_inproc_history(w->server, &h);
+  for (size_t i = 0; i < n; i++) {
+    if (h[i].data || strcmp(h[i].collection, collection) || strcmp(h[i].id, id)) continue;
+    if (!not_device || strcmp(h[i].device_id, not_device)) return 1;
+  }
+  return 0;
+}
+
+/* The ledger against the stored state: per record the committed writes form the
+** version chain 1, 2, … (back to 1 only after its tombstone was purged), each op_id
+** committed once, and the last write is what a full pull answers. */
+static int server_history_check(world *w, char *why, size_t nwhy) {
+  const srv_hist *h;
+  size_t n = srv_inproc_history(w->server, &h);
+  cJSON *state = srv_inproc_state(w->server, w->now);
+  int bad = 0;
+  for (size_t i = 0; i < n && !bad; i++) {
+    const srv_hist *prev = NULL, *next = NULL;
+    for (size_t j = 0; j < n; j++) {
+      if (strcmp(h[j].collection, h[i].collection) || strcmp(h[j].id, h[i].id)) continue;
+      if (j < i) prev = &h[j];
+      if (j > i && !next) next = &h[j];
+      if (j < i && h[i].op_id && h[j].op_id && !strcmp(h[i].op_id, h[j].op_id)) {
+        snprintf(why, nwhy, "op %s committed twice", h[i].op_id);
+        bad = 1;
+      }
+    }
+    if (!bad && !(prev ? h[i].version == prev->version + 1 || (h[i].version == 1 && !prev->data) : h[i].version == 1)) {
+      snprintf(why, nwhy, "history of %s/%s jumps to version %lld after %lld", h[i].collection, h[i].id,
+               (long long)h[i].version, (long long)(prev ? prev->version : 0));
+      bad = 1;
+    }
+    if (!bad && !next) {      /* the record's last write: stored as such, or a purged tombstone */
+      cJSON *ch = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(state, h[i].collection), h[i].id);
+      cJSON *data = h[i].data ? cJSON_Parse(h[i].data) : NULL;
+      cJSON *null_node = cJSON_CreateNull();
+      if (ch ? (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ch, "version")) != (double)h[i].version ||
+                !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(ch, "data"), data ? data : null_node, 1))
+             : h[i].data != NULL) {
+        snprintf(why, nwhy, "%s/%s: the last committed write (v%lld) is not the stored record", h[i].collection,
+                 h[i].id, (long long)h[i].version);
+        bad = 1;
+      }
+      cJSON_Delete(data);
+      cJSON_Delete(null_node);
+    }
+  }
+  cJSON_Delete(state);
+  return bad;
+}
+
 /* Is the record a write was logged under (possibly a tmp_ id the server has since
 ** mapped) the record rid (a real id, or a tmp_ id)? */
 static int same_record(const world *w, const char *logged, const char *rid) {
   if (!strcmp(logged, rid)) return 1;
-  const char *a = !strncmp(logged, "tmp_", 4) ? sim_server_real_id(w->server, logged) : NULL;
-  const char *b = !strncmp(rid, "tmp_", 4) ? sim_server_real_id(w->server, rid) : NULL;
+  const char *a = !strncmp(logged, "tmp_", 4) ? srv_inproc_real_id(w->server, logged) : NULL;
+  const char *b = !strncmp(rid, "tmp_", 4) ? srv_inproc_real_id(w->server, rid) : NULL;
   return (a && !strcmp(a, b ? b : rid)) || (b && !strcmp(b, logged));
 }
 
@@ -710,7 +792,7 @@ static int heal(world *w) {
   deliver_late(w, 1);
   for (int i = 0; i < w->n_dev; i++) w->dev[i].online = 1;
   for (int round = 0; round < HEAL_ROUNDS && !w->failed; round++) {
-    int64_t seq_before = sim_server_seq(w->server);
+    int64_t seq_before = srv_inproc_seq(w->server);
     int quiet = 1;
     w->now += 10000;
     for (int i = 0; i < w->n_dev; i++) {
@@ -728,7 +810,7 @@ static int heal(world *w) {
       }
       if (drain_outbox(d, &pending) || pending > 0) quiet = 0;
     }
-    if (quiet && sim_server_seq(w->server) == seq_before) return 0;
+    if (quiet && srv_inproc_seq(w->server) == seq_before) return 0;
   }
   for (int i = 0; i < w->n_dev && !w->failed; i++) {
     cJSON *out = call(&w->dev[i], "outbox", "{}", 1);
@@ -748,7 +830,7 @@ static int heal(world *w) {
 
 static int check_convergence(world *w) {
   for (int c = 0; c < N_COLLS; c++) {
-    cJSON *expect = sim_server_live(w->server, k_coll_names[c]);
+    cJSON *expect = srv_inproc_live(w->server, k_coll_names[c], w->now);
     for (int i = 0; i < w->n_dev; i++) {
       device *d = &w->dev[i];
       cJSON *res = callf(d, "list", 1, "{\"collection\":\"%s\"}", k_coll_names[c]), *rec;
@@ -794,7 +876,7 @@ static int in_archive(device *d, const char *coll, const char *rid, const char *
 ** same field of a merge-fields record). */
 static void check_lost(world *w) {
   char why[512];
-  if (sim_server_check(w->server, why, sizeof why)) {
+  if (server_history_check(w, why, sizeof why)) {
     w->lost++;
     fail_why(w, "server history: %s", why);
   }
@@ -809,12 +891,12 @@ static void check_lost(world *w) {
       if (!strncmp(wr->token, w->dev[i].name, n) && wr->token[n] == '-') d = &w->dev[i];
     }
     if (!d) continue;
-    if (sim_server_history_has(w->server, wr->collection, wr->field, wr->token)) continue;
+    if (server_history_has(w, wr->collection, wr->field, wr->token)) continue;
     if (in_archive(d, wr->collection, rid, wr->field, wr->token)) continue;
     /* A write logged under a temp id lives on under the real id once mapped. */
-    if (!strncmp(rid, "tmp_", 4) && sim_server_real_id(w->server, rid)) rid = sim_server_real_id(w->server, rid);
+    if (!strncmp(rid, "tmp_", 4) && srv_inproc_real_id(w->server, rid)) rid = srv_inproc_real_id(w->server, rid);
     if (rid != wr->record_id && in_archive(d, wr->collection, rid, wr->field, wr->token)) continue;
-    if (sim_server_history_deleted(w->server, wr->collection, rid, d->name)) continue;
+    if (server_history_deleted(w, wr->collection, rid, d->name)) continue;
     if (!strcmp(wr->collection, "tasks") || !strcmp(wr->collection, "docs") || !strcmp(wr->collection, "stats")) {
       int concurrent = 0;
       for (int j = 0; j < w->n_writes; j++) {
@@ -840,7 +922,10 @@ static verdict run_seed(uint64_t seed, int verbose) {
   w->r.s = seed * 0x2545F4914F6CDD1DULL + 12345;
   w->verbose = verbose;
   w->now = T_BASE + rng_int(&w->r, 1000000);
-  w->server = sim_server_new(k_server_ids, "visits", "ownerId", "pets", "ownerId", "petId");
+  char name[32];
+  snprintf(name, sizeof name, "%" PRIu64, seed);
+  w->server_entropy.s = seed * 0x9E3779B97F4A7C15ULL + 77;
+  w->server = srv_inproc_new(name, "pets,visits", "visits.ownerId=pets.ownerId@petId", server_random, &w->server_entropy);
   w->writes = calloc(MAX_WRITES, sizeof *w->writes);
   w->n_dev = 2 + rng_int(&w->r, MAX_DEVICES - 1);
   w->faults = 1;
@@ -858,7 +943,7 @@ static verdict run_seed(uint64_t seed, int verbose) {
     else if (roll < 75) user_resolve(d, 0);
     else if (roll < 77) {             /* a long gap; old tombstones are purged */
       w->now += 2 * 24 * HOUR_MS;
-      sim_server_purge(w->server, w->now - 24 * HOUR_MS);
+      srv_inproc_purge(w->server, w->now - 24 * HOUR_MS, !g_forget_op_ids);
       trace(w, "two days pass; tombstones purged");
     }
     else w->now += rng_int(&w->r, 20000);
@@ -869,7 +954,7 @@ static verdict run_seed(uint64_t seed, int verbose) {
     v.converged = !bad;
   }
   check_lost(w);
-  v.duplicated = sim_server_duplicate_applications(w->server) + sim_server_duplicate_creates(w->server);
+  v.duplicated = srv_inproc_duplicate_applications(w->server) + srv_inproc_duplicate_creates(w->server);
   if (v.duplicated) fail_why(w, "%d duplicated applications/creates on the server", v.duplicated);
 judge:
   v.lost = w->lost;
@@ -886,7 +971,7 @@ judge:
     vfs_mem_image_delete(journal);
   }
   for (int i = 0; i < w->n_late; i++) free(w->late[i].body);
-  sim_server_free(w->server);
+  srv_inproc_free(w->server);
   free(w->writes);
   free(w);
   return v;
@@ -899,12 +984,13 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--seeds") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) first = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--verbose")) verbose = 1;
+    else if (!strcmp(argv[i], "--forget-op-ids")) g_forget_op_ids = 1;
     else {
       fprintf(stderr, "usage: sim [--seeds N] [--seed FIRST] [--verbose]\n");
       return 2;
     }
   }
-  if (sqlite3_initialize() != SQLITE_OK || vfs_mem_register(0) != SQLITE_OK) {
+  if (sqlite3_initialize() != SQLITE_OK || vfs_mem_register(1) != SQLITE_OK) {
     fprintf(stderr, "sim: cannot register the in-heap VFS\n");
     return 2;
   }
