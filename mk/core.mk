@@ -14,12 +14,27 @@ $(NATIVE)/core/%.o: wasm/src/%.c $(CORE_HDR) $(TP)/.fetched | deps-native
 $(CORE_LIB): $(CORE_OBJ) $(NATIVE)/sqlite3.o $(NATIVE)/cJSON.o
 	rm -f $@ && ar rcs $@ $^
 
+# The reference server's push/pull rules in-process (tests/sim/srv_inproc.c): the
+# server's protocol and storage modules, without its HTTP layer (http.c, main.c,
+# auth, events, …). db.c names the PostgreSQL backend too, hence db_pg.o and -lpq.
+SRV_RULES_OBJ  := $(addprefix build/server/,sync.o db.o db_sqlite.o db_pg.o json_guard.o buf.o)
+SRV_RULES_LIBS := -lpq -lcrypto
+SRV_INPROC_OBJ := $(NATIVE)/tests/srv_inproc.o
+CFLAGS_INPROC   = $(CFLAGS_CORE) -Wno-conversion -pthread
+
+$(SRV_INPROC_OBJ): tests/sim/srv_inproc.c tests/sim/srv_inproc.h $(wildcard server/*.h) $(TP)/.fetched | deps-native deps-server
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_INPROC) -c -o $@ $<
+
 TEST_C_SRC := $(wildcard tests/c/test_*.c)
 TEST_C_BIN := $(patsubst tests/c/%.c,$(NATIVE)/tests/%,$(TEST_C_SRC))
 
-$(NATIVE)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(CORE_LIB)
+# Every test links the reference server's push/pull rules (tk_server in sc_testkit.h:
+# tests/sim/srv_inproc.c over server/sync.c and db_sqlite.c; mk/sim.mk names the objects).
+$(NATIVE)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) tests/sim/srv_inproc.h $(SRV_INPROC_OBJ) $(SRV_RULES_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_CORE) -Wno-conversion -Itests/c -o $@ $< $(CORE_LIB) -lcmocka $(CORE_LIBS)
+	$(CC) $(CFLAGS_CORE) -Wno-conversion -Itests/c -o $@ $< $(SRV_INPROC_OBJ) $(SRV_RULES_OBJ) $(CORE_LIB) -lcmocka \
+	  $(SRV_RULES_LIBS) $(CORE_LIBS)
 
 .PHONY: core test-c
 core: $(CORE_LIB)
@@ -47,9 +62,11 @@ $(ASAN_DIR)/sqlite3.o: $(SQLITE_C) | deps-native
 $(ASAN_DIR)/cJSON.o: $(CJSON_C) | deps-native
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(ASAN_FLAGS) -c $(CJSON_DEFS) -o $@ $<
-$(ASAN_DIR)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(ASAN_OBJ) $(ASAN_DIR)/sqlite3.o $(ASAN_DIR)/cJSON.o
+# (The server's objects are linked as built for the server, uninstrumented.)
+$(ASAN_DIR)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(ASAN_OBJ) $(ASAN_DIR)/sqlite3.o $(ASAN_DIR)/cJSON.o $(SRV_INPROC_OBJ) $(SRV_RULES_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -Wno-conversion -Itests/c -o $@ $< $(ASAN_OBJ) $(ASAN_DIR)/sqlite3.o $(ASAN_DIR)/cJSON.o -lcmocka $(CORE_LIBS)
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -Wno-conversion -Itests/c -o $@ $< $(SRV_INPROC_OBJ) $(SRV_RULES_OBJ) $(ASAN_OBJ) \
+	  $(ASAN_DIR)/sqlite3.o $(ASAN_DIR)/cJSON.o -lcmocka $(SRV_RULES_LIBS) $(CORE_LIBS)
 
 .PHONY: test-c-asan
 test-c-asan: $(ASAN_BIN)

@@ -18,16 +18,8 @@ SIM_FLAGS ?=
 SIM_TEST_SEEDS ?= 500
 SIM_MUTANTS := remote-wins no-archive lost-ask drop-op
 
-# The server's protocol and storage modules, without its HTTP layer (http.c, main.c,
-# auth, events, …). db.c names the PostgreSQL backend too, hence db_pg.o and -lpq.
-SRV_RULES_OBJ  := $(addprefix build/server/,sync.o db.o db_sqlite.o db_pg.o json_guard.o buf.o)
-SRV_RULES_LIBS := -lpq -lcrypto
-SRV_INPROC_OBJ := $(NATIVE)/tests/srv_inproc.o
-CFLAGS_INPROC   = $(CFLAGS_CORE) -Wno-conversion -pthread
-
-$(SRV_INPROC_OBJ): tests/sim/srv_inproc.c tests/sim/srv_inproc.h $(wildcard server/*.h) $(TP)/.fetched | deps-native deps-server
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_INPROC) -c -o $@ $<
+# SRV_RULES_OBJ / SRV_INPROC_OBJ (the server's rules, in-process): mk/core.mk, which
+# the unit tests' rule needs them in first.
 
 $(SIM_BIN): tests/sim/sim.c $(wildcard tests/sim/*.h) $(SRV_INPROC_OBJ) $(SRV_RULES_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)

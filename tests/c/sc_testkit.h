@@ -1,8 +1,9 @@
 /*
 ** sc_testkit.h — shared by the core's cmocka tests: deterministic hooks (a clock the
 ** test moves, a counter for randomness), call helpers that parse the JSON answer,
-** and a small in-memory model of the sync server (docs: /work/shared semantics) so a
-** test can run whole sync rounds between several stores without I/O.
+** and the reference server's own push/pull rules in-process (server/sync.c over an
+** in-heap SQLite database, tests/sim/srv_inproc.c) so a test can run whole sync
+** rounds between several stores without I/O.
 ** Header-only; every function is static.
 */
 #ifndef SC_TESTKIT_H
@@ -22,6 +23,7 @@
 
 #include "syncore.h"
 #include "cJSON.h"
+#include "../sim/srv_inproc.h"
 
 typedef struct tk_env { int64_t now; uint64_t rng; } tk_env;
 
@@ -133,159 +135,131 @@ TK_UNUSED static const char *tk_push_ids(sc_store *st, char *out, size_t n) {
   return out;
 }
 
-/* ---- a model of the sync server -------------------------------------------------- */
+/* ---- the sync server: the reference server's own rules ---------------------------- */
 
+/* server/sync.c over server/db_sqlite.c on an in-heap database (tests/sim/srv_inproc.c),
+** created on first use so a test may set server_ids first. Answers are sync_push's
+** and sync_pull's; the test only moves the clock (now) and, to play "deleted
+** elsewhere" or a retention purge, calls tk_server_lose / tk_server_purge. */
 typedef struct tk_server {
-  cJSON *records;          /* array of {collection,id,version,data,updated_at,deleted_at,hlc,device_id,seq} */
-  cJSON *applied;          /* object op_id → result */
-  int64_t seq;
-  int next_id;
-  const char *server_ids;  /* comma list of collections with server ids */
-  int64_t now;
+  srv_inproc *srv;
+  const char *server_ids;  /* comma list of --server-ids collections */
+  int64_t now;             /* server time */
+  int64_t seq;             /* the partition's seq after the last call */
+  unsigned next_id;        /* server-assigned ids: TK_SRV(1), TK_SRV(2), … */
+  int lost;
+  cJSON *state;            /* tk_server_find's last full pull */
 } tk_server;
+
+/* The n-th id the server assigns (1-9): the testkit's random bytes make them
+** 00000000-0000-4000-8000-00000000000n. */
+#define TK_SRV(n) "00000000-0000-4000-8000-00000000000" #n
+
+TK_UNUSED static void tk_server_random(void *ctx, unsigned char *buf, size_t n) {
+  tk_server *s = ctx;
+  memset(buf, 0, n);
+  s->next_id++;
+  if (n >= 2) { buf[n - 1] = (unsigned char)s->next_id; buf[n - 2] = (unsigned char)(s->next_id >> 8); }
+}
 
 TK_UNUSED static void tk_server_init(tk_server *s) {
   memset(s, 0, sizeof *s);
-  s->records = cJSON_CreateArray();
-  s->applied = cJSON_CreateObject();
   s->now = 1735732800000LL;
 }
-TK_UNUSED static void tk_server_free(tk_server *s) { cJSON_Delete(s->records); cJSON_Delete(s->applied); }
 
-TK_UNUSED static cJSON *tk_server_find(tk_server *s, const char *coll, const char *id) {
-  cJSON *r;
-  cJSON_ArrayForEach(r, s->records) {
-    if (!strcmp(tk_str(r, "collection"), coll) && !strcmp(tk_str(r, "id"), id)) return r;
+TK_UNUSED static srv_inproc *tk_srv(tk_server *s) {
+  static unsigned serial;
+  if (!s->srv) {
+    char name[48];
+    snprintf(name, sizeof name, "tk-%d-%u", (int)getpid(), ++serial);
+    s->srv = srv_inproc_new(name, s->server_ids, "appointments.clientId=pets.ownerId@petId", tk_server_random, s);
   }
-  return NULL;
+  return s->srv;
 }
 
-TK_UNUSED static cJSON *tk_record_copy(const cJSON *r) {
-  cJSON *c = cJSON_Duplicate(r, 1);
-  cJSON_DeleteItemFromObject(c, "seq");
-  return c;
+TK_UNUSED static void tk_server_free(tk_server *s) {
+  srv_inproc_free(s->srv);
+  cJSON_Delete(s->state);
+  memset(s, 0, sizeof *s);
 }
 
-/* ms → ISO text (days-from-civil inverse; <time.h> is shadowed by wasm/src/time.h). */
-TK_UNUSED static void tk_iso(int64_t ms, char *out) {
-  int64_t days = ms / 86400000, rem = ms % 86400000;
-  if (rem < 0) { rem += 86400000; days--; }
-  int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+/* The stored record (tombstones included) as a full pull answers it, or NULL. Valid
+** until the next tk_server_* call. */
+TK_UNUSED static cJSON *tk_server_find(tk_server *s, const char *coll, const char *id) {
+  cJSON_Delete(s->state);
+  s->state = srv_inproc_state(tk_srv(s), s->now);
+  return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s->state, coll), id);
+}
+
+TK_UNUSED static cJSON *tk_server_answer(tk_server *s, int status, char *body) {
+  cJSON *j = cJSON_Parse(body);
+  free(body);
+  s->seq = srv_inproc_seq(s->srv);
+  if (status != 200) fprintf(stderr, "server answered %d: %s\n", status, j ? cJSON_PrintUnformatted(j) : "?");
+  assert_int_equal(status, 200);
+  assert_non_null(j);
+  return j;
+}
+
+/* POST /sync/push with body (a pushRequest's body); asserts 200; the answer parsed. */
+TK_UNUSED static cJSON *tk_server_push(tk_server *s, const cJSON *body) {
+  char *text = cJSON_PrintUnformatted(body), *out = NULL;
+  int status = srv_inproc_push(tk_srv(s), text, s->now, &out);
+  free(text);
+  return tk_server_answer(s, status, out);
+}
+
+/* GET /sync/pull; *pStatus gets the status (410 when the cursor predates a purge:
+** the answer is then the error body). pStatus NULL: asserts 200. */
+TK_UNUSED static cJSON *tk_server_pull_status(tk_server *s, const char *cursor, int limit, int *pStatus) {
+  char *out = NULL;
+  int status = srv_inproc_pull(tk_srv(s), cursor && *cursor ? cursor : NULL, limit, s->now, &out);
+  if (pStatus) {
+    *pStatus = status;
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    s->seq = srv_inproc_seq(s->srv);
+    return j;
+  }
+  return tk_server_answer(s, status, out);
+}
+TK_UNUSED static cJSON *tk_server_pull(tk_server *s, const char *cursor, int limit) {
+  return tk_server_pull_status(s, cursor, limit, NULL);
+}
+
+/* The retention purge at the server's now: every tombstone goes (op results stay, so
+** a resent op still gets its `duplicate`). Cursors from before answer 410. */
+TK_UNUSED static void tk_server_purge(tk_server *s) {
+  srv_inproc_purge(tk_srv(s), s->now + 1, 1);
+}
+
+/* "Deleted elsewhere and purged": another device deletes coll/id (through a push, at
+** the record's version) and the tombstone is purged. */
+TK_UNUSED static void tk_server_lose(tk_server *s, const char *coll, const char *id) {
+  cJSON *rec = tk_server_find(s, coll, id);
+  char body[1024], iso[40], *out = NULL;
+  assert_non_null(rec);
+  int64_t version = (int64_t)tk_num(rec, "version");
+  int64_t ms = s->now, days = ms / 86400000, rem = ms % 86400000;   /* ms → ISO (civil from days) */
+  int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
   int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) y++;
-  snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m, (int)d, (int)(rem / 3600000),
+  snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m, (int)d, (int)(rem / 3600000),
            (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
-}
-
-TK_UNUSED static cJSON *tk_server_push(tk_server *s, const cJSON *body) {
-  char iso[32];
-  cJSON *resp = cJSON_CreateObject();
-  tk_iso(s->now, iso);
-  cJSON_AddStringToObject(resp, "server_time", iso);
-  cJSON *results = cJSON_AddArrayToObject(resp, "results");
-  const cJSON *op;
-  cJSON_ArrayForEach(op, cJSON_GetObjectItem(body, "ops")) {
-    const char *op_id = tk_str(op, "op_id"), *coll = tk_str(op, "collection"), *id = tk_str(op, "id");
-    const char *kind = tk_str(op, "kind");
-    int64_t base = (int64_t)tk_num(op, "base_version");
-    const cJSON *data = tk_get(op, "data");
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddStringToObject(res, "op_id", op_id);
-    cJSON *dup = cJSON_GetObjectItem(s->applied, op_id);
-    if (dup) {
-      cJSON_Delete(res);
-      res = cJSON_Duplicate(dup, 1);
-      cJSON_ReplaceItemInObject(res, "status", cJSON_CreateString("duplicate"));
-      cJSON_AddItemToArray(results, res);
-      continue;
-    }
-    if (!tk_str(op, "hlc") || (cJSON_IsObject(data) && cJSON_GetObjectItem(data, "id"))) {
-      cJSON_AddStringToObject(res, "status", "rejected");
-      cJSON_AddStringToObject(res, "error", "bad op");
-      cJSON_AddItemToArray(results, res);
-      continue;
-    }
-    cJSON *cur = tk_server_find(s, coll, id);
-    int is_create = !strcmp(kind, "create");
-    char real[64];
-    snprintf(real, sizeof real, "%s", id);
-    if (is_create && s->server_ids && strstr(s->server_ids, coll) && !strncmp(id, "tmp_", 4)) {
-      snprintf(real, sizeof real, "srv%d", ++s->next_id);
-      cur = NULL;
-    }
-    int conflict = is_create ? cur != NULL : (!cur || base != (int64_t)tk_num(cur, "version"));
-    if (conflict) {
-      cJSON_AddStringToObject(res, "status", "conflict");
-      cJSON_AddStringToObject(res, "id", id);
-      cJSON_AddNumberToObject(res, "version", cur ? tk_num(cur, "version") : 0);
-      cJSON_AddItemToObject(res, "record", cur ? tk_record_copy(cur) : cJSON_CreateNull());
-      cJSON_AddItemToArray(results, res);
-      continue;
-    }
-    if (!cur) {
-      cur = cJSON_CreateObject();
-      cJSON_AddStringToObject(cur, "collection", coll);
-      cJSON_AddStringToObject(cur, "id", real);
-      cJSON_AddNumberToObject(cur, "version", 0);
-      cJSON_AddItemToArray(s->records, cur);
-    }
-    int is_delete = !strcmp(kind, "delete");
-    cJSON_ReplaceItemInObject(cur, "version", cJSON_CreateNumber(tk_num(cur, "version") + 1));
-    cJSON_DeleteItemFromObject(cur, "data");
-    cJSON_AddItemToObject(cur, "data", is_delete ? cJSON_CreateNull() : cJSON_Duplicate(data, 1));
-    /* derived: appointments.clientId = pets.ownerId of petId */
-    if (!strcmp(coll, "appointments") && !is_delete && tk_str(data, "petId")) {
-      cJSON *pet = tk_server_find(s, "pets", tk_str(data, "petId"));
-      if (pet && tk_str(pet, "data.ownerId")) {
-        cJSON *d = cJSON_GetObjectItem(cur, "data");
-        cJSON_DeleteItemFromObject(d, "clientId");
-        cJSON_AddStringToObject(d, "clientId", tk_str(pet, "data.ownerId"));
-      }
-    }
-    const char *keys[] = {"updated_at", "hlc"};
-    for (int i = 0; i < 2; i++) {
-      cJSON_DeleteItemFromObject(cur, keys[i]);
-      cJSON_AddItemToObject(cur, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(op, keys[i]), 1));
-    }
-    cJSON_DeleteItemFromObject(cur, "deleted_at");
-    cJSON_AddItemToObject(cur, "deleted_at", is_delete ? cJSON_CreateString(tk_str(op, "updated_at")) : cJSON_CreateNull());
-    cJSON_DeleteItemFromObject(cur, "device_id");
-    cJSON_AddStringToObject(cur, "device_id", tk_str(body, "device_id"));
-    cJSON_DeleteItemFromObject(cur, "seq");
-    cJSON_AddNumberToObject(cur, "seq", (double)++s->seq);
-    cJSON_AddStringToObject(res, "status", "applied");
-    cJSON_AddStringToObject(res, "id", real);
-    cJSON_AddNumberToObject(res, "version", tk_num(cur, "version"));
-    cJSON_AddItemToObject(res, "record", tk_record_copy(cur));
-    cJSON_AddItemToObject(s->applied, op_id, cJSON_Duplicate(res, 1));
-    cJSON_AddItemToArray(results, res);
-  }
-  return resp;
-}
-
-TK_UNUSED static cJSON *tk_server_pull(tk_server *s, const char *cursor, int limit) {
-  char iso[32], cur[32];
-  int64_t from = cursor && *cursor ? atoll(cursor) : 0, last = from;
-  cJSON *resp = cJSON_CreateObject();
-  tk_iso(s->now, iso);
-  cJSON_AddStringToObject(resp, "server_time", iso);
-  cJSON *changes = cJSON_AddArrayToObject(resp, "changes");
-  int n = 0, remaining = 0;
-  for (int64_t q = from + 1; q <= s->seq; q++) {
-    cJSON *r;
-    cJSON_ArrayForEach(r, s->records) {
-      if ((int64_t)tk_num(r, "seq") != q) continue;
-      if (n < limit) { cJSON_AddItemToArray(changes, cJSON_Duplicate(r, 1)); n++; last = q; }
-      else remaining++;
-    }
-  }
-  snprintf(cur, sizeof cur, "%lld", (long long)last);
-  cJSON_AddStringToObject(resp, "cursor", cur);
-  cJSON_AddBoolToObject(resp, "has_more", remaining > 0);
-  cJSON_AddNumberToObject(resp, "remaining", remaining);
-  return resp;
+  snprintf(body, sizeof body,
+           "{\"device_id\":\"elsewhere\",\"ops\":[{\"op_id\":\"lose-%d\",\"collection\":\"%s\",\"id\":\"%s\","
+           "\"kind\":\"delete\",\"base_version\":%lld,\"data\":null,\"updated_at\":\"%s\","
+           "\"hlc\":\"%015lld-00000-elsewhere\"}]}",
+           ++s->lost, coll, id, (long long)version, iso, (long long)s->now);
+  assert_int_equal(srv_inproc_push(s->srv, body, s->now, &out), 200);
+  cJSON *ans = cJSON_Parse(out);
+  free(out);
+  assert_string_equal(tk_str(ans, "results.0.status"), "applied");
+  cJSON_Delete(ans);
+  tk_server_purge(s);
+  s->seq = srv_inproc_seq(s->srv);
 }
 
 TK_UNUSED static cJSON *tk_wrap(const char *key, cJSON *value) {
@@ -302,8 +276,8 @@ TK_UNUSED static cJSON *tk_call_json(sc_store *st, const char *method, cJSON *in
   return out;
 }
 
-/* One sync round of st against the model as the JS host runs it: syncBegin, the
-** in-doubt resend, pull pages, push batches, syncDone. Returns totals {pulled, pushed,
+/* One sync round of st against the server as the JS host runs it: syncBegin, the
+** in-doubt resend, pull pages (a 410: pullGone and again, once), push batches, syncDone. Returns totals {pulled, pushed,
 ** conflicts}. */
 typedef struct tk_round { int pulled, pushed, conflicts, failed; } tk_round;
 
@@ -327,10 +301,17 @@ TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
   cJSON *begin = tk_call(st, "syncBegin", "{}");
   if (tk_num(begin, "inDoubt") > 0) tk_push_all(st, s, "{\"inDoubt\":true}", &r);
   cJSON_Delete(begin);
-  for (;;) {
+  for (int gone = 0;;) {
     cJSON *req = tk_call(st, "pullRequest", "{\"limit\":%d}", page);
-    cJSON *resp = tk_server_pull(s, tk_str(req, "cursor"), page);
+    int status = 0;
+    cJSON *resp = tk_server_pull_status(s, tk_str(req, "cursor"), page, &status);
     cJSON_Delete(req);
+    if (status == 410 && !gone++) {          /* the host's answer to 410: a full resync, once */
+      cJSON_Delete(resp);
+      cJSON_Delete(tk_call(st, "pullGone", "{}"));
+      continue;
+    }
+    assert_int_equal(status, 200);
     cJSON *ans = tk_call_json(st, "pullResponse", tk_wrap("response", resp));
     r.pulled += (int)tk_num(ans, "pulled");
     r.conflicts += (int)tk_num(ans, "conflicts");

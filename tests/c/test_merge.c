@@ -1,4 +1,4 @@
-/* test_merge.c — every strategy and onDelete policy, two devices against the server model. */
+/* test_merge.c — every strategy and onDelete policy, two devices against the reference server's rules (tk_server). */
 #include "sc_testkit.h"
 
 typedef tk_pair fx;
@@ -346,7 +346,7 @@ static void push_conflict_with_null_record_should_follow_on_delete(void **state)
   seed(f, "ew", "{\"id\":\"r\",\"x\":0}");
   patch(f, f->b, "ew", "{\"x\":3}");
   /* the server purged the record */
-  cJSON_DeleteItemFromArray(f->srv.records, 0);
+  tk_server_lose(&f->srv, "ew", "r");
   tk_sync(f->b, &f->srv, 100);
   cJSON *s = tk_call(f->b, "status", "{}");
   assert_int_equal((int)tk_num(s, "pending"), 0);
@@ -382,7 +382,7 @@ static void deleting_a_record_whose_server_side_is_gone_should_settle_its_confli
   cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"ask\",\"record\":{\"id\":\"r\",\"v\":1}}"));
   tk_sync(f->a, &f->srv, 100);
   cJSON_Delete(tk_call(f->a, "patch", "{\"collection\":\"ask\",\"id\":\"r\",\"fields\":{\"v\":2}}"));
-  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* deleted elsewhere and purged */
+  tk_server_lose(&f->srv, "ask", "r");                            /* deleted elsewhere and purged */
   tk_round r = tk_sync(f->a, &f->srv, 100);
   assert_int_equal(r.conflicts, 1);
   cJSON *c = tk_call(f->a, "conflicts", "{}");
@@ -413,7 +413,7 @@ static void a_full_resync_that_misses_a_record_should_refresh_its_conflict_to_de
   assert_int_equal(nconflicts(f->a), 1);
   del(f, f->b, "ask");
   tk_sync(f->b, &f->srv, 100);
-  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* the tombstone is purged */
+  tk_server_purge(&f->srv);                                       /* the tombstone is purged */
   cJSON_Delete(tk_call(f->a, "pullGone", "{}"));
   tk_sync(f->a, &f->srv, 100);
   cJSON *c = tk_call(f->a, "conflicts", "{}");

@@ -53,24 +53,24 @@ static void an_op_pointing_at_an_unmapped_tmp_id_should_wait_then_follow_the_rea
   cJSON_Delete(req);
   cJSON *ans = tk_call_json(f->st, "pushResponse", tk_wrap("response", resp));
   const cJSON *rm = tk_get(ans, "remapped");
-  assert_string_equal(cJSON_GetObjectItem(rm, pet)->valuestring, "srv1");
+  assert_string_equal(cJSON_GetObjectItem(rm, pet)->valuestring, TK_SRV(1));
   cJSON_Delete(ans);
   /* the appointment's petId now names the real pet; the old id resolves too */
   cJSON *g = tk_call(f->st, "get", "{\"collection\":\"appointments\",\"id\":\"%s\"}", appt);
-  assert_string_equal(tk_str(g, "record.petId"), "srv1");
+  assert_string_equal(tk_str(g, "record.petId"), TK_SRV(1));
   cJSON_Delete(g);
   g = tk_call(f->st, "get", "{\"collection\":\"pets\",\"id\":\"%s\"}", pet);
-  assert_string_equal(tk_str(g, "record.id"), "srv1");
+  assert_string_equal(tk_str(g, "record.id"), TK_SRV(1));
   cJSON_Delete(g);
-  cJSON *c = tk_call(f->st, "count", "{\"collection\":\"appointments\",\"where\":{\"petId\":\"srv1\"}}");
+  cJSON *c = tk_call(f->st, "count", "{\"collection\":\"appointments\",\"where\":{\"petId\":\"" TK_SRV(1) "\"}}");
   assert_int_equal((int)tk_num(c, "count"), 1);
   cJSON_Delete(c);
   /* second round: the appointment goes with the real id and gets the derived clientId */
   tk_round r = tk_sync(f->st, &f->srv, 100);
   assert_int_equal(r.pushed, 1);
   cJSON *l = tk_call(f->st, "list", "{\"collection\":\"appointments\"}");
-  assert_string_equal(tk_str(l, "records.0.id"), "srv2");
-  assert_string_equal(tk_str(l, "records.0.petId"), "srv1");
+  assert_string_equal(tk_str(l, "records.0.id"), TK_SRV(2));
+  assert_string_equal(tk_str(l, "records.0.petId"), TK_SRV(1));
   assert_string_equal(tk_str(l, "records.0.clientId"), "own1");
   assert_int_equal(cJSON_GetArraySize(tk_get(l, "records")), 1);
   cJSON_Delete(l);
@@ -94,11 +94,11 @@ static void edits_queued_behind_a_create_should_follow_the_remap(void **state) {
   cJSON_Delete(req);
   cJSON_Delete(tk_call_json(f->st, "pushResponse", tk_wrap("response", resp)));
   cJSON *o = tk_call(f->st, "outbox", "{}");
-  assert_string_equal(tk_str(o, "ops.0.recordId"), "srv1");
+  assert_string_equal(tk_str(o, "ops.0.recordId"), TK_SRV(1));
   assert_string_equal(tk_str(o, "ops.0.kind"), "update");
   cJSON_Delete(o);
   tk_sync(f->st, &f->srv, 100);
-  assert_string_equal(tk_str(tk_server_find(&f->srv, "pets", "srv1"), "data.name"), "Rexy");
+  assert_string_equal(tk_str(tk_server_find(&f->srv, "pets", TK_SRV(1)), "data.name"), "Rexy");
 }
 
 static void a_ref_to_a_tmp_record_deleted_before_push_should_not_hold_the_op_forever(void **state) {
@@ -127,7 +127,7 @@ static void a_lost_create_answer_should_not_roll_back_a_newer_pulled_version(voi
   cJSON_Delete(tk_call(f->st, "pushFailure", "{\"status\":0}"));
   /* another device renames the pet; this device pulls it before resending its create */
   tk_sync(other, &f->srv, 100);
-  cJSON_Delete(tk_call(other, "patch", "{\"collection\":\"pets\",\"id\":\"srv1\",\"fields\":{\"name\":\"Max\"}}"));
+  cJSON_Delete(tk_call(other, "patch", "{\"collection\":\"pets\",\"id\":\"" TK_SRV(1) "\",\"fields\":{\"name\":\"Max\"}}"));
   tk_sync(other, &f->srv, 100);
   cJSON *resp = tk_server_pull(&f->srv, "", 100);
   cJSON_Delete(tk_call_json(f->st, "pullResponse", tk_wrap("response", resp)));
@@ -152,11 +152,11 @@ static void refs_following_a_recreated_record_should_be_pushed(void **state) {
   fx *f = *state;
   cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"pets\",\"record\":{\"name\":\"Rex\"}}"));
   tk_sync(f->st, &f->srv, 100);
-  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"appointments\",\"record\":{\"petId\":\"srv1\",\"at\":\"x\"}}"));
+  cJSON_Delete(tk_call(f->st, "put", "{\"collection\":\"appointments\",\"record\":{\"petId\":\"" TK_SRV(1) "\",\"at\":\"x\"}}"));
   tk_sync(f->st, &f->srv, 100);
-  assert_non_null(tk_server_find(&f->srv, "appointments", "srv2"));
-  cJSON_Delete(tk_call(f->st, "patch", "{\"collection\":\"pets\",\"id\":\"srv1\",\"fields\":{\"name\":\"Max\"}}"));
-  cJSON_DeleteItemFromArray(f->srv.records, 0);                  /* deleted elsewhere, purged */
+  assert_non_null(tk_server_find(&f->srv, "appointments", TK_SRV(2)));
+  cJSON_Delete(tk_call(f->st, "patch", "{\"collection\":\"pets\",\"id\":\"" TK_SRV(1) "\",\"fields\":{\"name\":\"Max\"}}"));
+  tk_server_lose(&f->srv, "pets", TK_SRV(1));                     /* deleted elsewhere, purged */
   tk_round r = tk_sync(f->st, &f->srv, 100);
   assert_int_equal(r.conflicts, 1);
   cJSON *c = tk_call(f->st, "conflicts", "{}");
@@ -164,11 +164,11 @@ static void refs_following_a_recreated_record_should_be_pushed(void **state) {
   cJSON_Delete(c);
   tk_sync(f->st, &f->srv, 100);
   tk_sync(f->st, &f->srv, 100);
-  cJSON *g = tk_call(f->st, "get", "{\"collection\":\"appointments\",\"id\":\"srv2\"}");
+  cJSON *g = tk_call(f->st, "get", "{\"collection\":\"appointments\",\"id\":\"" TK_SRV(2) "\"}");
   const char *local_pet = tk_str(g, "record.petId");
   assert_non_null(local_pet);
-  assert_string_equal(local_pet, "srv3");                         /* the re-created pet */
-  assert_string_equal(tk_str(tk_server_find(&f->srv, "appointments", "srv2"), "data.petId"), local_pet);
+  assert_string_equal(local_pet, TK_SRV(3));                         /* the re-created pet */
+  assert_string_equal(tk_str(tk_server_find(&f->srv, "appointments", TK_SRV(2)), "data.petId"), local_pet);
   cJSON_Delete(g);
   cJSON *s = tk_call(f->st, "status", "{}");
   assert_int_equal((int)tk_num(s, "pending"), 0);
