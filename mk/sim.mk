@@ -47,4 +47,4 @@ sim-mutants: $(SIM_MUT_BIN)
 	    echo "sim-mutants: mutant $$m NOT caught in $(SEEDS) seeds"; exit 1; \
 	  else echo "sim-mutants: mutant $$m caught: $$(echo "$$out" | grep -m1 FAILED)"; fi; done
 
-TEST_TARGETS += test-sim
+TEST_TARGETS += test-sim sim-mutants
