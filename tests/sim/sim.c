@@ -1256,7 +1256,7 @@ judge:
   v.misjudged = w->misjudged;
   v.lost = w->lost + w->misjudged;    /* the oracle's failures are writes lost (winner or archived loser) */
   v.misreported = w->misreported;
-  if (!v.converged || v.lost || v.duplicated || v.misreported) {
+  if (g_oracle_only ? v.misjudged > 0 : (!v.converged || v.lost || v.duplicated || v.misreported)) {
     printf("sim: seed %" PRIu64 " FAILED: %s\n", seed,
            g_oracle_only && w->oracle_why[0] ? w->oracle_why : w->why[0] ? w->why : "not converged");
   }
