@@ -287,83 +287,39 @@ class Store {
     return locks.request(`syncore-sync:${this._name}`, () => this._runSync(force));
   }
 
+  // The round is the core's (syncStep, wasm/src/round.c): it names each request, this
+  // loop makes it through the transport and hands back the answer or the failure.
   async _runSync(force) {
-    const result = { pulled: 0, pushed: 0, conflicts: 0, failed: 0 };
-    const progress = { done: 0, total: null };
+    let step;
     try {
-      const begin = await this._db.call('syncBegin', {});
-      // SPEC §11: ops whose answer was lost go first (same op_id → `duplicate`), so the
-      // pull judges changes to their records against the server's answer.
-      if (begin.inDoubt) await this._pushAll(result, force, progress, true);
-      await this._pullAll(result);
-      const pushed = await this._pushAll(result, force, progress, false);
-      if (pushed) await this._pullAll(result);
+      step = await this._db.call('syncStep', { start: { force, batchSize: this._sync.batchSize, pullLimit: PULL_LIMIT } });
+      for (;;) {
+        this._emitStep(step);
+        if (!step.request || this._closed) break;
+        step = await this._db.call('syncStep', { answer: await this._send(step.request) });
+      }
     } catch (e) {
-      result.error = e.message;
+      if (this._closed) return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: e.message };
+      try { step = await this._db.call('syncStep', { end: { error: e.message } }); } catch { step = null; }
+      return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, ...(step && step.result), error: e.message };
     }
-    if (!this._closed) {
-      try { await this._db.call('syncDone', { error: result.error ?? null }); } catch (e) { result.error ??= e.message; }
-    }
-    return result;
+    return step.result || { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: 'store closed during sync' };
   }
 
-  async _pullAll(result) {
-    let done = 0;
-    let gone = 0;
-    for (;;) {
-      const request = await this._db.call('pullRequest', { limit: PULL_LIMIT });
-      let response;
-      try {
-        response = await this._transport.pull(request);
-      } catch (e) {
-        if (e.status !== 410 || gone++) throw e;
-        await this._db.call('pullGone', {});       // full resync, keeping unpushed edits
-        continue;
-      }
-      const out = await this._db.call('pullResponse', { response });
-      result.pulled += out.pulled;
-      this._noteConflicts(result, out.conflicts, out.newConflicts);
-      this._announce(out.changed, 'remote');
-      done += out.pulled;
-      this._emit('progress', { phase: 'pull', done, total: done + (out.remaining || 0) });
-      if (!out.hasMore) return;
+  // One request through the transport: the answer {status: 200, body} or the failure.
+  async _send(request) {
+    try {
+      const body = request.kind === 'push' ? await this._transport.push(request.body)
+        : await this._transport.pull(request.query);
+      return { status: 200, body };
+    } catch (e) {
+      return { status: e.status ?? 0, retryAfter: e.retryAfter || 0, error: e.message };
     }
   }
 
-  // progress = { done, total } shared by the round's pushes: total = ops queued when it began.
-  async _pushAll(result, force, progress, inDoubt) {
-    const batch = this._sync.batchSize;
-    let request = await this._db.call('pushRequest', { force, inDoubt, limit: batch });
-    progress.total ??= request.total;
-    const total = progress.total;
-    let rounds = Math.ceil(request.total / batch) * 2 + 4;   // rebased ops may go round again; never loop forever
-    let pushed = 0;
-    while (request.body && rounds-- > 0) {
-      let out;
-      try {
-        const response = await this._transport.push(request.body);
-        out = await this._db.call('pushResponse', { response });
-      } catch (e) {
-        const fail = await this._db.call('pushFailure', { status: e.status ?? 0, retryAfter: e.retryAfter || 0, error: e.message });
-        result.failed += fail.failed;
-        throw e;
-      }
-      pushed += out.pushed;
-      result.pushed += out.pushed;
-      result.failed += out.failed;
-      this._noteConflicts(result, out.conflicts, out.newConflicts);
-      this._announce(out.changed, 'remote');
-      progress.done += request.opIds.length;
-      this._emit('progress', { phase: 'push', done: Math.min(progress.done, total), total });
-      request = await this._db.call('pushRequest', { force, inDoubt, limit: batch });
-    }
-    return pushed;
-  }
-
-  // The core lists the conflicts this call opened (newConflicts): no listing of every open one.
-  _noteConflicts(result, count, opened) {
-    if (!count) return;
-    result.conflicts += count;
-    for (const c of opened || []) this._emit('conflict', c);
+  _emitStep(step) {
+    this._announce(step.changed, 'remote');
+    for (const c of step.newConflicts || []) this._emit('conflict', c);
+    if (step.progress) this._emit('progress', step.progress);
   }
 }

@@ -105,20 +105,40 @@ export function createHttpTransport(remote) {
     },
     // EventSource cannot send headers: the token travels as access_token (SPEC §11).
     // Service workers have no EventSource; there the interval and Background Sync remain.
+    // Never opened without its token: when token() fails, or the server refuses the stream
+    // (an expired token after a reconnect: the browser then gives up for good), it asks for
+    // a fresh token and opens it again after 1 s, 2 s, … up to a minute.
     events(onPoke, onState) {
       if (typeof EventSource === 'undefined') return () => {};
-      let source = null;
-      let stopped = false;
-      (async () => {
-        const jwt = await token(false).catch(() => null);
+      let source = null, timer = null, stopped = false, delay = 1000, refresh = false;
+      const retry = () => {
+        if (stopped) return;
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 60000);
+      };
+      async function open() {
+        let jwt = null;
+        try { jwt = await token(refresh); } catch {   // down until it opens: then a catch-up sync
+          if (stopped) return;
+          if (onState) onState(false);
+          retry();
+          return;
+        }
         if (stopped) return;
         const q = jwt ? `?access_token=${encodeURIComponent(jwt)}` : '';
-        source = new EventSource(`${base}/events${q}`);
-        source.addEventListener('poke', () => onPoke());
-        source.onopen = () => onState && onState(true);
-        source.onerror = () => onState && onState(false);
-      })();
-      return () => { stopped = true; if (source) source.close(); };
+        const es = source = new EventSource(`${base}/events${q}`);
+        es.addEventListener('poke', () => onPoke());
+        es.onopen = () => { delay = 1000; refresh = false; if (onState) onState(true); };
+        es.onerror = () => {
+          if (onState) onState(false);
+          if (es.readyState !== EventSource.CLOSED || stopped) return;   // the browser reconnects by itself
+          source = null;
+          refresh = true;
+          retry();
+        };
+      }
+      open();
+      return () => { stopped = true; clearTimeout(timer); if (source) source.close(); };
     },
   };
 }

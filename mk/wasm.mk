@@ -51,8 +51,10 @@ $(WASM_OUT)/syncore.wasm: $(WASM_OUT)/syncore.mjs
 
 js-glue/syncore-core.mjs: $(WASM_OUT)/syncore.mjs
 	cp $< $@
-js-glue/syncore.wasm: $(WASM_OUT)/syncore.wasm
-	cp $< $@
+# (on the loader, made by the same recipe: make does not re-stat the .wasm, a target
+# without a recipe, so a rebuilt module would look unchanged and not be copied)
+js-glue/syncore.wasm: $(WASM_OUT)/syncore.mjs
+	cp $(WASM_OUT)/syncore.wasm $@
 # The classic build bundles the ES-module graph of syncore.js; until the lead's syncore.js
 # exists, an entry exposing core.js + storage.js (what the browser tests use).
 CLASSIC_ENTRY := $(if $(wildcard js-glue/syncore.js),js-glue/syncore.js,$(WASM_OUT)/classic-entry.mjs)

@@ -19,8 +19,12 @@ esac
 if [ ${#pkgs[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
   stamp=/tmp/.syncore-apt-updated
+  # One apt at a time: `make -j deps` runs several of these at once, and apt holds a lock.
+  exec 9>/tmp/.syncore-apt.lock
+  flock 9
   [ -f $stamp ] || { $SUDO apt-get update -qq && touch $stamp; }
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  exec 9>&-
 fi
 if [ "$want" = browser ] && ! { [ -d node_modules/playwright-core ] && [ -d node_modules/puppeteer-core ] && [ -d node_modules/selenium-webdriver ]; }; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -11,6 +11,7 @@
 #include "merge.h"
 #include "outbox.h"
 #include "remap.h"
+#include "round.h"
 #include "sync.h"
 
 #include <stdio.h>
@@ -500,7 +501,7 @@ static const struct {
   {"normalizeTime", m_normalize_time, 0}, {"nextWakeAt", m_next_wake, 0},
   {"pullRequest", sync_pull_request, 0}, {"pullResponse", sync_pull_response, 1}, {"pullGone", sync_pull_gone, 1},
   {"pushRequest", m_push_request, 1}, {"pushResponse", sync_push_response, 1}, {"pushFailure", sync_push_failure, 1},
-  {"syncBegin", sync_begin, 1}, {"syncDone", sync_done, 1},
+  {"syncBegin", sync_begin, 1}, {"syncDone", sync_done, 1}, {"syncStep", round_step, 1},
 };
 
 int sc_call(sc_store *st, const char *method, const char *input_json, char **pzOut) {

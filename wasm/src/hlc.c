@@ -63,7 +63,7 @@ static void put_digits(char *out, int64_t v, int n) {
   }
 }
 
-static void format_hlc(int64_t ms, int32_t counter, const char *device_id, char *out) {
+void sc_hlc_format(int64_t ms, int32_t counter, const char *device_id, char *out) {
   size_t id_len = strlen(device_id);
   put_digits(out, ms, HLC_MS_DIGITS);
   out[HLC_MS_DIGITS] = '-';
@@ -89,7 +89,7 @@ void sc_hlc_tick(sc_hlc *clock, int64_t device_now_ms, char *out, int64_t *pMs) 
     clock->counter = 0;
   }
   /* else: the clock is saturated at the end of 15 digits; nothing later exists. */
-  format_hlc(clock->last_ms, clock->counter, clock->device_id, out);
+  sc_hlc_format(clock->last_ms, clock->counter, clock->device_id, out);
   if (pMs) *pMs = clock->last_ms;
 }
 

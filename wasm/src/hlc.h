@@ -37,6 +37,10 @@ int64_t sc_hlc_physical(const sc_hlc *clock, int64_t device_now_ms);
 /* Record the server's clock from a response: offset = server_ms - device_now_ms. */
 void sc_hlc_observe_server(sc_hlc *clock, int64_t server_ms, int64_t device_now_ms);
 
+/* The HLC text of (ms, counter, device_id) into out (SC_HLC_TEXT_MAX + 1 bytes): ms in 15
+** digits, counter in 5, the device id — the one formatter of the text. ms and counter
+** must be within their widths. */
+void sc_hlc_format(int64_t ms, int32_t counter, const char *device_id, char *out);
 /* Issue a new timestamp for a local event: strictly greater than every one issued
 ** or received before. Writes the text (NUL-terminated) into out[SC_HLC_TEXT_MAX+1];
 ** *pMs (may be NULL) gets its physical part. */

@@ -97,7 +97,7 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
     ms += delta;
     if (ms < 0) ms = 0;
     if (ms > 999999999999999LL) ms = 999999999999999LL;
-    snprintf(text, sizeof text, "%015lld-%05d-%s", (long long)ms, (int)counter, device);
+    sc_hlc_format(ms, counter, device, text);
     util_iso(ms, iso);
     sqlite3_reset(upd);
     sqlite3_bind_value(upd, 1, sqlite3_column_value(sel, 0));

@@ -21,18 +21,24 @@
 extern "C" {
 #endif
 
-/* Result codes. Must match the names in sc_constants_json() and the JS `code`
-** strings (SC_EBADINPUT ↔ 'SC_BAD_INPUT', …). */
-#define SC_OK              0
-#define SC_EBADINPUT       1  /* malformed or invalid input from the app        */
-#define SC_EUNKNOWNCOLL    2  /* collection not in the store's configuration     */
-#define SC_EREADONLY       3  /* write to a readOnly collection                  */
-#define SC_ENOTFOUND       4  /* record, conflict or op does not exist           */
-#define SC_ESTORAGE        5  /* SQLite / persistence failure                    */
-#define SC_ECLOSED         6  /* store already closed                            */
-#define SC_ENOMEM          7  /* allocation failed                               */
-#define SC_EPROTOCOL       8  /* server answer of the wrong shape                */
-#define SC_EINTERNAL       9  /* a bug: an invariant did not hold                */
+/* Result codes: the C name, the value and the JS `code` string, listed once here
+** (SC_CODES); util.c builds sc_code_name() and sc_constants_json() from this list, and
+** JS reads the names through sc_constants_json() (JS hard-codes none). */
+#define SC_CODES(X) X(SC_OK, 0, "SC_OK") SC_ERROR_CODES(X)
+#define SC_ERROR_CODES(X)                                                               \
+  X(SC_EBADINPUT,    1, "SC_BAD_INPUT")          /* malformed or invalid input from the app    */ \
+  X(SC_EUNKNOWNCOLL, 2, "SC_UNKNOWN_COLLECTION") /* collection not in the store's configuration */ \
+  X(SC_EREADONLY,    3, "SC_READ_ONLY")          /* write to a readOnly collection              */ \
+  X(SC_ENOTFOUND,    4, "SC_NOT_FOUND")          /* record, conflict or op does not exist       */ \
+  X(SC_ESTORAGE,     5, "SC_STORAGE")            /* SQLite / persistence failure                */ \
+  X(SC_ECLOSED,      6, "SC_CLOSED")             /* store already closed                        */ \
+  X(SC_ENOMEM,       7, "SC_NO_MEMORY")          /* allocation failed                           */ \
+  X(SC_EPROTOCOL,    8, "SC_PROTOCOL")           /* server answer of the wrong shape            */ \
+  X(SC_EINTERNAL,    9, "SC_INTERNAL")           /* a bug: an invariant did not hold            */
+
+#define SC_CODE_ENUM(name, value, js) name = value,
+enum sc_code { SC_CODES(SC_CODE_ENUM) };
+#undef SC_CODE_ENUM
 
 typedef struct sc_store sc_store;
 

@@ -219,15 +219,15 @@ void util_default_random(void *ctx, unsigned char *buf, size_t n) {
   }
 }
 
-/* Must match the JS error codes (js-glue/core.js reads them from here) and syncore.h. */
-static const char *const code_names[] = {
-  "SC_OK", "SC_BAD_INPUT", "SC_UNKNOWN_COLLECTION", "SC_READ_ONLY", "SC_NOT_FOUND",
-  "SC_STORAGE", "SC_CLOSED", "SC_NO_MEMORY", "SC_PROTOCOL", "SC_INTERNAL"};
+#define CODE_NAME(name, value, js) [value] = js,
+static const char *const code_names[] = {SC_CODES(CODE_NAME)};
+#undef CODE_NAME
 
 const char *sc_constants_json(void) {
-  return "{\"SC_OK\":0,\"SC_BAD_INPUT\":1,\"SC_UNKNOWN_COLLECTION\":2,\"SC_READ_ONLY\":3,"
-         "\"SC_NOT_FOUND\":4,\"SC_STORAGE\":5,\"SC_CLOSED\":6,\"SC_NO_MEMORY\":7,"
-         "\"SC_PROTOCOL\":8,\"SC_INTERNAL\":9}";
+#define CODE_JSON(name, value, js) ",\"" js "\":" #value
+  static const char json[] = "{\"SC_OK\":0" SC_ERROR_CODES(CODE_JSON) "}";
+#undef CODE_JSON
+  return json;
 }
 
 const char *sc_code_name(int code) {
