@@ -43,7 +43,9 @@ async function pullInto(store, timing, total) {
 const work = {
   // The core alone on the memory backend: pullResponse page after page, timed around the call
   // (JSON across the boundary included), and around the wasm call only.
-  async coreOnly({ name, n, page }) {
+  // warm: a first pass into a throwaway store before the timed one (wasm tiered up).
+  async coreOnly({ name, n, page, warm }) {
+    if (warm) await work.coreOnly({ name: `${name}-warm`, n, page });
     const core = await loadCore();
     const db = await openDatabase(core, { name, storage: 'memory', config: { collections: COLLECTIONS } });
     const call = core.call.bind(core);

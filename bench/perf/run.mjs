@@ -33,6 +33,7 @@ try {
   for (let rep = 0; rep < REPS; rep++) {
     if (want('first')) (out.first ||= []).push(await run('firstSync', { name: `first${rep}`, n: N, page: PAGE }));
     if (want('core')) (out.core ||= []).push(await run('coreOnly', { name: `core${rep}`, n: N, page: PAGE }));
+    if (want('core-warm')) (out.coreWarm ||= []).push(await run('coreOnly', { name: `corew${rep}`, n: N, page: PAGE, warm: true }));
     if (want('first-memory')) (out.firstMemory ||= []).push(await run('firstSync', { name: `firstm${rep}`, n: N, page: PAGE, storage: 'memory' }));
     if (want('pull')) (out.pull ||= []).push(await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 }));
     if (want('open')) {   // the store of the pull apply (or of the first sync when only that ran)
@@ -43,6 +44,7 @@ try {
   }
   if (out.first) console.log(`first sync, ${N} in pages of ${PAGE}: ${median(out.first.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.first));
   if (out.core) console.log(`pullResponse alone on the memory backend: ${median(out.core.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.core.map((r) => r.coreRate)).toFixed(0)}/s)`);
+  if (out.coreWarm) console.log(`pullResponse alone, second pass in the worker: ${median(out.coreWarm.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.coreWarm.map((r) => r.coreRate)).toFixed(0)}/s)`);
   if (out.firstMemory) console.log(`first sync on the memory backend (core + glue, nothing persisted): ${median(out.firstMemory.map((r) => r.rate)).toFixed(0)} records/s`);
   if (out.pull) console.log(`pull apply, ${N} into ${N} with 2000 edits: ${median(out.pull.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pull));
   if (out.open) console.log(`cold open until pendingCount: ${median(out.open.map((r) => r.ms)).toFixed(1)} ms`, JSON.stringify(out.open));
