@@ -128,16 +128,11 @@ static int parse_derive(srv_config *c, const char *arg) {
 }
 
 static void defaults(srv_config *c) {
-  memset(c, 0, sizeof *c);
+  sync_config_defaults(c);   /* the limits of the push/pull rules */
   strcpy(c->listen_host, "127.0.0.1");
   c->listen_port = 8080;
   c->db_url = "sqlite:syncore.db";
   c->threads = 8;
-  c->max_body = 16u << 20;
-  c->max_ops = 1000;
-  c->max_depth = 64;
-  c->max_nodes = 262144;
-  c->max_page_bytes = 8u << 20;
   c->auth_fail_rate = 1;
   c->auth_fail_burst = 20;
   c->max_connections_per_ip = 64;
@@ -145,12 +140,8 @@ static void defaults(srv_config *c) {
   c->header_timeout_s = 10;
   c->max_streams_per_token = 16;
   c->max_streams_per_partition = 256;
-  c->max_id = 128;
-  c->max_record = 1u << 20;
   c->rate = 50;
   c->burst = 100;
-  c->tombstone_retention_ms = 30LL * 24 * 3600 * 1000;
-  c->future_tolerance_ms = 300000;
   c->sse_ping_ms = 15000;
   c->max_connections = 16384;
 }

@@ -38,6 +38,19 @@
 #define DEFAULT_LIMIT 500
 #define MAX_LIMIT 5000
 
+void sync_config_defaults(srv_config *c) {
+  memset(c, 0, sizeof *c);
+  c->max_body = 16u << 20;
+  c->max_ops = 1000;
+  c->max_depth = 64;
+  c->max_nodes = 262144;
+  c->max_page_bytes = 8u << 20;
+  c->max_id = 128;
+  c->max_record = 1u << 20;
+  c->tombstone_retention_ms = 30LL * 24 * 3600 * 1000;
+  c->future_tolerance_ms = 300000;
+}
+
 int64_t sync_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

@@ -38,6 +38,10 @@ void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, cons
 /* {"error": message} as a reply with status. */
 void sync_error_reply(sync_reply *out, int status, const char *message);
 
+/* Zero c and set the limits the push/pull rules read to the server's defaults (the
+** flags main.c parses override them); the in-process server of the tests uses the same. */
+void sync_config_defaults(srv_config *c);
+
 /* Milliseconds since the epoch from the real clock. */
 int64_t sync_now_ms(void);
 

@@ -119,20 +119,6 @@ static const db_backend recording_backend = {
 
 /* ------------------------------------------------------------------ set-up */
 
-/* server/main.c's defaults (the flags a test does not give). */
-static void config_defaults(srv_config *c) {
-  memset(c, 0, sizeof *c);
-  c->max_body = 16u << 20;
-  c->max_ops = 1000;
-  c->max_depth = 64;
-  c->max_nodes = 262144;
-  c->max_page_bytes = 8u << 20;
-  c->max_id = 128;
-  c->max_record = 1u << 20;
-  c->tombstone_retention_ms = 30LL * 24 * 3600 * 1000;
-  c->future_tolerance_ms = 300000;
-}
-
 static void die(const char *what, const char *why) {
   fprintf(stderr, "srv_inproc: %s: %s\n", what, why);
   abort();
@@ -143,7 +129,7 @@ srv_inproc *srv_inproc_new(const char *name, const char *server_ids, const char 
   srv_inproc *s = calloc(1, sizeof *s);
   char why[512];
   if (!s) abort();
-  config_defaults(&s->cfg);
+  sync_config_defaults(&s->cfg);   /* server/main.c's defaults for the flags a test does not give */
   s->cfg.random_bytes = rnd;
   s->cfg.random_ctx = rnd_ctx;
   for (const char *p = server_ids; p && *p;) {
