@@ -8,7 +8,7 @@
 ** the next request to make, or the end of the round with its result, plus what the host
 ** emits. The host decides nothing; the order and the limits live here:
 **
-**   begin     ops left inflight by a dead round go back to pending (sync_begin)
+**   begin     ops left inflight by a dead round go back to pending (as syncBegin)
 **   doubt     ops sent and never answered are resent first, before the pull judges
 **             changes to their records (outbox.c invariant 8)
 **   pull      pages until has_more is false; a 410 once per round → full resync (pull_gone)
@@ -110,13 +110,22 @@ static int load_state(sc_store *st, round_state *s) {
 /* ---- building the step's answer -------------------------------------------------------- */
 
 typedef struct step_out {
-  cJSON *out, *changed;   /* changed: the ids the step's answers changed, merged      */
+  cJSON *out;
+  cJSON *changed;         /* the `changed` list of the step's one answer, or NULL      */
   cJSON *progress;        /* {phase, done, total} or NULL                              */
-  sc_changed_set set;
 } step_out;
 
-static int note_changed(step_out *o, const cJSON *answer) {
-  return store_changed_set_merge(&o->set, cJSON_GetObjectItemCaseSensitive(answer, "changed"));
+/* Hand the server's answer to a sync method ({response: body}); *pRes its output, whose
+** `changed` list moves into o. */
+static int respond(sc_store *st, int (*fn)(sc_store *, const cJSON *, cJSON **), const cJSON *answer,
+                   step_out *o, cJSON **pRes) {
+  cJSON *in = cJSON_CreateObject();
+  if (!in) return SC_ENOMEM;
+  cJSON_AddItemReferenceToObject(in, "response", cJSON_GetObjectItemCaseSensitive(answer, "body"));
+  int rc = fn(st, in, pRes);
+  cJSON_Delete(in);
+  if (rc == SC_OK) o->changed = cJSON_DetachItemFromObjectCaseSensitive(*pRes, "changed");
+  return rc;
 }
 
 static void set_progress(step_out *o, const char *phase, int64_t done, int64_t total) {
@@ -128,27 +137,28 @@ static void set_progress(step_out *o, const char *phase, int64_t done, int64_t t
 }
 
 static double get_num(const cJSON *o, const char *key) {
-  const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(n) ? n->valuedouble : 0;
+  double v = 0;
+  num(o, key, &v);
+  return v;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
 static int pull_request(sc_store *st, round_state *s, cJSON *out) {
-  cJSON *in = cJSON_CreateObject(), *req = NULL;
-  if (!in) return SC_ENOMEM;
-  cJSON_AddNumberToObject(in, "limit", (double)s->pull_limit);
-  int rc = sync_pull_request(st, in, &req);
-  cJSON_Delete(in);
+  char *cursor = NULL;
+  int rc = store_meta_get(st, "cursor", &cursor);
   if (rc != SC_OK) return rc;
-  cJSON *r = cJSON_AddObjectToObject(out, "request");
-  if (!r) { cJSON_Delete(req); return SC_ENOMEM; }
-  cJSON_AddStringToObject(r, "kind", "pull");
-  cJSON_AddStringToObject(r, "method", "GET");
-  cJSON_AddStringToObject(r, "path", "/pull");
-  cJSON_AddItemToObject(r, "query", req);   /* {cursor, limit} */
+  cJSON *r = cJSON_AddObjectToObject(out, "request"), *q = r ? cJSON_AddObjectToObject(r, "query") : NULL;
+  if (q) {
+    cJSON_AddStringToObject(r, "kind", "pull");
+    cJSON_AddStringToObject(r, "method", "GET");
+    cJSON_AddStringToObject(r, "path", "/pull");
+    cJSON_AddStringToObject(q, "cursor", cursor ? cursor : "");   /* "" = from the beginning */
+    cJSON_AddNumberToObject(q, "limit", (double)s->pull_limit);
+  }
+  sc_free(cursor);
   s->sent = 0;
-  return SC_OK;
+  return q ? SC_OK : SC_ENOMEM;
 }
 
 /* The next push batch, or *pNone when nothing is eligible (or the batch cap is spent). */
@@ -207,19 +217,15 @@ static int is_answer_error(int rc) {
 static int is_push_phase(const round_state *s) { return s->phase == PH_DOUBT || s->phase == PH_PUSH; }
 
 static int take_pull(sc_store *st, round_state *s, const cJSON *answer, step_out *o) {
-  cJSON *in = cJSON_CreateObject(), *res = NULL;
-  if (!in) return SC_ENOMEM;
-  cJSON_AddItemReferenceToObject(in, "response", cJSON_GetObjectItemCaseSensitive(answer, "body"));
-  int rc = sync_pull_response(st, in, &res);
-  cJSON_Delete(in);
+  cJSON *res = NULL;
+  int rc = respond(st, sync_pull_response, answer, o, &res);
   if (rc != SC_OK) return rc;
   int64_t pulled = (int64_t)get_num(res, "pulled");
   s->pulled += pulled;
   s->conflicts += (int64_t)get_num(res, "conflicts");
   s->pull_done += pulled;
   set_progress(o, "pull", s->pull_done, s->pull_done + (int64_t)get_num(res, "remaining"));
-  rc = note_changed(o, res);
-  if (rc == SC_OK && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "hasMore"))) {
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "hasMore"))) {
     if (s->phase == PH_PULL1) { s->phase = PH_PUSH; s->push_left = -1; s->phase_pushed = 0; }
     else s->phase = 0;
   }
@@ -228,11 +234,8 @@ static int take_pull(sc_store *st, round_state *s, const cJSON *answer, step_out
 }
 
 static int take_push(sc_store *st, round_state *s, const cJSON *answer, step_out *o) {
-  cJSON *in = cJSON_CreateObject(), *res = NULL;
-  if (!in) return SC_ENOMEM;
-  cJSON_AddItemReferenceToObject(in, "response", cJSON_GetObjectItemCaseSensitive(answer, "body"));
-  int rc = sync_push_response(st, in, &res);
-  cJSON_Delete(in);
+  cJSON *res = NULL;
+  int rc = respond(st, sync_push_response, answer, o, &res);
   if (rc != SC_OK) return rc;
   int64_t pushed = (int64_t)get_num(res, "pushed");
   s->pushed += pushed;
@@ -241,23 +244,16 @@ static int take_push(sc_store *st, round_state *s, const cJSON *answer, step_out
   s->failed += (int64_t)get_num(res, "failed");
   s->push_done += s->sent;
   set_progress(o, "push", s->push_done < s->push_total ? s->push_done : s->push_total, s->push_total);
-  rc = note_changed(o, res);
   cJSON_Delete(res);
-  return rc;
+  return SC_OK;
 }
 
 /* The inflight batch failed (status 0: no answer, or one the core refused): the ops go
 ** back with their op_ids and the retry schedule (outbox_push_failure). */
 static int push_failed(sc_store *st, round_state *s, double status, double retry_after, const char *message) {
-  cJSON *in = cJSON_CreateObject(), *res = NULL;
-  if (!in) return SC_ENOMEM;
-  cJSON_AddNumberToObject(in, "status", status);
-  cJSON_AddNumberToObject(in, "retryAfter", retry_after);
-  cJSON_AddStringToObject(in, "error", message);
-  int rc = sync_push_failure(st, in, &res);
-  cJSON_Delete(in);
-  if (rc == SC_OK) s->failed += (int64_t)get_num(res, "failed");
-  cJSON_Delete(res);
+  int64_t failed = 0;
+  int rc = outbox_push_failure(st, (int64_t)status, retry_after, message, &failed);
+  s->failed += failed;
   return rc;
 }
 
@@ -319,10 +315,8 @@ static int start(sc_store *st, const cJSON *opts, round_state *s) {
   s->batch = batch;
   s->pull_limit = pull_limit;
   s->push_left = -1;
-  cJSON *res = NULL;
-  if ((rc = sync_begin(st, NULL, &res)) != SC_OK) return rc;
-  in_doubt = (int64_t)get_num(res, "inDoubt");
-  cJSON_Delete(res);
+  /* The host holds the store's sync lock: ops still inflight belong to a round that died. */
+  if ((rc = outbox_requeue_inflight(st)) != SC_OK || (rc = outbox_count_in_doubt(st, &in_doubt)) != SC_OK) return rc;
   s->phase = in_doubt > 0 ? PH_DOUBT : PH_PULL1;
   return SC_OK;
 }
@@ -337,8 +331,8 @@ int round_step(sc_store *st, const cJSON *in, cJSON **pOut) {
     return store_fail(st, SC_EBADINPUT, "syncStep: start, answer and end are objects");
   round_state s;
   char *error = NULL;
-  step_out o = {cJSON_CreateObject(), cJSON_CreateArray(), NULL, {0}};
-  int rc = o.out && o.changed ? store_changed_set_init(&o.set, o.changed) : SC_ENOMEM;
+  step_out o = {cJSON_CreateObject(), NULL, NULL};
+  int rc = o.out ? SC_OK : SC_ENOMEM;
   if (rc != SC_OK) goto fail;
   if (opts) {
     rc = start(st, opts, &s);
@@ -367,10 +361,9 @@ int round_step(sc_store *st, const cJSON *in, cJSON **pOut) {
       st->new_conflicts = NULL;
       cJSON_Delete(o.progress);
       o.progress = NULL;
-      store_changed_set_free(&o.set);
       cJSON_Delete(o.changed);
-      o.changed = cJSON_CreateArray();
-      if (rc == SC_OK) rc = o.changed && error ? store_changed_set_init(&o.set, o.changed) : SC_ENOMEM;
+      o.changed = NULL;
+      if (rc == SC_OK && !error) rc = SC_ENOMEM;
       s = before;
       sc_free(st->errmsg);
       st->errmsg = NULL;
@@ -386,7 +379,7 @@ int round_step(sc_store *st, const cJSON *in, cJSON **pOut) {
   if (!cJSON_GetObjectItemCaseSensitive(o.out, "result")) cJSON_AddNullToObject(o.out, "result");
   if (o.progress) { cJSON_AddItemToObject(o.out, "progress", o.progress); o.progress = NULL; }
   else cJSON_AddNullToObject(o.out, "progress");
-  store_changed_set_free(&o.set);
+  if (!o.changed && !(o.changed = cJSON_CreateArray())) { rc = SC_ENOMEM; goto fail; }
   cJSON_AddItemToObject(o.out, "changed", o.changed);
   o.changed = NULL;
   if ((rc = merge_add_new_conflicts(st, o.out)) != SC_OK) goto fail;
@@ -394,7 +387,6 @@ int round_step(sc_store *st, const cJSON *in, cJSON **pOut) {
   sc_free(error);
   return SC_OK;
 fail:
-  store_changed_set_free(&o.set);
   cJSON_Delete(o.out);
   cJSON_Delete(o.changed);
   cJSON_Delete(o.progress);
