@@ -95,7 +95,22 @@ static int value(sc_store *st, const char *id) {
   return v;
 }
 
-static char *meta_text(sc_store *st, const char *key);
+/* status().lastError, or NULL (owned). */
+static char *last_error(sc_store *st) {
+  cJSON *s = tk_call(st, "status", "{}");
+  const cJSON *v = tk_get(s, "lastError");
+  char *out = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+  cJSON_Delete(s);
+  return out;
+}
+
+/* The cursor the next pull would send (owned). */
+static char *cursor_of(sc_store *st) {
+  cJSON *req = tk_call(st, "pullRequest", "{}");
+  char *out = strdup(tk_str(req, "cursor"));
+  cJSON_Delete(req);
+  return out;
+}
 
 static void round_should_pull_then_push_then_pull_again(void **state) {
   fx *f = *state;
@@ -170,7 +185,7 @@ static void a_push_failure_should_end_the_round_and_keep_every_op(void **state) 
   assert_string_equal(tk_str(la.result, "error"), "HTTP 503 on /push");
   assert_int_equal(tk_num(la.result, "pushed"), 0);
   assert_int_equal(pending(f->a), 3);
-  char *err = meta_text(f->a, "lastError");
+  char *err = last_error(f->a);
   assert_non_null(err);
   assert_string_equal(err, "HTTP 503 on /push");
   free(err);
@@ -178,7 +193,7 @@ static void a_push_failure_should_end_the_round_and_keep_every_op(void **state) 
   host_log ok = run_round(f->a, &f->srv, 10, NULL, NULL);
   assert_int_equal(tk_num(ok.result, "pushed"), 3);
   assert_int_equal(pending(f->a), 0);
-  assert_null(meta_text(f->a, "lastError"));
+  assert_null(last_error(f->a));
   cJSON_Delete(ok.result);
 }
 
@@ -200,7 +215,7 @@ static void a_refused_answer_should_end_the_round_and_change_nothing(void **stat
   assert_string_equal(lb.kinds, "p");
   assert_non_null(strstr(tk_str(lb.result, "error"), "data"));
   assert_int_equal(value(f->b, "q"), -1);     /* the good change of the page is not applied either */
-  char *cursor = meta_text(f->b, "cursor");
+  char *cursor = cursor_of(f->b);
   assert_true(!cursor || !*cursor);
   free(cursor);
   cJSON_Delete(lb.result);
@@ -268,22 +283,6 @@ static void bad_step_inputs_should_be_refused(void **state) {
   assert_string_equal(tk_str(end, "result.error"), "storage failed");
   cJSON_Delete(end);
   tk_call_fails(f->a, SC_EBADINPUT, "syncStep", "{\"answer\":{\"status\":200,\"body\":{}}}");   /* over */
-}
-
-static char *meta_text(sc_store *st, const char *key) {
-  cJSON *s = tk_call(st, "status", "{}");
-  const char *k = !strcmp(key, "lastError") ? "lastError" : NULL;
-  char *out = NULL;
-  if (k) {
-    const cJSON *v = tk_get(s, k);
-    if (cJSON_IsString(v)) out = strdup(v->valuestring);
-  } else {
-    cJSON *req = tk_call(st, "pullRequest", "{}");
-    out = strdup(tk_str(req, "cursor"));
-    cJSON_Delete(req);
-  }
-  cJSON_Delete(s);
-  return out;
 }
 
 int main(void) {
