@@ -16,7 +16,7 @@ SEEDS     ?= 200
 SEED      ?= 1
 SIM_FLAGS ?=
 SIM_TEST_SEEDS ?= 500
-SIM_MUTANTS := remote-wins no-archive lost-ask drop-op
+SIM_MUTANTS := remote-wins no-archive lost-ask drop-op coalesce-inflight
 
 # SRV_RULES_OBJ / SRV_INPROC_OBJ (the server's rules, in-process): mk/core.mk, which
 # the unit tests' rule needs them in first.

@@ -12,6 +12,9 @@
 **   lost-ask     ask (strategy, fieldStrategy, onDelete) settled silently by lww:
 **                no conflict ever reaches the user
 **   drop-op      every 5th local write changes the record but queues no op
+**   coalesce-inflight  a write to a record whose op was sent and not yet answered
+**                joins that op instead of queueing a new one (the op already went
+**                with the old data, so its acknowledgement drops the new edit)
 */
 #include "store.h"
 #include "merge.h"
@@ -72,8 +75,22 @@ int __wrap_merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_
   return __real_merge_incoming(st, c, rec, rm, from_push, changed, pNewConflict);
 }
 
+static int has_sent_op(sc_store *st, const char *coll, const char *id) {
+  sqlite3_stmt *q = NULL;
+  int sent = 0;
+  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM outbox WHERE coll=?1 AND record_id=?2 AND sent=1", -1, &q,
+                         NULL) == SQLITE_OK) {
+    sqlite3_bind_text(q, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) sent = sqlite3_column_int(q, 0) > 0;
+  }
+  sqlite3_finalize(q);
+  return sent;
+}
+
 int __wrap_outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec) {
   static unsigned writes;
   if (!strcmp(sim_mutant, "drop-op") && ++writes % 5 == 0) return SC_OK;
+  if (!strcmp(sim_mutant, "coalesce-inflight") && has_sent_op(st, c->name, rec->id)) return SC_OK;
   return __real_outbox_note_write(st, c, rec);
 }

@@ -218,19 +218,6 @@ static cJSON *callf(device *d, const char *method, int must_ok, const char *fmt,
   return call(d, method, buf, must_ok);
 }
 
-/* The body goes as its JSON text, as js-glue's HTTP transport hands it over (the core
-** parses it and refuses repeated keys). */
-static cJSON *call_with_body(device *d, const char *method, const char *key, const char *body) {
-  cJSON *wrap = cJSON_CreateObject();
-  cJSON_AddStringToObject(wrap, key, body);
-  char *input = cJSON_PrintUnformatted(wrap);
-  cJSON_Delete(wrap);
-  cJSON *out = call(d, method, input, 1);
-  cJSON_free(input);
-  if (out) d->knows_offset = 1;   /* pullResponse / pushResponse: the server's clock seen */
-  return out;
-}
-
 /* ------------------------------------------------------------------ configuration */
 
 static const char *k_collections =
@@ -359,6 +346,13 @@ static net_answer net_exchange(device *d, int push, const char *body, const char
     cJSON_free(resp);
     a.status = 502;
     return a;
+  }
+  if (roll >= 23 && roll < 25 && resp && a.status == 200) {  /* the answer cut short */
+    size_t n = strlen(resp);
+    resp[n ? (size_t)rng_int(&w->r, (int)n) : 0] = 0;
+    trace(w, "%s: answer truncated to %zu bytes", d->name, strlen(resp));
+  } else if (a.status == 200) {
+    d->knows_offset = 1;                           /* a whole answer: the server's clock seen */
   }
   a.body = resp;
   return a;
@@ -523,113 +517,71 @@ static void check_conflicts(device *d, const char *when) {
 
 /* ------------------------------------------------------------------ the host's sync round */
 
-/* js-glue's _pullAll: pages until hasMore is false; a 410 → pullGone and start over,
-** once (a second 410 in the same pull is an error). Returns 0 or -1 on a failed call
-** (seed failed), 1 on a network/HTTP failure (errbuf says which). */
-static int pull_all(device *d, char *errbuf, size_t n) {
+/* One store.sync() as js-glue's _runSync drives it: the core's step machine (syncStep,
+** wasm/src/round.c) names each request, this loop makes it over the faulty network and
+** hands back the answer ({status: 200, body: text}) or the failure ({status, retryAfter,
+** error}; status 0 = no answer). Nothing of the round's policy is here. Returns 1 when
+** the round ended without an error. */
+static int sync_round(device *d, int force) {
   world *w = d->world;
-  int gone = 0;
-  for (int page = 0; page < 1000; page++) {
-    cJSON *req = callf(d, "pullRequest", 1, "{\"limit\":%d}", 2 + rng_int(&w->r, 10));
-    if (!req) return -1;
-    const char *cursor_node = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "cursor"));
-    const cJSON *limit = cJSON_GetObjectItemCaseSensitive(req, "limit");
-    char cursor[64];
-    snprintf(cursor, sizeof cursor, "%s", cursor_node ? cursor_node : "");
-    net_answer a = net_exchange(d, 0, NULL, cursor, cJSON_IsNumber(limit) ? limit->valueint : 0);
-    cJSON_Delete(req);
-    trace(w, "%s pull cursor=%s -> %d %.300s", d->name, cursor, a.status, a.body ? a.body : "");
-    if (a.status == 410 && !gone++) {
-      cJSON_free(a.body);
-      if (!call(d, "pullGone", "{}", 1)) return -1;
-      continue;
+  cJSON *step = callf(d, "syncStep", 1, "{\"start\":{\"force\":%s,\"batchSize\":%d,\"pullLimit\":%d}}",
+                      force ? "true" : "false", d->batch, 2 + rng_int(&w->r, 10));
+  for (int steps = 0; step && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(step, "request")); steps++) {
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(step, "request");
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "kind"));
+    int push = kind && !strcmp(kind, "push");
+    if (steps >= 5000 || !kind || (!push && strcmp(kind, "pull"))) {
+      fail_why(w, "%s: syncStep asked for request %d of kind %s", d->name, steps, kind ? kind : "(none)");
+      w->failed = 1;
+      cJSON_Delete(step);
+      return 0;
     }
-    if (a.status != 200) {
-      snprintf(errbuf, n, "pull failed: status %d", a.status);
-      cJSON_free(a.body);
-      return 1;
+    net_answer a;
+    if (push) {
+      char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(req, "body"));
+      observe_push(d, text);
+      a = net_exchange(d, 1, text, NULL, 0);
+      trace(w, "%s push %.600s -> %d %.600s", d->name, text, a.status, a.body ? a.body : "");
+      cJSON_free(text);
+      if (w->faults && rng_chance(&w->r, 3)) {     /* the answer arrives at a dead tab */
+        cJSON_free(a.body);
+        cJSON_Delete(step);
+        crash_device(w, d);
+        return 0;
+      }
+    } else {
+      const cJSON *q = cJSON_GetObjectItemCaseSensitive(req, "query");
+      const char *cursor = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "cursor"));
+      const cJSON *limit = cJSON_GetObjectItemCaseSensitive(q, "limit");
+      a = net_exchange(d, 0, NULL, cursor ? cursor : "", cJSON_IsNumber(limit) ? limit->valueint : 0);
+      trace(w, "%s pull cursor=%s -> %d %.300s", d->name, cursor ? cursor : "", a.status, a.body ? a.body : "");
     }
-    cJSON *res = call_with_body(d, "pullResponse", "response", a.body);
+    cJSON *in = cJSON_CreateObject(), *answer = cJSON_AddObjectToObject(in, "answer");
+    cJSON_AddNumberToObject(answer, "status", a.status);
+    if (a.status == 200) {
+      cJSON_AddStringToObject(answer, "body", a.body ? a.body : "");
+    } else {
+      cJSON_AddNumberToObject(answer, "retryAfter", a.retry_after);
+      cJSON_AddStringToObject(answer, "error", a.status ? "request failed: HTTP error" : "request failed: no answer");
+    }
     cJSON_free(a.body);
-    if (!res) return -1;
-    int more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "hasMore"));
-    if (w->verbose) {
-      char *t = cJSON_PrintUnformatted(res);
-      trace(w, "%s pullResponse -> %.300s", d->name, t);
+    char *input = cJSON_PrintUnformatted(in);
+    cJSON_Delete(in);
+    cJSON_Delete(step);
+    step = call(d, "syncStep", input, 1);
+    cJSON_free(input);
+    if (step && w->verbose) {
+      char *t = cJSON_PrintUnformatted(step);
+      trace(w, "%s syncStep -> %.300s", d->name, t);
       cJSON_free(t);
     }
-    cJSON_Delete(res);
-    if (!more) return 0;
   }
-  fail_why(w, "%s: pull never ended (1000 pages with hasMore)", d->name);
-  w->failed = 1;
-  return -1;
-}
-
-/* js-glue's _pushAll: batches while pushRequest has a body, at most
-** ceil(total/batch)*2+4 of them; a failed POST → pushFailure and the round ends.
-** in_doubt: only the ops sent before and never answered (the round's first step).
-** *pPushed = ops acknowledged. Returns like pull_all. */
-static int push_all(device *d, int force, int in_doubt, int *pPushed, char *errbuf, size_t n) {
-  world *w = d->world;
-  const char *request = in_doubt ? "{\"force\":%s,\"inDoubt\":true}" : "{\"force\":%s}";
-  cJSON *req = callf(d, "pushRequest", 1, request, force ? "true" : "false");
-  if (!req) return -1;
-  int total = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(req, "total"));
-  int rounds = (total + d->batch - 1) / d->batch * 2 + 4;
-  *pPushed = 0;
-  while (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req, "body")) && rounds-- > 0) {
-    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(req, "body"));
-    cJSON_Delete(req);
-    req = NULL;
-    observe_push(d, text);
-    net_answer a = net_exchange(d, 1, text, NULL, 0);
-    trace(w, "%s push %.600s -> %d %.600s", d->name, text, a.status, a.body ? a.body : "");
-    cJSON_free(text);
-    if (w->faults && rng_chance(&w->r, 3)) {     /* the answer arrives at a dead tab */
-      cJSON_free(a.body);
-      snprintf(errbuf, n, "crashed");
-      return crash_device(w, d) ? -1 : 1;
-    }
-    if (a.status != 200) {
-      cJSON_free(a.body);
-      snprintf(errbuf, n, "push failed: status %d", a.status);
-      cJSON *f = callf(d, "pushFailure", 1, "{\"status\":%d,\"retryAfter\":%d,\"error\":\"%s\"}",
-                       a.status, a.retry_after, errbuf);
-      if (!f) return -1;
-      cJSON_Delete(f);
-      return 1;
-    }
-    cJSON *res = call_with_body(d, "pushResponse", "response", a.body);
-    cJSON_free(a.body);
-    if (!res) return -1;
-    *pPushed += (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(res, "pushed"));
-    cJSON_Delete(res);
-    if (!(req = callf(d, "pushRequest", 1, request, force ? "true" : "false"))) return -1;
-  }
-  cJSON_Delete(req);
-  return 0;
-}
-
-/* One store.sync() as js-glue's _runSync does it: syncBegin → resend the ops in doubt
-** (sent, never answered) → pull pages → push batches → pull again when anything was
-** pushed → syncDone {error}. Returns 1 when the round reached the server cleanly. */
-static int sync_round(device *d, int force) {
-  char errbuf[64] = "";
-  int pushed = 0, resent = 0;
-  cJSON *begin = call(d, "syncBegin", "{}", 1);
-  int rc = begin ? 0 : -1;
-  if (rc == 0 && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(begin, "inDoubt")) > 0)
-    rc = push_all(d, force, 1, &resent, errbuf, sizeof errbuf);
-  cJSON_Delete(begin);
-  if (rc == 0) rc = pull_all(d, errbuf, sizeof errbuf);
-  if (rc == 0) rc = push_all(d, force, 0, &pushed, errbuf, sizeof errbuf);
-  if (rc == 0 && pushed) rc = pull_all(d, errbuf, sizeof errbuf);
-  if (rc < 0) return 0;             /* a core call failed: the seed is already failed */
-  if (errbuf[0]) cJSON_Delete(callf(d, "syncDone", 1, "{\"error\":\"%s\"}", errbuf));
-  else cJSON_Delete(call(d, "syncDone", "{\"error\":null}", 1));
+  if (!step) return 0;                              /* a core call failed: the seed is already failed */
+  const cJSON *result = cJSON_GetObjectItemCaseSensitive(step, "result");
+  int clean = cJSON_IsObject(result) && !cJSON_GetObjectItemCaseSensitive(result, "error");
+  cJSON_Delete(step);
   check_conflicts(d, "after sync");
-  return rc == 0;
+  return clean;
 }
 
 /* ------------------------------------------------------------------ the user */
