@@ -276,51 +276,37 @@ TK_UNUSED static cJSON *tk_call_json(sc_store *st, const char *method, cJSON *in
   return out;
 }
 
-/* One sync round of st against the server as the JS host runs it: syncBegin, the
-** in-doubt resend, pull pages (a 410: pullGone and again, once), push batches, syncDone. Returns totals {pulled, pushed,
-** conflicts}. */
+/* One sync round of st against the server, driven as the JS host drives it: the core's
+** step machine (syncStep) names each request, the in-process server answers it. The
+** page size is the round's pullLimit. Returns the round's result {pulled, pushed,
+** conflicts, failed}; asserts it ended without an error. */
 typedef struct tk_round { int pulled, pushed, conflicts, failed; } tk_round;
 
-TK_UNUSED static void tk_push_all(sc_store *st, tk_server *s, const char *request, tk_round *r) {
-  for (int guard = 0; guard < 1000; guard++) {
-    cJSON *req = tk_call(st, "pushRequest", "%s", request);
-    const cJSON *body = tk_get(req, "body");
-    if (!cJSON_IsObject(body)) { cJSON_Delete(req); break; }
-    cJSON *resp = tk_server_push(s, body);
-    cJSON_Delete(req);
-    cJSON *ans = tk_call_json(st, "pushResponse", tk_wrap("response", resp));
-    r->pushed += (int)tk_num(ans, "pushed");
-    r->conflicts += (int)tk_num(ans, "conflicts");
-    r->failed += (int)tk_num(ans, "failed");
-    cJSON_Delete(ans);
-  }
-}
-
 TK_UNUSED static tk_round tk_sync(sc_store *st, tk_server *s, int page) {
-  tk_round r = {0, 0, 0, 0};
-  cJSON *begin = tk_call(st, "syncBegin", "{}");
-  if (tk_num(begin, "inDoubt") > 0) tk_push_all(st, s, "{\"inDoubt\":true}", &r);
-  cJSON_Delete(begin);
-  for (int gone = 0;;) {
-    cJSON *req = tk_call(st, "pullRequest", "{\"limit\":%d}", page);
-    int status = 0;
-    cJSON *resp = tk_server_pull_status(s, tk_str(req, "cursor"), page, &status);
-    cJSON_Delete(req);
-    if (status == 410 && !gone++) {          /* the host's answer to 410: a full resync, once */
-      cJSON_Delete(resp);
-      cJSON_Delete(tk_call(st, "pullGone", "{}"));
-      continue;
+  cJSON *step = tk_call(st, "syncStep", "{\"start\":{\"pullLimit\":%d}}", page);
+  for (int guard = 0; cJSON_IsObject(tk_get(step, "request")); guard++) {
+    assert_true(guard < 10000);
+    const cJSON *req = tk_get(step, "request");
+    cJSON *answer = cJSON_CreateObject(), *body;
+    int status = 200;
+    if (!strcmp(tk_str(req, "kind"), "push")) body = tk_server_push(s, tk_get(req, "body"));
+    else body = tk_server_pull_status(s, tk_str(req, "query.cursor"), (int)tk_num(req, "query.limit"), &status);
+    cJSON_AddNumberToObject(answer, "status", status);
+    if (status == 200) {
+      cJSON_AddItemToObject(answer, "body", body);
+    } else {
+      cJSON_Delete(body);
+      cJSON_AddStringToObject(answer, "error", "HTTP error");
     }
-    assert_int_equal(status, 200);
-    cJSON *ans = tk_call_json(st, "pullResponse", tk_wrap("response", resp));
-    r.pulled += (int)tk_num(ans, "pulled");
-    r.conflicts += (int)tk_num(ans, "conflicts");
-    int more = cJSON_IsTrue(tk_get(ans, "hasMore"));
-    cJSON_Delete(ans);
-    if (!more) break;
+    cJSON_Delete(step);
+    step = tk_call_json(st, "syncStep", tk_wrap("answer", answer));
   }
-  tk_push_all(st, s, "{}", &r);
-  cJSON_Delete(tk_call(st, "syncDone", "{}"));
+  const cJSON *res = tk_get(step, "result");
+  assert_true(cJSON_IsObject(res));
+  assert_null(tk_get(res, "error"));
+  tk_round r = {(int)tk_num(res, "pulled"), (int)tk_num(res, "pushed"), (int)tk_num(res, "conflicts"),
+                (int)tk_num(res, "failed")};
+  cJSON_Delete(step);
   return r;
 }
 
