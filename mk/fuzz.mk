@@ -46,7 +46,7 @@ FUZZ_PQ_CFLAGS   = $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/
 $(FUZZ_DIR)/server/%.o: server/%.c $(wildcard server/*.h) wasm/src/util.h $(TP)/.fetched | deps-native deps-server
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_PQ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) -Wno-unknown-warning-option -c -o $@ $<
-$(FUZZ_DIR)/fuzz_server: tests/fuzz/fuzz_server.c $(FUZZ_SERVER_OBJ) $(FUZZ_DIR)/core/time.o $(FUZZ_DIR)/core/hlc.o $(FUZZ_DIR)/core/util.o $(FUZZ_DIR)/sqlite3.o $(FUZZ_DIR)/cJSON.o
+$(FUZZ_DIR)/fuzz_server: tests/fuzz/fuzz_server.c $(FUZZ_SERVER_OBJ) $(FUZZ_DIR)/core/time.o $(FUZZ_DIR)/core/hlc.o $(FUZZ_DIR)/core/rules.o $(FUZZ_DIR)/core/util.o $(FUZZ_DIR)/sqlite3.o $(FUZZ_DIR)/cJSON.o
 	$(FUZZ_CC) -iquote server $(FUZZ_CFLAGS) -pthread $(FUZZ_PQ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpq -lcrypto -lm -ldl
 
 # Each target: corpus in build/fuzz/corpus-<t>/, seeds read-only from tests/fuzz/seeds/<t>/.

@@ -1,13 +1,14 @@
 # The reference sync server (server/): build/syncore-server on libmicrohttpd,
 # SQLite and PostgreSQL (libpq), OpenSSL for JWT HMAC. It links the core's own
-# time, hlc and util objects (one core, two hosts: the HLC text, time text and the
+# time, hlc, rules and util objects (one core, two hosts: the HLC text, time text, the
+# name/id limits and the future tolerance (rules.h) and the
 # repeated-key rule live once) rather than the whole library.
 #   make server         build/syncore-server
 #   make test-server    conformance + concurrency suites, SQLite and PostgreSQL
 #   make bench-server   push/pull throughput vs a static file (docs/BENCHMARKS.md)
 
 SERVER_SRC := $(wildcard server/*.c)
-SERVER_HDR := $(wildcard server/*.h) wasm/src/time.h wasm/src/hlc.h wasm/src/util.h wasm/src/syncore.h
+SERVER_HDR := $(wildcard server/*.h) wasm/src/time.h wasm/src/hlc.h wasm/src/rules.h wasm/src/util.h wasm/src/syncore.h
 SERVER_OBJ := $(patsubst server/%.c,build/server/%.o,$(SERVER_SRC))
 SERVER_BIN := build/syncore-server
 PQ_CFLAGS   = $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
@@ -19,7 +20,7 @@ build/server/%.o: server/%.c $(SERVER_HDR) $(TP)/.fetched | deps-server deps-nat
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SERVER) -c -o $@ $<
 
-$(SERVER_BIN): $(SERVER_OBJ) $(NATIVE)/core/time.o $(NATIVE)/core/hlc.o $(NATIVE)/core/util.o $(NATIVE)/sqlite3.o $(NATIVE)/cJSON.o
+$(SERVER_BIN): $(SERVER_OBJ) $(NATIVE)/core/time.o $(NATIVE)/core/hlc.o $(NATIVE)/core/rules.o $(NATIVE)/core/util.o $(NATIVE)/sqlite3.o $(NATIVE)/cJSON.o
 	$(CC) -pthread -o $@ $^ -lmicrohttpd -lpq -lcrypto -lm -ldl
 
 .PHONY: server test-server bench-server bench

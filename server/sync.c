@@ -31,9 +31,9 @@
 #include <time.h>
 
 #include "hlc.h"
+#include "rules.h"
 #include "time.h"
 
-#define OP_ID_MAX 128
 #define TIME_TEXT_MAX 64
 #define DEFAULT_LIMIT 500
 #define MAX_LIMIT 5000
@@ -45,10 +45,10 @@ void sync_config_defaults(srv_config *c) {
   c->max_depth = 64;
   c->max_nodes = 262144;
   c->max_page_bytes = 8u << 20;
-  c->max_id = 128;
+  c->max_id = SC_ID_MAX;
   c->max_record = 1u << 20;
   c->tombstone_retention_ms = 30LL * 24 * 3600 * 1000;
-  c->future_tolerance_ms = 300000;
+  c->future_tolerance_ms = SC_FUTURE_TOLERANCE_MS;
 }
 
 int64_t sync_now_ms(void) {
@@ -66,12 +66,14 @@ void sync_error_reply(sync_reply *out, int status, const char *message) {
   out->body = buf_take(&b);
 }
 
-static void put_server_time(srv_buf *b, int64_t now_ms) {
+/* The answer's opening: the server's clock and how far ahead of it an op may be. */
+static void put_server_time(srv_buf *b, const srv_config *cfg, int64_t now_ms) {
   char text[SC_TIME_TEXT_LEN + 1];
   if (sc_time_format(now_ms, text) != 0) snprintf(text, sizeof text, "1970-01-01T00:00:00.000Z");
   buf_puts(b, "{\"server_time\":\"");
   buf_puts(b, text);
-  buf_puts(b, "\"");
+  buf_puts(b, "\",\"future_tolerance_ms\":");
+  buf_int(b, cfg->future_tolerance_ms);
 }
 
 /* The record object of results and (with seq) of pull changes. */
@@ -110,17 +112,6 @@ typedef struct push_op {
   const char *hlc;
 } push_op;
 
-static int collection_name_valid(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 64) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-      return 0;
-  }
-  return 1;
-}
-
 static const char *get_string(const cJSON *obj, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -134,7 +125,7 @@ static int validate_op(const srv_config *cfg, cJSON *item, int64_t now_ms, push_
   const char *dup = json_duplicate_key(item);
   if (dup) {
     const char *id = get_string(item, "op_id");
-    op->op_id = id && id[0] && strlen(id) <= OP_ID_MAX ? id : NULL;
+    op->op_id = id && id[0] && strlen(id) <= SC_OP_ID_MAX ? id : NULL;
     snprintf(zErr, nErr, "the op repeats the key \"%.64s\" (each key once: JSON readers disagree on which wins)", dup);
     return -1;
   }
@@ -144,12 +135,12 @@ static int validate_op(const srv_config *cfg, cJSON *item, int64_t now_ms, push_
   op->kind = get_string(item, "kind");
   op->updated_at = get_string(item, "updated_at");
   op->hlc = get_string(item, "hlc");
-  if (!op->op_id || !op->op_id[0] || strlen(op->op_id) > OP_ID_MAX) {
+  if (!op->op_id || !op->op_id[0] || strlen(op->op_id) > SC_OP_ID_MAX) {
     op->op_id = NULL;
-    snprintf(zErr, nErr, "op_id must be a string of 1-%d characters", OP_ID_MAX);
+    snprintf(zErr, nErr, "op_id must be a string of 1-%d characters", SC_OP_ID_MAX);
     return -1;
   }
-  if (!op->collection || !collection_name_valid(op->collection)) {
+  if (!op->collection || !sc_coll_name_valid(op->collection)) {
     snprintf(zErr, nErr, "collection must match [A-Za-z0-9_]{1,64}");
     return -1;
   }
@@ -462,8 +453,8 @@ static void collect_keys(const srv_config *cfg, const cJSON *ops, db_push_keys *
   cJSON_ArrayForEach(item, ops) {
     const char *op_id = get_string(item, "op_id"), *coll = get_string(item, "collection"),
                *id = get_string(item, "id");
-    keys->op_ids[i] = op_id && strlen(op_id) <= OP_ID_MAX ? op_id : NULL;
-    if (coll && id && collection_name_valid(coll) && strlen(id) <= (size_t)cfg->max_id) {
+    keys->op_ids[i] = op_id && strlen(op_id) <= SC_OP_ID_MAX ? op_id : NULL;
+    if (coll && id && sc_coll_name_valid(coll) && strlen(id) <= (size_t)cfg->max_id) {
       keys->collections[i] = coll;
       keys->ids[i] = id;
     }
@@ -488,7 +479,7 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
   rc = st.be->push_begin(st.conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
   free(keys.op_ids);
   if (rc != DB_OK) goto done;
-  put_server_time(&res, now_ms);
+  put_server_time(&res, cfg, now_ms);
   buf_puts(&res, ",\"results\":[");
   int i = 0;
   cJSON *item;
@@ -604,7 +595,7 @@ void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, cons
   }
   if (from_start) watermark = page.purged_seq;
   srv_buf b = {0};
-  put_server_time(&b, now_ms);
+  put_server_time(&b, cfg, now_ms);
   buf_puts(&b, ",\"changes\":[");
   for (size_t i = 0; i < page.count; i++) {
     if (i) buf_puts(&b, ",");

@@ -648,6 +648,66 @@ static void push_request_in_doubt_should_take_only_unanswered_ops_whatever_their
   tk_pair_close(f);
 }
 
+/* The hlc of the one op A's push request carries. Caller frees. */
+static char *pushed_hlc(sc_store *st) {
+  cJSON *req = tk_call(st, "pushRequest", "{\"force\":true}");
+  char *hlc = strdup(tk_str(req, "body.ops.0.hlc"));
+  cJSON_Delete(req);
+  return hlc;
+}
+
+/* Rules.h, issue 11: the client takes the server's future tolerance from its answers. A
+** device whose clock runs 100 s ahead sends an op, the answer is lost, then a pull tells it
+** the true time. Whether the resend may keep the stamp depends on the tolerance: under the
+** default 300 s the server accepts it, so the op goes again as sent; under a server that
+** tolerates 60 s it would be rejected, so it is rebuilt with a stamp on the corrected clock. */
+static void resend_should_keep_or_rebuild_its_stamp_by_the_servers_future_tolerance(void **state) {
+  (void)state;
+  for (int tolerate_60s = 0; tolerate_60s <= 1; tolerate_60s++) {
+    fx *f = tk_pair_open(CFG, 3, 4);
+    f->ea.now = f->srv.now + 100000;
+    cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"t\":0}}"));
+    char *first = pushed_hlc(f->a);
+    cJSON_Delete(tk_call(f->a, "pushFailure", "{\"status\":503,\"error\":\"lost\"}"));
+    cJSON *page = tk_server_pull(&f->srv, "", 10);
+    assert_int_equal((int)tk_num(page, "future_tolerance_ms"), 300000);   /* the server names its own */
+    if (tolerate_60s) cJSON_ReplaceItemInObject(page, "future_tolerance_ms", cJSON_CreateNumber(60000));
+    cJSON_Delete(tk_call_json(f->a, "pullResponse", tk_wrap("response", page)));
+    char *again = pushed_hlc(f->a);
+    if (tolerate_60s) {
+      assert_string_not_equal(first, again);
+      assert_true(strcmp(again, first) < 0);   /* 15-digit ms first: on the corrected clock, earlier */
+    } else {
+      assert_string_equal(first, again);
+    }
+    free(first);
+    free(again);
+    tk_pair_close(f);
+  }
+}
+
+/* A future tolerance that is not a whole number of ms within a week fails the answer. */
+static void answer_with_a_bad_future_tolerance_should_change_nothing(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"t\":0}}"));
+  tk_sync(f->a, &f->srv, 100);
+  cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"t\":0}}"));
+  char *before = snapshot(f->b);
+  const char *bad[] = {"-5", "\"300000\"", "1.5", "1e12", "null", "{}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cJSON *page = tk_server_pull(&f->srv, "", 10);
+    cJSON_ReplaceItemInObject(page, "future_tolerance_ms", cJSON_Parse(bad[i]));
+    char *text = cJSON_PrintUnformatted(page);
+    cJSON_Delete(page);
+    tk_call_fails(f->b, SC_EPROTOCOL, "pullResponse", "{\"response\":%s}", text);
+    free(text);
+    char *after = snapshot(f->b);
+    assert_string_equal(before, after);
+    free(after);
+  }
+  free(before);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(pull_should_page_until_has_more_is_false_and_keep_the_cursor, setup, teardown),
@@ -668,6 +728,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(server_answer_with_a_repeated_key_should_change_nothing, setup, teardown),
     cmocka_unit_test(in_doubt_edit_should_be_settled_before_a_pull_judges_an_edit_on_top_of_it),
     cmocka_unit_test(push_request_in_doubt_should_take_only_unanswered_ops_whatever_their_backoff),
+    cmocka_unit_test(resend_should_keep_or_rebuild_its_stamp_by_the_servers_future_tolerance),
+    cmocka_unit_test_setup_teardown(answer_with_a_bad_future_tolerance_should_change_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,7 +245,7 @@ static int build_where(sc_store *st, const sc_coll *c, const cJSON *in, int incl
   const cJSON *w;
   if (where) cJSON_ArrayForEach(w, where) {
     char *next;
-    if (!store_field_name_valid(w->string)) { sc_free(sql); return store_fail(st, SC_EBADINPUT, "where: field name '%.64s' must match [A-Za-z0-9_$-]{1,128}", w->string); }
+    if (!sc_field_name_valid(w->string)) { sc_free(sql); return store_fail(st, SC_EBADINPUT, "where: field name '%.64s' must match [A-Za-z0-9_$-]{1,128}", w->string); }
     if (cJSON_IsArray(w) || cJSON_IsObject(w)) { sc_free(sql); return store_fail(st, SC_EBADINPUT, "where.%s must be a string, number, boolean or null", w->string); }
     if (strcmp(w->string, "id") == 0) next = util_printf("%s AND id IS ?", sql);
     else if (cJSON_IsNull(w)) next = util_printf("%s AND json_extract(data,'$.\"%s\"') IS NULL", sql, w->string);
@@ -294,7 +294,7 @@ static int m_list(sc_store *st, const cJSON *in, cJSON **pOut) {
     goto fail;
   }
   if (offset < 0) { rc = store_fail(st, SC_EBADINPUT, "list: offset must be ≥ 0"); goto fail; }
-  if (order && !store_field_name_valid(order)) { rc = store_fail(st, SC_EBADINPUT, "list: orderBy must be a field name"); goto fail; }
+  if (order && !sc_field_name_valid(order)) { rc = store_fail(st, SC_EBADINPUT, "list: orderBy must be a field name"); goto fail; }
   if ((rc = build_where(st, c, in, include_deleted, &where, binds)) != SC_OK) goto fail;
   if (order && strcmp(order, "id") != 0)
     sql = util_printf("SELECT id, data, deleted FROM records WHERE %s ORDER BY json_extract(data,'$.\"%s\"') %s, id %s LIMIT ? OFFSET ?",

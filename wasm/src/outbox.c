@@ -243,13 +243,15 @@ static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, c
   return 0;
 }
 
-/* A stamp further ahead of the corrected clock than the server tolerates (its 5 minutes,
-** less a margin): made before the clock offset was known. The server rejects such an op,
-** so it was never applied and may be rebuilt. */
-static int stamp_too_new(const sc_store *st, const cJSON *hlc) {
-  int64_t ms;
+/* A stamp further ahead of the corrected clock than the server tolerates (the tolerance
+** its last answer named, or rules.h's default, less a fifth as margin): made before the
+** clock offset was known. The server rejects such an op, so it was never applied and may
+** be rebuilt. */
+static int stamp_too_new(sc_store *st, const cJSON *hlc) {
+  int64_t ms, tolerance = SC_FUTURE_TOLERANCE_MS;
   if (!cJSON_IsString(hlc) || sc_hlc_parse(hlc->valuestring, &ms, NULL, NULL, NULL, 0) != SC_OK) return 0;
-  return ms > sc_hlc_physical(&st->clock, store_now(st)) + 240000;
+  if (store_meta_get_int(st, "future_tolerance_ms", &tolerance) != SC_OK) tolerance = SC_FUTURE_TOLERANCE_MS;
+  return ms > sc_hlc_physical(&st->clock, store_now(st)) + tolerance / 5 * 4;
 }
 
 /* Build (invariant 7) the wire form of an unsent op from its record. *pOp NULL = nothing to send. */

@@ -34,20 +34,6 @@ int store_sqlfail(sc_store *st, const char *doing) {
 
 int64_t store_now(const sc_store *st) { return st->hooks.now_ms(st->hooks.ctx); }
 
-static int name_chars_ok(const char *s, size_t max, int allow_dash) {
-  size_t n = 0;
-  if (!s || !*s) return 0;
-  for (; s[n]; n++) {
-    char ch = s[n];
-    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-             (allow_dash && (ch == '-' || ch == '$'));
-    if (!ok || n >= max) return 0;
-  }
-  return 1;
-}
-
-int store_coll_name_valid(const char *s) { return name_chars_ok(s, 64, 0); }
-int store_field_name_valid(const char *s) { return name_chars_ok(s, 128, 1); }
 
 const sc_coll *store_coll(const sc_store *st, const char *name) {
   if (!name) return NULL;
@@ -72,7 +58,7 @@ static int string_array(sc_store *st, const cJSON *cfg, const char *coll, const 
     return store_fail(st, SC_EBADINPUT, "collections.%s.%s must be an array of field names", coll, key);
   const cJSON *it;
   cJSON_ArrayForEach(it, arr) {
-    if (!cJSON_IsString(it) || !(fields == 2 ? store_coll_name_valid(it->valuestring) : store_field_name_valid(it->valuestring)))
+    if (!cJSON_IsString(it) || !(fields == 2 ? sc_coll_name_valid(it->valuestring) : sc_field_name_valid(it->valuestring)))
       return store_fail(st, SC_EBADINPUT, "collections.%s.%s holds an invalid field name (use %s)", coll, key,
                         fields == 2 ? "[A-Za-z0-9_]{1,64}" : "[A-Za-z0-9_$-]{1,128}");
   }
@@ -123,7 +109,7 @@ static int config_coll(sc_store *st, sc_coll *c, const char *name, const cJSON *
     const cJSON *it;
     if (!cJSON_IsObject(refs)) return store_fail(st, SC_EBADINPUT, "collections.%s.refs must be an object field → collection", name);
     cJSON_ArrayForEach(it, refs) {
-      if (!cJSON_IsString(it) || !store_field_name_valid(it->string))
+      if (!cJSON_IsString(it) || !sc_field_name_valid(it->string))
         return store_fail(st, SC_EBADINPUT, "collections.%s.refs.%s must name a collection", name, it->string);
     }
     c->refs = cJSON_Duplicate(refs, 1);
@@ -186,7 +172,7 @@ int store_config(sc_store *st, const cJSON *config) {
   memset(st->colls, 0, sizeof(sc_coll) * (size_t)(n ? n : 1));
   const cJSON *it;
   if (colls) cJSON_ArrayForEach(it, colls) {
-    if (!store_coll_name_valid(it->string))
+    if (!sc_coll_name_valid(it->string))
       return store_fail(st, SC_EBADINPUT, "collection name '%s' must match [A-Za-z0-9_]{1,64}", it->string);
     if (store_coll(st, it->string)) return store_fail(st, SC_EBADINPUT, "collection '%s' is configured twice", it->string);
     rc = config_coll(st, &st->colls[st->ncoll], it->string, it);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "syncore.h"
 #include "hlc.h"
+#include "rules.h"
 #include "util.h"
 #include "sqlite3.h"
 
@@ -31,7 +32,6 @@ enum { SC_STRAT_LWW, SC_STRAT_MERGE_FIELDS, SC_STRAT_ASK, SC_STRAT_SERVER_WINS,
 enum { SC_ONDEL_ASK, SC_ONDEL_DELETE_WINS, SC_ONDEL_EDIT_WINS, SC_ONDEL_LATEST,
        SC_ONDEL_REMOTE, SC_ONDEL_LOCAL /* defaults of server-wins / client-wins */ };
 
-#define SC_ID_MAX 128
 
 typedef struct sc_coll {
   char *name;
@@ -183,8 +183,5 @@ int store_changed_set_init(sc_changed_set *set, cJSON *changed);   /* SC_OK or S
 int store_changed_set_merge(sc_changed_set *set, const cJSON *more);
 void store_changed_set_free(sc_changed_set *set);
 
-/* Validation of names. */
-int store_coll_name_valid(const char *s);
-int store_field_name_valid(const char *s);
 
 #endif /* SC_STORE_H */

@@ -111,9 +111,23 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
   return rc;
 }
 
+/* The server's future tolerance (rules.h), kept for the ops built before its next answer. */
+static int observe_future_tolerance(sc_store *st, const cJSON *resp) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(resp, "future_tolerance_ms");
+  int64_t kept = SC_FUTURE_TOLERANCE_MS;
+  if (!t) return SC_OK;
+  if (!is_int(t, 0) || t->valuedouble > 7 * 86400000.0)
+    return store_fail(st, SC_EPROTOCOL, "future_tolerance_ms must be an integer of 0..604800000 ms");
+  int rc = store_meta_get_int(st, "future_tolerance_ms", &kept);
+  if (rc != SC_OK || kept == (int64_t)t->valuedouble) return rc;
+  return store_meta_set_int(st, "future_tolerance_ms", (int64_t)t->valuedouble);
+}
+
 static int observe_server_time(sc_store *st, const cJSON *resp) {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(resp, "server_time");
   int64_t ms;
+  int rc = observe_future_tolerance(st, resp);
+  if (rc != SC_OK) return rc;
   if (!cJSON_IsString(t) || sc_time_parse(t->valuestring, 0, &ms, NULL, 0) != SC_OK) return SC_OK;
   int64_t before = st->clock.offset_ms;
   sc_hlc_observe_server(&st->clock, ms, store_now(st));
