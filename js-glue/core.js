@@ -7,6 +7,7 @@
 // Internal API (for syncore.js, sw.js and the tests):
 //   const core = await loadCore({ wasmBinary? })        one module per context (cached)
 //   core.codes                        { SC_OK: 0, SC_BAD_INPUT: 1, … } from sc_constants_json
+//   core.writes                       { put: true, get: false, … } from sc_methods_json
 //   core.open(config) → pStore        sc_open (config = docs/CORE_API.md "open"); throws SyncoreError
 //   core.call(pStore, method, input)  sc_call → parsed JSON; throws SyncoreError(message, code)
 //   core.close(pStore)
@@ -82,6 +83,7 @@ class Core {
     this.pSlot = m._malloc(8) >>> 0;        // out-pointer slots for every call (calls never nest)
     this.hasCore = typeof m._sc_open === 'function';
     this.codes = this.hasCore ? JSON.parse(this.readString(m._sc_constants_json())) : {};
+    this.writes = this.hasCore ? JSON.parse(this.readString(m._sc_methods_json())) : {};
     this.names = Object.fromEntries(Object.entries(this.codes).map(([name, value]) => [value, name]));
     this.chunkSize = m._sc_vfs_chunk_size();
   }

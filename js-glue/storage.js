@@ -27,10 +27,6 @@ import { openOpfsPersister, opfsAvailable } from './storage-opfs.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const BACKENDS = ['auto', 'idb', 'opfs', 'memory'];
-// Methods that normally write nothing: they skip the Web Lock (a write would still be
-// persisted with the CAS). Must match the read-only methods of docs/CORE_API.md.
-const READ_METHODS = new Set(['get', 'list', 'count', 'conflicts', 'archive', 'outbox', 'status',
-  'normalizeTime', 'nextWakeAt', 'pullRequest']);
 const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 
 // ---------------------------------------------------------------- registry: name → backend
@@ -267,9 +263,11 @@ class Database {
     this.generation = this.storage.generation;
   }
 
+  // A method the core says writes nothing skips the Web Lock (a write would still be
+  // persisted through the CAS); unknown names take it and fail in the core.
   call(method, input) {
     return this.storage.run(() => { this.ensureOpen(); return this.core.call(this.pStore, method, input); },
-      { write: !READ_METHODS.has(method), changedOf: (result) => (result && result.changed) || null });
+      { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null });
   }
 
   read(method, input) {

@@ -504,6 +504,19 @@ static const struct {
   {"syncBegin", sync_begin, 1}, {"syncDone", sync_done, 1}, {"syncStep", round_step, 1},
 };
 
+const char *sc_methods_json(void) {
+  static char json[1024];
+  if (!json[0]) {
+    size_t n = 0;
+    json[n++] = '{';
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+      n += (size_t)snprintf(json + n, sizeof json - n, "%s\"%s\":%s", i ? "," : "", methods[i].name,
+                            methods[i].writes ? "true" : "false");
+    snprintf(json + n, sizeof json - n, "}");
+  }
+  return json;
+}
+
 int sc_call(sc_store *st, const char *method, const char *input_json, char **pzOut) {
   cJSON *in = NULL, *out = NULL;
   method_fn fn = NULL;

@@ -164,8 +164,9 @@ static int open_conflict(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_r
   if (rc != SC_OK) goto fail;
   store_bind_text(stmt, 1, c->name);
   store_bind_text(stmt, 2, rec->id);
-  exists = sqlite3_step(stmt) == SQLITE_ROW;
+  exists = store_row(st, stmt, "reading conflicts", &rc);
   store_done(st, stmt);
+  if (rc != SC_OK) goto fail;
   util_uuid(&st->hooks, id);
   rc = store_prep(st, exists
       ? "UPDATE conflicts SET kind=?4, local=?5, remote=?6, base=?7, fields=?8, remote_version=?9, remote_hlc=?10,"
@@ -226,7 +227,7 @@ static int sent_datas(sc_store *st, const char *coll, const char *id, cJSON **pO
   if (rc == SC_OK) {
     store_bind_text(stmt, 1, coll);
     store_bind_text(stmt, 2, id);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while (store_row(st, stmt, "reading the outbox", &rc)) {
       cJSON *d = store_col_json(stmt, 0);
       if (cJSON_IsObject(d)) cJSON_AddItemToArray(out, d);
       else cJSON_Delete(d);
@@ -389,7 +390,7 @@ int merge_count_conflicts(sc_store *st, int64_t *pN) {
   sqlite3_stmt *stmt = NULL;
   int rc = store_prep(st, "SELECT count(*) FROM conflicts", &stmt);
   if (rc != SC_OK) return rc;
-  *pN = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+  *pN = store_row(st, stmt, "counting conflicts", &rc) ? sqlite3_column_int64(stmt, 0) : 0;
   store_done(st, stmt);
   return rc;
 }
@@ -408,7 +409,7 @@ static int list_conflicts(sc_store *st, const cJSON *ids, cJSON *arr) {
                : store_prep(st, "SELECT id, coll, record_id, kind, local, remote, base, fields, created_at"
                                 " FROM conflicts ORDER BY created_at, rowid", &stmt);
   if (rc == SC_OK && ids) rc = store_bind_json(stmt, 1, ids);
-  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, stmt, "reading conflicts", &rc)) {
     cJSON *o = cJSON_CreateObject();
     if (!o) { rc = SC_ENOMEM; break; }
     /* The local side is the record as it is now: the app may have edited it since. */
@@ -478,7 +479,7 @@ static int load_conflict_where(sc_store *st, const char *id, const char *coll, c
   if (rc != SC_OK) return rc;
   if (id) store_bind_text(stmt, 1, id);
   else { store_bind_text(stmt, 1, coll); store_bind_text(stmt, 2, record_id); }
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
+  if (store_row(st, stmt, "reading conflicts", &rc)) {
     k->coll = store_col_text(stmt, 0);
     k->record_id = store_col_text(stmt, 1);
     k->remote = store_col_json(stmt, 2);
@@ -489,7 +490,7 @@ static int load_conflict_where(sc_store *st, const char *id, const char *coll, c
     k->updated_at = store_col_text(stmt, 5);
     k->device_id = store_col_text(stmt, 6);
     if (!k->coll || !k->record_id) rc = SC_ENOMEM;
-  } else {
+  } else if (rc == SC_OK) {
     rc = id ? store_fail(st, SC_ENOTFOUND, "no unresolved conflict '%s' (unknown or already resolved)", id) : SC_ENOTFOUND;
   }
   store_done(st, stmt);
@@ -574,7 +575,7 @@ int merge_archive_list(sc_store *st, const char *coll, const char *id, cJSON **p
   int rc = arr ? store_prep(st, "SELECT data, version, hlc, updated_at, device_id, archived_at FROM archive"
                                 " WHERE coll=? AND record_id=? ORDER BY n DESC", &stmt) : SC_ENOMEM;
   if (rc == SC_OK) { store_bind_text(stmt, 1, coll); store_bind_text(stmt, 2, id); }
-  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, stmt, "reading the archive", &rc)) {
     cJSON *o = cJSON_CreateObject();
     if (!o) { rc = SC_ENOMEM; break; }
     cJSON *d = store_col_json(stmt, 0);

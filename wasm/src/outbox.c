@@ -235,7 +235,8 @@ static int waits_for_mapping(sc_store *st, const sc_coll *c, const char *kind, c
                        "SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id))", &stmt) == SC_OK) {
       store_bind_text(stmt, 1, ref->valuestring);
       store_bind_text(stmt, 2, v->valuestring);
-      pending = sqlite3_step(stmt) == SQLITE_ROW;
+      int failed = SC_OK;
+      pending = store_row(st, stmt, "reading the outbox", &failed) || failed != SC_OK;   /* unsure: wait */
     }
     store_done(st, stmt);
     if (pending) return 1;
@@ -423,7 +424,7 @@ int outbox_push_failure(sc_store *st, int64_t status, double retry_after_s, cons
   int64_t *tries = NULL;
   int n = 0, cap = 0;
   int rc = store_prep(st, "SELECT op_id, attempts FROM outbox WHERE status='inflight' ORDER BY seq", &sel);
-  while (rc == SC_OK && sqlite3_step(sel) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, sel, "reading the outbox", &rc)) {
     if (n == cap) {
       cap = cap ? cap * 2 : 64;
       char **nids = sc_malloc(sizeof(char *) * (size_t)cap);
@@ -490,7 +491,7 @@ int outbox_list(sc_store *st, cJSON **pOut) {
   cJSON *ops = out ? cJSON_AddArrayToObject(out, "ops") : NULL;
   int rc = ops ? store_prep(st, "SELECT op_id, coll, record_id, kind, status, attempts, next_attempt_at, last_error,"
                                 " created_at FROM outbox ORDER BY seq", &stmt) : SC_ENOMEM;
-  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, stmt, "reading the outbox", &rc)) {
     cJSON *o = cJSON_CreateObject();
     if (!o) { rc = SC_ENOMEM; break; }
     cJSON_AddStringToObject(o, "opId", (const char *)sqlite3_column_text(stmt, 0));
@@ -557,7 +558,7 @@ int outbox_next_wake(sc_store *st, int64_t *pAt, int *pHas) {
   *pHas = 0;
   int rc = store_prep(st, "SELECT min(next_attempt_at) FROM outbox WHERE status='pending' AND next_attempt_at IS NOT NULL", &stmt);
   if (rc != SC_OK) return rc;
-  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+  if (store_row(st, stmt, "reading the outbox", &rc) && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
     *pAt = sqlite3_column_int64(stmt, 0);
     *pHas = 1;
   }

@@ -33,7 +33,7 @@ static int rewrite_field(sc_store *st, const char *coll, const char *field, cons
     store_bind_text(stmt, 1, coll);
     store_bind_text(stmt, 2, path);
     store_bind_text(stmt, 3, temp_id);
-    while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    while (rc == SC_OK && store_row(st, stmt, "reading records", &rc))
       rc = store_changed_add(changed, coll, (const char *)sqlite3_column_text(stmt, 0));
     store_done(st, stmt);
   }
@@ -90,7 +90,7 @@ int remap_resolve(sc_store *st, const char *coll, const char *id, char **pReal) 
   if (rc != SC_OK) return rc;
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, id);
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
+  if (store_row(st, stmt, "reading id mappings", &rc)) {
     *pReal = store_col_text(stmt, 0);
     if (!*pReal) rc = SC_ENOMEM;
   }
@@ -134,7 +134,7 @@ int remap_recreate(sc_store *st, const char *coll, const char *old_id, const cha
         store_bind_text(stmt, 1, st->colls[i].name);
         store_bind_text(stmt, 2, path);
         store_bind_text(stmt, 3, old_id);
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
+        while (store_row(st, stmt, "reading records", &rc)) {
           cJSON *pair = cJSON_CreateArray();
           if (!pair) { rc = SC_ENOMEM; break; }
           cJSON_AddItemToArray(pair, cJSON_CreateString(st->colls[i].name));

@@ -32,6 +32,13 @@ int store_sqlfail(sc_store *st, const char *doing) {
                     st->db ? sqlite3_errmsg(st->db) : "no database");
 }
 
+int store_row(sc_store *st, sqlite3_stmt *stmt, const char *doing, int *pRc) {
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) return 1;
+  if (step != SQLITE_DONE && *pRc == SC_OK) *pRc = store_sqlfail(st, doing);
+  return 0;
+}
+
 int64_t store_now(const sc_store *st) { return st->hooks.now_ms(st->hooks.ctx); }
 
 

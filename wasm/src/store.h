@@ -89,6 +89,10 @@ typedef struct sc_rec {
 /* Set the store's message from printf arguments and return code (for `return store_fail(...)`). */
 int store_fail(sc_store *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A failure of SQLite: SC_ESTORAGE with sqlite's message and what was being done. */
+/* One step of a query: 1 when it gave a row; 0 when it is done or failed. A failure
+** (anything but SQLITE_ROW / SQLITE_DONE: NOMEM, I/O, corruption) sets *pRc, if it was
+** still SC_OK, to the storage error "while <doing>": a loop never ends short silently. */
+int store_row(sc_store *st, sqlite3_stmt *stmt, const char *doing, int *pRc);
 int store_sqlfail(sc_store *st, const char *doing);
 
 /* Parse config_json into st (name, collections, sync settings). SC_OK or SC_EBADINPUT

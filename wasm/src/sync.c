@@ -87,7 +87,7 @@ static int shift_unsent_stamps(sc_store *st, int64_t delta) {
   int rc = store_prep(st, "SELECT r.coll, r.id, r.hlc FROM records AS r WHERE EXISTS(SELECT 1 FROM outbox o"
                           " WHERE o.coll=r.coll AND o.record_id=r.id AND o.sent=0)", &sel);
   if (rc == SC_OK) rc = store_prep(st, "UPDATE records SET hlc=?3, updated_at=?4 WHERE coll=?1 AND id=?2", &upd);
-  while (rc == SC_OK && sqlite3_step(sel) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, sel, "reading records", &rc)) {
     const char *hlc = (const char *)sqlite3_column_text(sel, 2);
     char device[SC_DEVICE_ID_MAX + 1], text[SC_HLC_TEXT_MAX + 32], iso[32];
     int64_t ms;
@@ -335,8 +335,9 @@ static int check_pull_body(sc_store *st, const cJSON *resp) {
 static int load_first_op(sc_store *st, sqlite3_stmt *stmt, sc_op *op) {
   int rc = SC_OK;
   char *op_id = NULL;
-  if (sqlite3_step(stmt) == SQLITE_ROW) op_id = store_col_text(stmt, 0);
+  if (store_row(st, stmt, "reading the outbox", &rc)) op_id = store_col_text(stmt, 0);
   store_done(st, stmt);
+  if (rc != SC_OK) { sc_free(op_id); return rc; }
   if (op_id) rc = outbox_find(st, op_id, op);
   sc_free(op_id);
   return rc;
@@ -441,7 +442,7 @@ static int refresh_gone_conflicts(sc_store *st, cJSON *changed) {
   cJSON *gone = cJSON_CreateArray();
   int rc = gone ? store_prep(st, "SELECT k.coll, k.record_id FROM conflicts AS k WHERE NOT EXISTS"
                                  "(SELECT 1 FROM resync_seen s WHERE s.coll=k.coll AND s.id=k.record_id)", &stmt) : SC_ENOMEM;
-  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  while (rc == SC_OK && store_row(st, stmt, "reading conflicts", &rc)) {
     cJSON *pair = cJSON_CreateArray();
     if (!pair) { rc = SC_ENOMEM; break; }
     cJSON_AddItemToArray(pair, cJSON_CreateString((const char *)sqlite3_column_text(stmt, 0)));
@@ -480,7 +481,7 @@ static int finish_resync(sc_store *st, cJSON *changed) {
   char *sql = util_printf("SELECT coll, id, deleted %s", victims);
   int rc = sql ? store_prep(st, sql, &stmt) : SC_ENOMEM;
   sc_free(sql);
-  while (rc == SC_OK && sqlite3_step(stmt) == SQLITE_ROW)
+  while (rc == SC_OK && store_row(st, stmt, "reading records", &rc))
     if (!sqlite3_column_int(stmt, 2))
       rc = store_changed_add(changed, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
   store_done(st, stmt);

@@ -79,6 +79,10 @@ int sc_normalize_time(const char *value_json, int assume_offset_minutes, char **
 /* {"SC_OK":0,"SC_BAD_INPUT":1,…} — static, not to be freed. */
 const char *sc_constants_json(void);
 
+/* {"put":true,"get":false,…}: every method sc_call knows, true when it may write (the
+** host takes the store's write lock for those; the others read). Static. */
+const char *sc_methods_json(void);
+
 /* The JS name of a code ("SC_BAD_INPUT"). Static. */
 const char *sc_code_name(int code);
 
