@@ -45,6 +45,7 @@ typedef struct srv_config {
   double auth_fail_rate;         /* failed authentications per second per address */
   double auth_fail_burst;
   int64_t tombstone_retention_ms;
+  int64_t op_retention_ms;       /* op results (op_id → result); ≥ tombstone_retention_ms */
   int64_t future_tolerance_ms;
   int sse_ping_ms;               /* heartbeat interval                          */
   unsigned max_connections;

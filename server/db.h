@@ -88,7 +88,10 @@ typedef struct db_backend {
   ** runs out (the request fails, the server goes on). */
   int (*pull)(db_conn *conn, const char *partition, int64_t cursor, int limit, size_t max_bytes,
               db_pull_page *page);
-  int (*purge)(db_conn *conn, int64_t horizon_ms, int64_t *pPurged);
+  /* Tombstones changed before horizon_ms go (raising the purge watermark), and op
+  ** results created before op_horizon_ms (≤ horizon_ms: they outlive the tombstones,
+  ** so an op in doubt across a purge is still answered `duplicate`). */
+  int (*purge)(db_conn *conn, int64_t horizon_ms, int64_t op_horizon_ms, int64_t *pPurged);
   /* Optional: block up to timeout_ms for partitions changed by any server on the
   ** database; calls on_change(partition, ctx) for each. NULL for single-process backends. */
   int (*listen)(db_conn *conn, int timeout_ms, void (*on_change)(const char *, void *), void *ctx);

@@ -641,12 +641,13 @@ fail_done:
   return DB_ERROR;
 }
 
-static int pg_purge(db_conn *c, int64_t horizon_ms, int64_t *pPurged) {
-  char h[24];
+static int pg_purge(db_conn *c, int64_t horizon_ms, int64_t op_horizon_ms, int64_t *pPurged) {
+  char h[24], oh[24];
   PGresult *res = NULL;
   *pPurged = 0;
   snprintf(h, sizeof h, "%lld", (long long)horizon_ms);
-  const char *params[1] = {h};
+  snprintf(oh, sizeof oh, "%lld", (long long)op_horizon_ms);
+  const char *params[1] = {h}, *op_params[1] = {oh};
   if (ensure_alive(c) != DB_OK || exec_simple(c, "BEGIN") != DB_OK) return DB_ERROR;
   /* One sweeper at a time across servers; partitions locked before records, in
   ** name order, as pushes lock them (partition first), so no deadlock. */
@@ -671,7 +672,7 @@ static int pg_purge(db_conn *c, int64_t horizon_ms, int64_t *pPurged) {
   if (PQresultStatus(res) != PGRES_TUPLES_OK) { fail_with(c, "purge", res); goto fail; }
   *pPurged = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
   PQclear(res);
-  res = PQexecParams(c->pg, "DELETE FROM syncore_op_results WHERE created_ms < $1", 1, NULL, params,
+  res = PQexecParams(c->pg, "DELETE FROM syncore_op_results WHERE created_ms < $1", 1, NULL, op_params,
                      NULL, NULL, 0);
   if (PQresultStatus(res) != PGRES_COMMAND_OK) { fail_with(c, "purge", res); goto fail; }
   PQclear(res);

@@ -339,7 +339,7 @@ fail:
   return DB_ERROR;
 }
 
-static int sq_purge(db_conn *c, int64_t horizon_ms, int64_t *pPurged) {
+static int sq_purge(db_conn *c, int64_t horizon_ms, int64_t op_horizon_ms, int64_t *pPurged) {
   static const char *const sql[] = {
     "UPDATE partitions SET purged_seq = max(purged_seq, (SELECT max(seq) FROM records r"
     " WHERE r.partition=partitions.name AND r.deleted_at IS NOT NULL AND r.changed_ms < ?1))"
@@ -353,7 +353,7 @@ static int sq_purge(db_conn *c, int64_t horizon_ms, int64_t *pPurged) {
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->db, sql[i], -1, &st, NULL) != SQLITE_OK) goto fail;
-    sqlite3_bind_int64(st, 1, horizon_ms);
+    sqlite3_bind_int64(st, 1, i == 2 ? op_horizon_ms : horizon_ms);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) goto fail;

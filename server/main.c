@@ -32,14 +32,14 @@ static const char usage[] =
   "         [--max-body BYTES] [--max-ops N] [--max-depth N] [--max-nodes N] [--max-id N]\n"
   "         [--max-record BYTES] [--max-page-bytes BYTES]\n"
   "         [--rate PER_SECOND] [--burst N] [--auth-fail-rate PER_SECOND] [--auth-fail-burst N]\n"
-  "         [--tombstone-retention SECONDS] [--future-tolerance SECONDS] [--threads N]\n"
+  "         [--tombstone-retention SECONDS] [--op-retention SECONDS] [--future-tolerance SECONDS] [--threads N]\n"
   "         [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]\n"
   "         [--header-timeout SECONDS] [--max-streams-per-token N] [--max-streams-per-partition N]\n"
   "         [--ping-ms MS] [--legacy-spaces name,name]\n"
   "Defaults: --listen 127.0.0.1:8080 --db sqlite:syncore.db --max-body 16777216 --max-ops 1000\n"
   "  --max-depth 64 --max-nodes 262144 --max-id 128 --max-record 1048576\n"
   "  --max-page-bytes 8388608 --rate 50 --burst 100 --auth-fail-rate 1 --auth-fail-burst 20\n"
-  "  --tombstone-retention 2592000 --future-tolerance 300 --threads 8 --max-connections 16384\n"
+  "  --tombstone-retention 2592000 --op-retention 7776000 --future-tolerance 300 --threads 8 --max-connections 16384\n"
   "  --max-connections-per-ip 64 --idle-timeout 30 --header-timeout 10\n"
   "  --max-streams-per-token 16 --max-streams-per-partition 256 --ping-ms 15000\n"
   "  (--rate 0 / --auth-fail-rate 0 / --max-connections-per-ip 0 turn a limit off).\n"
@@ -148,6 +148,7 @@ static void defaults(srv_config *c) {
 
 static int parse_args(srv_config *c, int argc, char **argv) {
   const char *secret_file = NULL;
+  int op_retention_set = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,12 +184,21 @@ static int parse_args(srv_config *c, int argc, char **argv) {
     else if (!strcmp(a, "--rate")) { if (parse_number(v, 0, 1e9, &num)) return die("bad --rate %s", v); c->rate = num; }
     else if (!strcmp(a, "--burst")) { if (parse_number(v, 1, 1e9, &num)) return die("bad --burst %s", v); c->burst = num; }
     else if (!strcmp(a, "--tombstone-retention")) { if (parse_number(v, 1, 1e10, &num)) return die("bad --tombstone-retention %s", v); c->tombstone_retention_ms = (int64_t)(num * 1000); }
+    else if (!strcmp(a, "--op-retention")) { if (parse_number(v, 1, 1e10, &num)) return die("bad --op-retention %s", v); c->op_retention_ms = (int64_t)(num * 1000); op_retention_set = 1; }
     else if (!strcmp(a, "--future-tolerance")) { if (parse_number(v, 0, 1e9, &num)) return die("bad --future-tolerance %s", v); c->future_tolerance_ms = (int64_t)(num * 1000); }
     else if (!strcmp(a, "--threads")) { if (parse_number(v, 1, 256, &num)) return die("bad --threads %s", v); c->threads = (unsigned)num; }
     else if (!strcmp(a, "--max-connections")) { if (parse_number(v, 16, 1e6, &num)) return die("bad --max-connections %s", v); c->max_connections = (unsigned)num; }
     else if (!strcmp(a, "--ping-ms")) { if (parse_number(v, 10, 3.6e6, &num)) return die("bad --ping-ms %s", v); c->sse_ping_ms = (int)num; }
     else return die("unknown flag %s (see --help)", a);
     i += takes;
+  }
+  if (!op_retention_set && c->op_retention_ms < 3 * c->tombstone_retention_ms) c->op_retention_ms = 3 * c->tombstone_retention_ms;
+  if (c->op_retention_ms < c->tombstone_retention_ms) {
+    char why[64];
+    snprintf(why, sizeof why, "%lld s < %lld s", (long long)(c->op_retention_ms / 1000),
+             (long long)(c->tombstone_retention_ms / 1000));
+    return die("--op-retention is shorter than --tombstone-retention (%s): an op in doubt across a purge"
+               " would be applied twice", why);
   }
   if (c->dev && !listen_is_loopback(c->listen_host))
     return die("--dev mints any token for anyone: it listens on a loopback address only, not %s",
@@ -238,7 +248,8 @@ static void *retention_main(void *arg) {
     db_conn *conn = db_acquire(bg->pool);
     int64_t purged = 0;
     const db_backend *be = db_pool_backend(bg->pool);
-    if (be->purge(conn, sync_now_ms() - bg->cfg->tombstone_retention_ms, &purged) != DB_OK) {
+    int64_t now = sync_now_ms();
+    if (be->purge(conn, now - bg->cfg->tombstone_retention_ms, now - bg->cfg->op_retention_ms, &purged) != DB_OK) {
       http_log("error", "tombstone sweep failed", NULL);
     } else if (purged > 0) {
       char extra[64];

@@ -48,6 +48,7 @@ void sync_config_defaults(srv_config *c) {
   c->max_id = SC_ID_MAX;
   c->max_record = 1u << 20;
   c->tombstone_retention_ms = 30LL * 24 * 3600 * 1000;
+  c->op_retention_ms = 90LL * 24 * 3600 * 1000;
   c->future_tolerance_ms = SC_FUTURE_TOLERANCE_MS;
 }
 

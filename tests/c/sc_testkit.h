@@ -227,10 +227,10 @@ TK_UNUSED static cJSON *tk_server_pull(tk_server *s, const char *cursor, int lim
   return tk_server_pull_status(s, cursor, limit, NULL);
 }
 
-/* The retention purge at the server's now: every tombstone goes (op results stay, so
-** a resent op still gets its `duplicate`). Cursors from before answer 410. */
+/* The retention purge at the server's now: every tombstone goes (op results, kept longer,
+** stay, so a resent op still gets its `duplicate`). Cursors from before answer 410. */
 TK_UNUSED static void tk_server_purge(tk_server *s) {
-  srv_inproc_purge(tk_srv(s), s->now + 1, 1);
+  srv_inproc_purge(tk_srv(s), s->now + 1, INT64_MIN);
 }
 
 /* "Deleted elsewhere and purged": another device deletes coll/id (through a push, at

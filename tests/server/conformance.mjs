@@ -255,7 +255,8 @@ export function conformanceTests(backend) {
     const s = await startServer(backend.freshDb(), ['--tombstone-retention', '1']);
     try {
       const c = client(s, tokenFor(uid('user')));
-      await c.push([op('create', 'notes', 'a', {}), op('create', 'notes', 'b', {})]);
+      const createB = op('create', 'notes', 'b', {});
+      await c.push([op('create', 'notes', 'a', {}), createB]);
       const { cursor } = await c.pullAll();
       await c.push([op('delete', 'notes', 'a', undefined, 1)]);
       await until('tombstone purge', async () => (await c.pullRaw(`?cursor=${cursor}`)).status === 410, 15000, 200);
@@ -264,7 +265,20 @@ export function conformanceTests(backend) {
       assert.equal((await c.pullRaw(`?cursor=${full.cursor}`)).status, 200);
       const r = (await c.push([op('update', 'notes', 'a', { t: 1 }, 2)])).results[0];
       assert.deepEqual([r.status, r.version, r.record], ['conflict', 0, null]);
+      // Op results outlive the tombstones (--op-retention, 3x by default): a push whose
+      // answer was lost before the purge is still recognised when resent after it.
+      const resent = (await c.push([createB])).results[0];
+      assert.deepEqual([resent.status, resent.id, resent.version], ['duplicate', 'b', 1]);
     } finally { await s.stop(); }
+  });
+
+  test('op_retention_shorter_than_tombstone_retention_should_refuse_to_start', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { BIN } = await import('./lib.mjs');
+    const r = spawnSync(BIN, ['--db', backend.freshDb(), '--tombstone-retention', '100', '--op-retention', '10'],
+      { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--op-retention is shorter than --tombstone-retention/);
   });
 
   test('partitions_should_be_isolated_by_space_else_sub', async () => {

@@ -117,8 +117,9 @@ typedef struct world {
   int crashes;
 } world;
 
-/* --forget-op-ids: purge op results with the tombstones, as the real retention does
-** (docs/SIMULATION.md, "op-id retention": in-doubt ops resent after it are applied again). */
+/* --forget-op-ids: purge op results at 3× the tombstone horizon, the server's default ratio
+** (docs/SIMULATION.md, "op-id retention": an op in doubt longer than that is applied again
+** when resent). Without it the simulation keeps them: it compresses 30 days into one. */
 static int g_forget_op_ids;
 /* --old-judge: the judge as it was before the oracle (no judge_lww, the archive
 ** excuses a dropped ask write) — to show what the oracle adds (docs/SIMULATION.md).
@@ -1189,7 +1190,7 @@ static verdict run_seed(uint64_t seed, int verbose) {
     else if (roll < 77) {             /* a long gap; old tombstones are purged */
       w->now += 2 * 24 * HOUR_MS;
       note_purged(w);
-      srv_inproc_purge(w->server, w->now - 24 * HOUR_MS, !g_forget_op_ids);
+      srv_inproc_purge(w->server, w->now - 24 * HOUR_MS, g_forget_op_ids ? w->now - 3 * 24 * HOUR_MS : INT64_MIN);
       trace(w, "two days pass; tombstones purged");
     }
     else w->now += rng_int(&w->r, 20000);

@@ -107,7 +107,9 @@ static int rw_record_put(db_conn *c, const char *part, const db_record *r, int64
 static int rw_pull(db_conn *c, const char *part, int64_t cur, int lim, size_t max, db_pull_page *pg) {
   return db_sqlite_backend.pull(c->inner, part, cur, lim, max, pg);
 }
-static int rw_purge(db_conn *c, int64_t horizon, int64_t *p) { return db_sqlite_backend.purge(c->inner, horizon, p); }
+static int rw_purge(db_conn *c, int64_t horizon, int64_t op_horizon, int64_t *p) {
+  return db_sqlite_backend.purge(c->inner, horizon, op_horizon, p);
+}
 static const char *rw_errmsg(db_conn *c) { return db_sqlite_backend.errmsg(c->inner); }
 
 static const db_backend recording_backend = {
@@ -234,26 +236,10 @@ int srv_inproc_pull(srv_inproc *s, const char *cursor, int limit, int64_t now_ms
   return r.status;
 }
 
-void srv_inproc_purge(srv_inproc *s, int64_t horizon_ms, int keep_op_results) {
-  int64_t purged = 0, seq = 0;
+void srv_inproc_purge(srv_inproc *s, int64_t horizon_ms, int64_t op_horizon_ms) {
+  int64_t purged = 0;
   db_conn *c = db_acquire(s->pool);
-  size_t n = keep_op_results ? s->n_hist : 0;
-  char **saved = n ? calloc(n, sizeof *saved) : NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (s->hist[i].op_id && recording_backend.op_get(c, PARTITION, s->hist[i].op_id, &saved[i]) == DB_ERROR)
-      die("purge", recording_backend.errmsg(c));
-  }
-  if (recording_backend.purge(c, horizon_ms, &purged) != DB_OK) die("purge", recording_backend.errmsg(c));
-  if (n) {   /* put the op results back, through the backend's own calls */
-    if (recording_backend.push_begin(c, PARTITION, NULL, &seq) != DB_OK) die("purge", recording_backend.errmsg(c));
-    for (size_t i = 0; i < n; i++) {
-      if (saved[i] && recording_backend.op_put(c, PARTITION, s->hist[i].op_id, saved[i], horizon_ms) != DB_OK)
-        die("purge", recording_backend.errmsg(c));
-      free(saved[i]);
-    }
-    if (recording_backend.push_end(c, PARTITION, seq, 0, 1) != DB_OK) die("purge", recording_backend.errmsg(c));
-  }
-  free(saved);
+  if (recording_backend.purge(c, horizon_ms, op_horizon_ms, &purged) != DB_OK) die("purge", recording_backend.errmsg(c));
   db_release(s->pool, c);
 }
 

@@ -39,12 +39,9 @@ void srv_inproc_free(srv_inproc *s);
 int srv_inproc_push(srv_inproc *s, const char *body, int64_t now_ms, char **pzBody);
 int srv_inproc_pull(srv_inproc *s, const char *cursor, int limit, int64_t now_ms, char **pzBody);
 
-/* The retention purge (server/main.c's): tombstones changed before horizon_ms go,
-** and op results older than it — unless keep_op_results, when the op results are
-** read before and written back after (through the backend's op_get/op_put): a
-** simulation that compresses the 30-day retention into days would otherwise have
-** devices in doubt across it all the time (docs/SIMULATION.md, "op-id retention"). */
-void srv_inproc_purge(srv_inproc *s, int64_t horizon_ms, int keep_op_results);
+/* The retention purge (server/main.c's): tombstones changed before horizon_ms go, op
+** results created before op_horizon_ms (the server keeps them 3× as long by default). */
+void srv_inproc_purge(srv_inproc *s, int64_t horizon_ms, int64_t op_horizon_ms);
 
 /* Everything committed, in commit order. */
 size_t srv_inproc_history(const srv_inproc *s, const srv_hist **pRows);
