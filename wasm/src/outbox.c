@@ -152,9 +152,15 @@ int outbox_note_write(sc_store *st, const sc_coll *c, const sc_rec *rec) {
   sc_op unsent;
   int has_sent = 0, rc;
   memset(&unsent, 0, sizeof unsent);
-  /* Invariant 4: the new op carries the whole record; failed/rejected ones are superseded. */
-  rc = run3(st, "DELETE FROM outbox WHERE coll=? AND record_id=? AND status IN ('failed','rejected')",
+  /* Invariant 4: the new op carries the whole record; rejected ones, and failed ones never
+  ** sent, are superseded. A failed op that was sent is in doubt (a lost answer, then errors
+  ** until it gave up): the server may have applied it, so it goes again under its own op_id
+  ** and the new op queues behind it — a new op_id in its place could apply it twice. */
+  rc = run3(st, "DELETE FROM outbox WHERE coll=? AND record_id=? AND (status='rejected' OR (status='failed' AND sent=0))",
             c->name, rec->id, NULL);
+  if (rc == SC_OK)
+    rc = run3(st, "UPDATE outbox SET status='pending', attempts=0, next_attempt_at=NULL"
+                  " WHERE coll=? AND record_id=? AND status='failed' AND sent=1", c->name, rec->id, NULL);
   if (rc == SC_OK) rc = record_ops(st, c->name, rec->id, &unsent, &has_sent);
   if (rc != SC_OK) goto fail;
   if (unsent.op_id) {
