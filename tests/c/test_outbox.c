@@ -299,6 +299,41 @@ static void lost_push_answer_should_resend_same_op_id_and_get_duplicate(void **s
   sc_close(st);
 }
 
+/* Sim seed 883 of 10,000: an op sent, its answer lost, then errors until it failed, may be on
+** the server. A write on its record must not replace it with a new op_id (a second create):
+** the failed op goes again as it was, under its own op_id, and the write queues behind it. */
+static void write_on_a_failed_sent_op_should_revive_it_not_replace_it(void **state) {
+  tk_env *env = *state;
+  sc_store *st = tk_open_at(env, CFG);
+  cJSON_Delete(tk_call(st, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  cJSON *o = NULL;
+  for (int i = 0; i < 20; i++) {   /* fail every attempt until the op gives up */
+    cJSON_Delete(tk_call(st, "pushRequest", "{\"force\":true}"));
+    cJSON_Delete(tk_call(st, "pushFailure", "{\"status\":0}"));
+    o = tk_call(st, "outbox", "{}");
+    int failed = strcmp(tk_str(o, "ops.0.status"), "failed") == 0;
+    if (failed) break;
+    cJSON_Delete(o);
+    o = NULL;
+  }
+  assert_non_null(o);
+  char first[64];
+  snprintf(first, sizeof first, "%s", tk_str(o, "ops.0.opId"));
+  cJSON_Delete(o);
+  cJSON_Delete(tk_call(st, "patch", "{\"collection\":\"a\",\"id\":\"r\",\"fields\":{\"v\":2}}"));
+  o = tk_call(st, "outbox", "{}");
+  assert_int_equal(cJSON_GetArraySize(tk_get(o, "ops")), 2);
+  assert_string_equal(tk_str(o, "ops.0.opId"), first);          /* the sent op, revived */
+  assert_string_equal(tk_str(o, "ops.0.status"), "pending");
+  assert_string_equal(tk_str(o, "ops.0.kind"), "create");
+  assert_string_equal(tk_str(o, "ops.1.kind"), "update");       /* the new write, behind it */
+  cJSON_Delete(o);
+  cJSON *p = tk_call(st, "pushRequest", "{}");
+  assert_string_equal(tk_str(p, "body.ops.0.op_id"), first);
+  cJSON_Delete(p);
+  sc_close(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(outbox_should_coalesce_create_and_updates_into_one_create, setup, teardown),
@@ -309,6 +344,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(outbox_should_fold_update_then_delete_into_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(push_should_go_oldest_first_in_batches, setup, teardown),
     cmocka_unit_test_setup_teardown(push_failure_should_back_off_on_the_schedule_then_fail, setup, teardown),
+    cmocka_unit_test_setup_teardown(write_on_a_failed_sent_op_should_revive_it_not_replace_it, setup, teardown),
     cmocka_unit_test_setup_teardown(failed_op_should_not_block_the_ops_behind_it, setup, teardown),
     cmocka_unit_test_setup_teardown(discard_should_return_the_record_to_its_server_version, setup, teardown),
     cmocka_unit_test_setup_teardown(lost_push_answer_should_resend_same_op_id_and_get_duplicate, setup, teardown),
