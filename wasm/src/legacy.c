@@ -111,7 +111,7 @@ static int import_record(sc_store *st, const sc_coll *c, const char *id, const c
   if (ms < now_ms) {
     /* An old edit keeps its age, so newer edits elsewhere win under last-write-wins. */
     util_iso(ms, iso);
-    snprintf(hlc, sizeof hlc, "%015lld-00000-%s", (long long)(ms < 0 ? 0 : ms % 1000000000000000LL), st->clock.device_id);
+    sc_hlc_format(ms < 0 ? 0 : ms % 1000000000000000LL, 0, st->clock.device_id, hlc);
     if ((rc = store_set_str(&rec.hlc, hlc)) == SC_OK && (rc = store_set_str(&rec.updated_at, iso)) == SC_OK)
       rc = store_set_str(&rec.device_id, st->clock.device_id);
   } else {
