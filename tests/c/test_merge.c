@@ -341,6 +341,51 @@ static void on_delete_latest_should_follow_the_later_side(void **state) {
   cJSON_Delete(g);
 }
 
+/* Three devices: A deletes, C edits later, B deletes later still. B meets A's tombstone
+** first; its delete must still reach the server, or C's edit (older than B's delete)
+** lands on the tombstone's version and wins. */
+static void a_newer_delete_meeting_a_tombstone_should_still_be_recorded(void **state) {
+  fx *f = *state;
+  tk_env ec = {f->srv.now, 3};
+  char cfg[2048];
+  snprintf(cfg, sizeof cfg, CFG_FMT, "dC");
+  sc_store *c = tk_open_at(&ec, cfg);
+  seed(f, "lt", "{\"id\":\"r\",\"x\":0}");
+  tk_sync(c, &f->srv, 100);
+  del(f, f->a, "lt");
+  tk_sync(f->a, &f->srv, 100);
+  advance(f, 1000);
+  ec.now = f->eb.now;
+  cJSON_Delete(tk_call(c, "patch", "{\"collection\":\"lt\",\"id\":\"r\",\"fields\":{\"x\":5}}"));
+  advance(f, 5000);
+  del(f, f->b, "lt");                      /* the newest write */
+  tk_sync(f->b, &f->srv, 100);             /* meets A's tombstone */
+  cJSON *rec = tk_server_find(&f->srv, "lt", "r");
+  assert_string_equal(tk_str(rec, "device_id"), "dB");
+  ec.now = f->eb.now;                      /* C's clock keeps true time */
+  tk_sync(c, &f->srv, 100);                /* C's older edit must lose */
+  settle(f);
+  assert_true(tk_record_gone(c, "lt", "r"));
+  assert_true(tk_record_gone(f->a, "lt", "r"));
+  assert_true(tk_record_gone(f->b, "lt", "r"));
+  assert_int_equal(sc_close(c), SC_OK);
+}
+
+/* lww: B reaches the data A already sent, later: the server takes B's newer stamp. */
+static void the_same_data_written_later_should_carry_the_later_stamp(void **state) {
+  fx *f = *state;
+  seed(f, "lww", "{\"id\":\"r\",\"x\":0}");
+  patch(f, f->a, "lww", "{\"x\":1}");
+  tk_sync(f->a, &f->srv, 100);
+  patch(f, f->b, "lww", "{\"x\":1}");
+  tk_sync(f->b, &f->srv, 100);
+  cJSON *rec = tk_server_find(&f->srv, "lww", "r");
+  assert_string_equal(tk_str(rec, "device_id"), "dB");
+  assert_int_equal((int)tk_num(rec, "data.x"), 1);
+  settle(f);
+  assert_converged(f, "lww");
+}
+
 static void push_conflict_with_null_record_should_follow_on_delete(void **state) {
   fx *f = *state;
   seed(f, "ew", "{\"id\":\"r\",\"x\":0}");
@@ -469,6 +514,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(on_delete_delete_wins_should_delete_on_both, setup, teardown),
     cmocka_unit_test_setup_teardown(on_delete_edit_wins_should_bring_the_record_back, setup, teardown),
     cmocka_unit_test_setup_teardown(on_delete_latest_should_follow_the_later_side, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_newer_delete_meeting_a_tombstone_should_still_be_recorded, setup, teardown),
+    cmocka_unit_test_setup_teardown(the_same_data_written_later_should_carry_the_later_stamp, setup, teardown),
     cmocka_unit_test_setup_teardown(push_conflict_with_null_record_should_follow_on_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(conflicts_should_show_the_current_local_and_settle_when_the_app_matches_the_server, setup, teardown),
     cmocka_unit_test_setup_teardown(deleting_a_record_whose_server_side_is_gone_should_settle_its_conflict, setup, teardown),

@@ -110,9 +110,9 @@ static int keep_local(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
     if ((rc = store_changed_add(changed, c->name, rec->id)) != SC_OK) return rc;
   }
   if (restamp && (rc = store_stamp(st, rec)) != SC_OK) return rc;
-  int remote_gone = rm->absent || !rm->data;
-  if (rec->deleted && remote_gone) {
-    /* Both sides deleted: nothing left to send. */
+  if (rec->deleted && rm->absent) {
+    /* Deleted here, and the server no longer has it at all: nothing left to send. (A
+    ** delete kept over the server's tombstone is sent: merge_incoming.) */
     rc = outbox_drop_record(st, c->name, rec->id);
     if (rc == SC_OK) rc = rm->absent ? store_rec_remove(st, c->name, rec->id) : store_rec_save(st, c->name, rec);
     return rc;
@@ -322,7 +322,10 @@ int merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote 
   const char *kind = "edit-edit";
 
   if (local_deleted && remote_deleted) {
-    outcome = OUT_REMOTE;
+    /* Both deleted. Where the latest write decides a delete-edit, the server's
+    ** tombstone must carry the newer delete: else an edit stamped between the two,
+    ** sent later on the tombstone's version, would win over our newer delete. */
+    outcome = c->on_delete == SC_ONDEL_LATEST && !rm->absent && cmp > 0 ? OUT_LOCAL : OUT_REMOTE;
   } else if (rm->absent && !local_deleted && rec->base_deleted && rec->base_version > 0) {
     /* The edit was already kept over this deletion (resolve 'mine', edit-wins, latest)
     ** and the server has since purged the tombstone: re-create, do not ask again. */
@@ -331,7 +334,9 @@ int merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote 
     kind = local_deleted ? "edit-delete" : "delete-edit";
     outcome = decide_delete(c, local_deleted, cmp);
   } else if (util_json_equal(rec->data, rm->data)) {
-    outcome = OUT_REMOTE;     /* both sides reached the same data: nothing to settle */
+    /* Both sides reached the same data: nothing to settle, except that under
+    ** last-writer-wins the server must hold the newer stamp (as for two deletes). */
+    outcome = c->strategy == SC_STRAT_LWW && cmp > 0 ? OUT_LOCAL : OUT_REMOTE;
   } else {
     switch (c->strategy) {
       case SC_STRAT_SERVER_WINS: outcome = OUT_REMOTE; archive_local = 1; break;
