@@ -10,22 +10,27 @@ import { openDatabase } from '../../js-glue/storage.js';
 const COLLECTIONS = { days: { strategy: 'merge-fields', fieldStrategy: 'ask' } };
 const NOTES = 'x'.repeat(180);
 
+// uuid: random-looking ids (as make bench's), whose inserts land all over the records B-tree.
+function uuidOf(i) { let a = Math.imul(i + 1, 0x9e3779b1) >>> 0, out = ''; for (let k = 0; k < 32; k++) { a = Math.imul(a ^ (a >>> 15), 0x85ebca6b) + k >>> 0; out += (a >>> 28).toString(16); } return out; }
 function row(i, v, eggs) {
-  return { id: `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
+  return { id: self.UUID ? uuidOf(i) : `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
     hlc: `000001767225600${String(v).padStart(3, '0')}-00000-server`, device_id: 'server',
     data: { flockId: `f${i % 40}`, date: `2026-01-${String(1 + (i % 28)).padStart(2, '0')}`, eggs, notes: `${NOTES}${v}` } };
 }
 
-// A transport serving `changes` in pages of `limit` from memory; push acknowledges nothing (fails).
-function memoryTransport(changes, pageSize, timing) {
+// A transport serving `changes` in pages of `limit` from memory, its cursors counting on from
+// `base` (the cursor a store synced from an earlier transport holds); push acknowledges
+// nothing (fails).
+function memoryTransport(changes, pageSize, timing, base = 0) {
   return {
     async pull({ cursor, limit }) {
-      const from = Number(cursor || 0), n = Math.min(limit, pageSize);
+      const from = Math.max(0, Number(cursor || 0) - base), n = Math.min(limit, pageSize);
       if (timing && from === 0) timing.start = performance.now();
       const page = changes.slice(from, from + n);
       const next = from + page.length;
-      return { changes: page, cursor: String(next), has_more: next < changes.length, remaining: changes.length - next,
+      const body = { changes: page, cursor: String(base + next), has_more: next < changes.length, remaining: changes.length - next,
         server_time: '2026-01-01T00:00:00.000Z' };
+      return self.TEXT ? JSON.stringify(body) : body;   // text: as the HTTP transport resolves
     },
     async push() { const e = new Error('offline (bench)'); e.status = 0; throw e; },
     events() { return () => {}; },
@@ -35,7 +40,9 @@ function memoryTransport(changes, pageSize, timing) {
 async function pullInto(store, timing, total) {
   await new Promise((resolve, reject) => {
     const off = store.on('progress', (p) => { if (p.phase === 'pull' && p.done >= total) { timing.end = performance.now(); off(); resolve(); } });
-    store.sync().catch(reject);
+    store.sync().then((r) => {   // the round ended (push is held off: its error is expected)
+      if (timing.end === undefined) reject(new Error(`round ended before the pull was applied: ${JSON.stringify(r)}`));
+    }, reject);
   });
   return total / ((timing.end - timing.start) / 1000);
 }
@@ -63,7 +70,8 @@ const work = {
     return { rate: n / (total / 1000), coreRate: n / (inCore / 1000) };
   },
   // First sync: N changes into an empty store.
-  async firstSync({ name, n, page, storage = 'idb' }) {
+  async firstSync({ name, n, page, storage = 'idb', text, uuid }) {
+    self.TEXT = text; self.UUID = uuid;
     const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
     const timing = {};
     const store = await openStore({ name, storage, collections: COLLECTIONS, sync: { auto: false },
@@ -84,7 +92,7 @@ const work = {
     const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
     const timing = {};
     const again = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
-      remote: { transport: memoryTransport(changes, page, timing) } });
+      remote: { transport: memoryTransport(changes, page, timing, n) } });
     let conflicts = 0;
     again.on('conflict', () => { conflicts++; });
     const rate = await pullInto(again, timing, n);
