@@ -203,7 +203,7 @@ static const char *const schema_sql =
   "CREATE TABLE IF NOT EXISTS records(coll TEXT NOT NULL, id TEXT NOT NULL, data TEXT, deleted INTEGER NOT NULL DEFAULT 0,"
   " hlc TEXT, updated_at TEXT, device_id TEXT, version INTEGER NOT NULL DEFAULT 0,"
   " base_version INTEGER NOT NULL DEFAULT 0, base_data TEXT, base_deleted INTEGER NOT NULL DEFAULT 0,"
-  " base_hlc TEXT, base_updated_at TEXT, base_device_id TEXT, PRIMARY KEY(coll, id)) WITHOUT ROWID;"
+  " base_hlc TEXT, base_updated_at TEXT, base_device_id TEXT, PRIMARY KEY(coll, id));"
   "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE,"
   " coll TEXT NOT NULL, record_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
   " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL,"
