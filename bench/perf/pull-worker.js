@@ -12,8 +12,8 @@ const NOTES = 'x'.repeat(180);
 
 // uuid: random-looking ids (as make bench's), whose inserts land all over the records B-tree.
 function uuidOf(i) { let a = Math.imul(i + 1, 0x9e3779b1) >>> 0, out = ''; for (let k = 0; k < 32; k++) { a = Math.imul(a ^ (a >>> 15), 0x85ebca6b) + k >>> 0; out += (a >>> 28).toString(16); } return out; }
-function row(i, v, eggs) {
-  return { id: self.UUID ? uuidOf(i) : `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
+function row(i, v, eggs, uuid = false) {
+  return { id: uuid ? uuidOf(i) : `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
     hlc: `000001767225600${String(v).padStart(3, '0')}-00000-server`, device_id: 'server',
     data: { flockId: `f${i % 40}`, date: `2026-01-${String(1 + (i % 28)).padStart(2, '0')}`, eggs, notes: `${NOTES}${v}` } };
 }
@@ -21,7 +21,7 @@ function row(i, v, eggs) {
 // A transport serving `changes` in pages of `limit` from memory, its cursors counting on from
 // `base` (the cursor a store synced from an earlier transport holds); push acknowledges
 // nothing (fails).
-function memoryTransport(changes, pageSize, timing, base = 0) {
+function memoryTransport(changes, pageSize, timing, base = 0, text = false) {
   return {
     async pull({ cursor, limit }) {
       const from = Math.max(0, Number(cursor || 0) - base), n = Math.min(limit, pageSize);
@@ -30,7 +30,7 @@ function memoryTransport(changes, pageSize, timing, base = 0) {
       const next = from + page.length;
       const body = { changes: page, cursor: String(base + next), has_more: next < changes.length, remaining: changes.length - next,
         server_time: '2026-01-01T00:00:00.000Z' };
-      return self.TEXT ? JSON.stringify(body) : body;   // text: as the HTTP transport resolves
+      return text ? JSON.stringify(body) : body;   // text: as the HTTP transport resolves
     },
     async push() { const e = new Error('offline (bench)'); e.status = 0; throw e; },
     events() { return () => {}; },
@@ -71,11 +71,10 @@ const work = {
   },
   // First sync: N changes into an empty store.
   async firstSync({ name, n, page, storage = 'idb', text, uuid }) {
-    self.TEXT = text; self.UUID = uuid;
-    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
+    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid));
     const timing = {};
     const store = await openStore({ name, storage, collections: COLLECTIONS, sync: { auto: false },
-      remote: { transport: memoryTransport(changes, page, timing) } });
+      remote: { transport: memoryTransport(changes, page, timing, 0, text) } });
     const rate = await pullInto(store, timing, n);
     const count = await store.count('days');
     await store.close();

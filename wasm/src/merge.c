@@ -114,8 +114,7 @@ static int keep_local(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
     /* Deleted here, and the server no longer has it at all: nothing left to send. (A
     ** delete kept over the server's tombstone is sent: merge_incoming.) */
     rc = outbox_drop_record(st, c->name, rec->id);
-    if (rc == SC_OK) rc = rm->absent ? store_rec_remove(st, c->name, rec->id) : store_rec_save(st, c->name, rec);
-    return rc;
+    return rc == SC_OK ? store_rec_remove(st, c->name, rec->id) : rc;
   }
   const char *kind = rec->deleted ? "delete" : rm->absent ? "create" : "update";
   if (!strcmp(kind, "create") && c->server_ids && strncmp(rec->id, "tmp_", 4) != 0) {
