@@ -24,7 +24,7 @@ export function openIdb(dbName, upgrade, version = 1) {
   return new Promise((resolve, reject) => {
     let settled = false, req;
     try { req = indexedDB.open(dbName, version); } catch (err) { reject(idbError(`cannot open IndexedDB ${dbName}`, err)); return; }
-    req.onupgradeneeded = (event) => upgrade(req.result, event.oldVersion);
+    req.onupgradeneeded = (event) => upgrade(req.result, event.oldVersion, req.transaction);
     req.onsuccess = () => { if (settled) req.result.close(); else { settled = true; resolve(req.result); } };
     req.onerror = () => { settled = true; reject(idbError(`cannot open IndexedDB ${dbName}`, req.error)); };
     req.onblocked = () => {
@@ -51,15 +51,17 @@ export function transact(db, stores, mode, body, what) {
 // that bring an image at txId to the stored state}, where steps = [{size, chunks}] applied
 // in order (each: resize the image to size, then write chunks = [[index, bytes]…]; OPFS and
 // memory give a single {size, chunks} instead); commit(baseTxId, size, chunks, chunkSize,
-// readChunk) → new txId, or a SyncoreError with .conflict = true when the stored txId is not
-// baseTxId. readChunk(index) copies a chunk of the image being committed; commit() calls it
-// synchronously, before its first await.
+// readBytes) → new txId, or a SyncoreError with .conflict = true when the stored txId is not
+// baseTxId. readBytes(offset, end) copies a range of the image being committed; commit()
+// calls it synchronously, before its first await.
 
-// The IndexedDB layout (docs/STORAGE.md "IndexedDB layout"): a chunk store holding the image
-// as of the last checkpoint (meta.base), and a log of one record per commit after it.
-const IDB_VERSION = 2;             // 1: chunks + meta only (opened and upgraded in place)
-const FOLD_RECORDS = 64;           // fold the log into the chunks when it would exceed this many records
-const FOLD_BYTES = 1 << 20;        // … or this many bytes (a commit this big is written as chunks directly)
+// The IndexedDB layout (docs/STORAGE.md "IndexedDB: log and checkpoints"): a group store
+// holding the image as of the last checkpoint (meta.base) in values of GROUP_CHUNKS chunks,
+// and a log of one record per commit after it.
+const IDB_VERSION = 3;             // 1: chunks + meta; 2: + log; 3: groups instead of chunks (upgraded in place)
+const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB chunks)
+const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
+const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
 
 const SHADOW_MAX = 1024;           // chunks remembered as last committed (4 MiB), to log deltas against
 const GAP = 8;                     // unchanged bytes that end a changed range of a delta
@@ -156,6 +158,40 @@ function readMeta(value) {
     base: meta.base === undefined ? meta.txId : meta.base, baseSize: meta.baseSize === undefined ? meta.size : meta.baseSize };
 }
 
+// A group value as the chunks it holds: [[index, view]…] (views into data, no copy).
+function groupChunks(group, data, chunkSize) {
+  const bytes = new Uint8Array(data), out = [];
+  for (let at = 0, k = 0; at < bytes.byteLength; at += chunkSize, k++) {
+    out.push([group * GROUP_CHUNKS + k, bytes.subarray(at, Math.min(bytes.byteLength, at + chunkSize))]);
+  }
+  return out;
+}
+
+// Version 1 or 2 → 3, inside the upgrade transaction: the chunk store becomes groups of
+// GROUP_CHUNKS chunks (a group's tx is the newest of its chunks', which keeps invariant 8),
+// then is deleted. Nothing else changes: meta and the log are read as before.
+function migrateChunks(tx) {
+  const chunks = tx.objectStore('chunks'), groups = tx.objectStore('groups');
+  const meta = tx.objectStore('meta').get('meta'), keys = chunks.getAllKeys(), values = chunks.getAll();
+  values.onsuccess = () => {
+    const chunkSize = meta.result && meta.result.chunkSize;
+    const byGroup = new Map();
+    keys.result.forEach((index, i) => {
+      const g = Math.floor(index / GROUP_CHUNKS);
+      if (!byGroup.has(g)) byGroup.set(g, []);
+      byGroup.get(g).push([index % GROUP_CHUNKS, values.result[i]]);
+    });
+    for (const [g, list] of byGroup) {
+      const end = list.reduce((n, [k, v]) => Math.max(n, k * chunkSize + v.data.byteLength), 0);
+      const data = new Uint8Array(end);
+      let txOf = 0;
+      for (const [k, v] of list) { data.set(new Uint8Array(v.data), k * chunkSize); txOf = Math.max(txOf, v.tx); }
+      groups.put({ tx: txOf, data: data.buffer }, g);
+    }
+    tx.db.deleteObjectStore('chunks');
+  };
+}
+
 export class IdbPersister {
   constructor(db, name) {
     this.db = db, this.name = name, this.closed = false;
@@ -166,12 +202,11 @@ export class IdbPersister {
   }
 
   static async open(name) {
-    const db = await openIdb(`syncore:${name}`, (d, oldVersion) => {
-      if (oldVersion < 1) {
-        d.createObjectStore('meta');
-        d.createObjectStore('chunks').createIndex('tx', 'tx');
-      }
+    const db = await openIdb(`syncore:${name}`, (d, oldVersion, tx) => {
+      if (oldVersion < 1) d.createObjectStore('meta');
       if (oldVersion < 2) d.createObjectStore('log');
+      d.createObjectStore('groups').createIndex('tx', 'tx');
+      if (oldVersion >= 1) migrateChunks(tx);
     }, IDB_VERSION);
     return new IdbPersister(db, name);
   }
@@ -191,13 +226,13 @@ export class IdbPersister {
     });
   }
 
-  // sinceTxId null: everything (chunks + the whole log). Otherwise what changed after it:
+  // sinceTxId null: everything (groups + the whole log). Otherwise what changed after it:
   // the log records after it, or, when a checkpoint folded some of them away meanwhile,
-  // the chunks the checkpoints rewrote after it (index tx) and the log after the checkpoint.
+  // the groups the checkpoints rewrote after it (index tx) and the log after the checkpoint.
   async read(sinceTxId) {
     this.check('cannot read the store');
-    return transact(this.db, ['meta', 'chunks', 'log'], 'readonly', async (tx) => {
-      const chunks = tx.objectStore('chunks');
+    return transact(this.db, ['meta', 'groups', 'log'], 'readonly', async (tx) => {
+      const groups = tx.objectStore('groups');
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
       if (meta.txId === sinceTxId) return { txId: meta.txId, chunkSize: meta.chunkSize, steps: [] };
       this.shadow.clear();           // the image changes (or is replaced): deltas restart from full chunks
@@ -205,11 +240,12 @@ export class IdbPersister {
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
       } else {
-        const source = sinceTxId === null ? chunks : chunks.index('tx');
+        const source = sinceTxId === null ? groups : groups.index('tx');
         const range = sinceTxId === null ? undefined : IDBKeyRange.lowerBound(sinceTxId, true);
         const [keys, values] = await Promise.all([request(source.getAllKeys(range)), request(source.getAll(range))]);
         this.log.clear();
-        steps = [{ size: meta.baseSize, chunks: keys.map((k, i) => [k, values[i].data]) }, ...await this.readLog(tx, meta.base)];
+        const chunks = keys.flatMap((g, i) => groupChunks(g, values[i].data, meta.chunkSize));
+        steps = [{ size: meta.baseSize, chunks }, ...await this.readLog(tx, meta.base)];
       }
       this.base = meta.base;
       return { txId: meta.txId, chunkSize: meta.chunkSize, steps };
@@ -220,24 +256,25 @@ export class IdbPersister {
   changesSince(txId) { return this.read(txId); }
 
   // One strict transaction: the CAS on meta, then either one log record (+ meta), or — when
-  // the log would grow past FOLD_RECORDS/FOLD_BYTES — a checkpoint: every chunk changed since
-  // the last one, as it is now, into the chunk store, the log emptied, meta.base = txId.
-  async commit(baseTxId, size, chunks, chunkSize, readChunk) {
+  // the log would grow past FOLD_RECORDS or max(FOLD_BYTES, a quarter of the image) — a
+  // checkpoint: every group with a chunk changed since the last one, as it is now, into the
+  // group store, the log emptied, meta.base = txId.
+  async commit(baseTxId, size, chunks, chunkSize, readBytes) {
     this.check('cannot save');
     const txId = baseTxId + 1, base = this.base;
     let bytes = 0;
     for (const { bytes: n } of this.log.values()) bytes += n;
     const record = encodeRecord(chunks, this.shadow);
-    const fold = this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > FOLD_BYTES;
-    const limit = Math.ceil(size / chunkSize);
+    const fold = this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4);
+    const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
     let folded = null;
     if (fold) {                      // copied now, before any await: the image is this commit's state
-      const dirty = new Map(chunks);
-      const indexes = new Set(dirty.keys());
-      for (const { indexes: list } of this.log.values()) for (const i of list) indexes.add(i);
-      folded = [...indexes].filter((i) => i < limit).sort((a, b) => a - b).map((i) => [i, dirty.get(i) || readChunk(i)]);
+      const touched = new Set(chunks.map(([index]) => Math.floor(index / GROUP_CHUNKS)));
+      for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
+      folded = [...touched].filter((g) => g < limit).sort((a, b) => a - b)
+        .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
     }
-    const done = transact(this.db, ['meta', 'chunks', 'log'], 'readwrite', async (tx, fail) => {
+    const done = transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx, fail) => {
       const metaStore = tx.objectStore('meta');
       const stored = readMeta(await request(metaStore.get('meta')));
       if (stored.txId !== baseTxId || stored.base !== base) {
@@ -247,8 +284,8 @@ export class IdbPersister {
         return;
       }
       if (fold) {
-        const store = tx.objectStore('chunks');
-        for (const [index, data] of folded) store.put({ tx: txId, data }, index);
+        const store = tx.objectStore('groups');
+        for (const [g, data] of folded) store.put({ tx: txId, data: data.buffer }, g);
         store.delete(IDBKeyRange.lowerBound(limit));
         tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
         metaStore.put({ txId, size, chunkSize, base: txId, baseSize: size }, 'meta');

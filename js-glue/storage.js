@@ -110,12 +110,15 @@ class Storage {
     }
   }
 
-  // A copy of chunk index of the image as it is now (a persister's checkpoint).
-  readChunk(index) {
-    const core = this.core, size = core.imageSize(this.pImage), offset = index * core.chunkSize;
+  // A copy of bytes [offset, end) of the image as it is now (cut at its size).
+  readBytes(offset, end) {
+    const core = this.core, size = core.imageSize(this.pImage);
     const base = core.m._sc_vfs_data(this.pImage) >>> 0;
-    return core.heap.slice(base + offset, base + Math.min(size, offset + core.chunkSize));
+    return core.heap.slice(base + Math.min(size, offset), base + Math.min(size, end));
   }
+
+  // A copy of chunk index of the image as it is now (a delta is applied onto it).
+  readChunk(index) { return this.readBytes(index * this.core.chunkSize, (index + 1) * this.core.chunkSize); }
 
   serialize(task) {
     const run = this.queue.then(task);
@@ -174,7 +177,7 @@ class Storage {
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
       try {
         this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), chunks, core.chunkSize,
-          (index) => this.readChunk(index));
+          (offset, end) => this.readBytes(offset, end));
       } catch (err) {
         try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
         if (err.conflict && tries < 3) continue;

@@ -66,26 +66,31 @@ export function makeApi(report = () => {}) {
     deafen(name) { db(name).storage.channel.onmessage = null; },
     // What the IndexedDB of a store holds: meta, the log's txIds, the number of chunks.
     idbState: (name) => rawIdb(`syncore:${name}`, async (idb) => {
-      const tx = idb.transaction(['meta', 'chunks', 'log'], 'readonly');
+      const tx = idb.transaction(['meta', 'groups', 'log'], 'readonly');
       const get = (req) => new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
       return { meta: await get(tx.objectStore('meta').get('meta')), log: await get(tx.objectStore('log').getAllKeys()),
-        chunks: await get(tx.objectStore('chunks').count()) };
+        groups: await get(tx.objectStore('groups').count()), version: idb.version };
     }),
-    // Write the image of open store src as a store dst in the version-1 layout (chunks +
-    // meta, no log), as the first IndexedDB persister wrote it.
-    async writeLegacyCopy(src, dst) {
+    // Write the image of open store src as a store dst in an older layout, as those
+    // IndexedDB persisters wrote it: version 1 (4 KiB chunks + meta, no log) or 2 (the same
+    // chunks, an empty log, meta with its checkpoint).
+    async writeLegacyCopy(src, dst, version = 1) {
       const { core, storage } = db(src);
       const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
       const bytes = core.heap.slice(base, base + size), chunkSize = core.chunkSize;
       const idb = await new Promise((resolve, reject) => {
-        const req = indexedDB.open(`syncore:${dst}`, 1);
-        req.onupgradeneeded = () => { req.result.createObjectStore('meta'); req.result.createObjectStore('chunks').createIndex('tx', 'tx'); };
+        const req = indexedDB.open(`syncore:${dst}`, version);
+        req.onupgradeneeded = () => {
+          req.result.createObjectStore('meta');
+          req.result.createObjectStore('chunks').createIndex('tx', 'tx');
+          if (version >= 2) req.result.createObjectStore('log');
+        };
         req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error);
       });
       await new Promise((resolve, reject) => {
         const tx = idb.transaction(['meta', 'chunks'], 'readwrite');
         for (let at = 0; at < size; at += chunkSize) tx.objectStore('chunks').put({ tx: 7, data: bytes.slice(at, at + chunkSize) }, at / chunkSize);
-        tx.objectStore('meta').put({ txId: 7, size, chunkSize }, 'meta');
+        tx.objectStore('meta').put(version >= 2 ? { txId: 7, size, chunkSize, base: 7, baseSize: size } : { txId: 7, size, chunkSize }, 'meta');
         tx.oncomplete = resolve; tx.onabort = () => reject(tx.error);
       });
       idb.close();
