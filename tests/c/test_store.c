@@ -1,6 +1,7 @@
 /* test_store.c — the local API over the store: put/get/patch/delete/list/count,
 ** validation of inputs, and atomicity of failing calls. */
 #include "sc_testkit.h"
+#include "sqlite3.h"
 
 static const char *CFG =
   "{\"name\":\"t\",\"deviceId\":\"d1\",\"collections\":{"
@@ -196,6 +197,89 @@ static void two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_sta
   unlink(path);
 }
 
+/* One row of the store's file, read with SQLite directly: the columns of sql for id. */
+static void row_of(const char *path, const char *sql, const char *id, long long *out, int n) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);   /* the test server made vfs_mem the default */
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db));
+  sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  for (int i = 0; i < n; i++) out[i] = sqlite3_column_int64(stmt, i);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+static void sql_on(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+static const char *BASE_COLS = "SELECT base_deleted, base_data IS NULL, base_hlc IS NULL, base_version, version"
+                               " FROM records WHERE id=?";
+
+static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(void **state) {
+  char path[] = "/tmp/sc_test_cleanXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"deviceId\":\"dA\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
+  tk_server srv;
+  tk_server_init(&srv);
+  tk_env eb = *(tk_env *)*state;
+  eb.rng = 99;
+  sc_store *a = tk_open_at(*state, cfg);
+  sc_store *b = tk_open_at(&eb, "{\"name\":\"t\",\"deviceId\":\"dB\",\"collections\":{\"a\":{}}}");
+  cJSON_Delete(tk_call(b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  cJSON_Delete(tk_call(b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"s\",\"v\":1}}"));
+  tk_sync(b, &srv, 100);
+  assert_int_equal(tk_sync(a, &srv, 100).pulled, 2);
+  long long c[5];
+  row_of(path, BASE_COLS, "r", c, 5);
+  assert_int_equal(c[0], 2);                    /* base is the view */
+  assert_true(c[1] && c[2]);                    /* nothing stored twice */
+  cJSON *g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 1);
+  cJSON_Delete(g);
+
+  /* A local edit keeps its base in full: the push names the version it was based on. */
+  cJSON_Delete(tk_call(a, "patch", "{\"collection\":\"a\",\"id\":\"r\",\"fields\":{\"v\":2}}"));
+  row_of(path, BASE_COLS, "r", c, 5);
+  assert_int_equal(c[0], 0);
+  assert_false(c[1] || c[2]);
+  assert_int_equal(c[3], 1);
+
+  /* s as the earlier format wrote a clean row (its base in full): it reads, merges and is rewritten once. */
+  sql_on(path, "UPDATE records SET base_deleted=0, base_data=data, base_hlc=hlc, base_updated_at=updated_at,"
+               " base_device_id=device_id, base_version=version WHERE id='s'");
+  g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"s\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 1);
+  cJSON_Delete(g);
+  cJSON_Delete(tk_call(b, "patch", "{\"collection\":\"a\",\"id\":\"s\",\"fields\":{\"v\":5}}"));
+  tk_sync(b, &srv, 100);
+  tk_round r = tk_sync(a, &srv, 100);
+  assert_int_equal(r.conflicts, 0);
+  g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"s\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 5);
+  cJSON_Delete(g);
+  row_of(path, BASE_COLS, "s", c, 5);
+  assert_int_equal(c[0], 2);
+  assert_int_equal(c[4], 2);
+  g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 2);   /* pushed by that round, now clean again */
+  cJSON_Delete(g);
+  row_of(path, BASE_COLS, "r", c, 5);
+  assert_int_equal(c[0], 2);
+  assert_int_equal(c[4], 2);
+  assert_int_equal(sc_close(a), SC_OK);
+  assert_int_equal(sc_close(b), SC_OK);
+  tk_server_free(&srv);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(put_should_store_a_clean_record_and_generate_an_id, setup, teardown),
@@ -208,6 +292,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(open_should_reject_bad_config_with_a_message, setup, teardown),
     cmocka_unit_test_setup_teardown(store_should_persist_device_id_and_records_in_a_file, setup, teardown),
     cmocka_unit_test_setup_teardown(two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_clean_record_should_be_stored_once_and_an_old_full_row_still_read, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

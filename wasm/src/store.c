@@ -515,6 +515,15 @@ int store_set_str(char **field, const char *value) {
 
 static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec, int with_data);
 
+/* A clean record (no local change: its base is its view, stamps and version included) is
+** stored once: base_deleted = BASE_IS_VIEW and the other base_* columns empty, which halves
+** the row of most records (docs/STORAGE.md "The records row"). Loading fills the base in
+** again from the view, so nothing above this file sees the difference; rows written
+** before (base_deleted 0 or 1, the base in full) read as they always did. */
+enum { BASE_IS_VIEW = 2 };
+
+static int same_text(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
 int store_rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec) {
   return rec_load(st, coll, id, rec, 1);
 }
@@ -542,12 +551,17 @@ static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec,
     rec->updated_at = store_col_text(stmt, 3);
     rec->device_id = store_col_text(stmt, 4);
     rec->version = sqlite3_column_int64(stmt, 5);
-    rec->base_version = sqlite3_column_int64(stmt, 6);
-    rec->base_deleted = sqlite3_column_int(stmt, 8);
-    rec->base_data = with_data ? store_col_json(stmt, 7) : NULL;
-    rec->base_hlc = store_col_text(stmt, 9);
-    rec->base_updated_at = store_col_text(stmt, 10);
-    rec->base_device_id = store_col_text(stmt, 11);
+    if (sqlite3_column_int(stmt, 8) == BASE_IS_VIEW) {
+      rc = store_rec_set_base_from_view(rec);
+      if (!with_data) { cJSON_Delete(rec->base_data); rec->base_data = NULL; }   /* as a head load reads any row */
+    } else {
+      rec->base_version = sqlite3_column_int64(stmt, 6);
+      rec->base_deleted = sqlite3_column_int(stmt, 8);
+      rec->base_data = with_data ? store_col_json(stmt, 7) : NULL;
+      rec->base_hlc = store_col_text(stmt, 9);
+      rec->base_updated_at = store_col_text(stmt, 10);
+      rec->base_device_id = store_col_text(stmt, 11);
+    }
     if (!rec->id || (!rec->deleted && !rec->data)) rc = SC_ENOMEM;
   } else if (step != SQLITE_DONE) {
     rc = store_sqlfail(st, "reading a record");
@@ -568,6 +582,9 @@ int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
   /* A clean record's view is its base: print it once, bind the text to both. */
   char *text = data ? cJSON_PrintUnformatted(data) : NULL;
   int same = text && base && cJSON_Compare(data, base, 1);
+  int clean = rec->version == rec->base_version && !rec->deleted == !rec->base_deleted && (rec->deleted || same)
+              && same_text(rec->hlc, rec->base_hlc) && same_text(rec->updated_at, rec->base_updated_at)
+              && same_text(rec->device_id, rec->base_device_id);
   if (data && !text) rc = SC_ENOMEM;
   if (text) sqlite3_bind_text(stmt, 3, text, -1, SQLITE_STATIC);
   else sqlite3_bind_null(stmt, 3);
@@ -576,13 +593,14 @@ int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
   store_bind_text(stmt, 6, rec->updated_at);
   store_bind_text(stmt, 7, rec->device_id);
   sqlite3_bind_int64(stmt, 8, rec->version);
-  sqlite3_bind_int64(stmt, 9, rec->base_version);
-  if (same) sqlite3_bind_text(stmt, 10, text, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(stmt, 9, clean ? 0 : rec->base_version);
+  if (clean) sqlite3_bind_null(stmt, 10);
+  else if (same) sqlite3_bind_text(stmt, 10, text, -1, SQLITE_STATIC);
   else if (rc == SC_OK) rc = store_bind_json(stmt, 10, base);
-  sqlite3_bind_int(stmt, 11, rec->base_deleted ? 1 : 0);
-  store_bind_text(stmt, 12, rec->base_hlc);
-  store_bind_text(stmt, 13, rec->base_updated_at);
-  store_bind_text(stmt, 14, rec->base_device_id);
+  sqlite3_bind_int(stmt, 11, clean ? BASE_IS_VIEW : rec->base_deleted ? 1 : 0);
+  store_bind_text(stmt, 12, clean ? NULL : rec->base_hlc);
+  store_bind_text(stmt, 13, clean ? NULL : rec->base_updated_at);
+  store_bind_text(stmt, 14, clean ? NULL : rec->base_device_id);
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing a record");
   store_done(st, stmt);   /* clears the bindings before text goes */
   sc_free(text);
