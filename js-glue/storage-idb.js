@@ -58,26 +58,30 @@ export function transact(db, stores, mode, body, what) {
 // The IndexedDB layout (docs/STORAGE.md "IndexedDB: log and checkpoints"): a group store
 // holding the image as of the last checkpoint (meta.base) in values of GROUP_CHUNKS chunks,
 // and a log of one record per commit after it.
-const IDB_VERSION = 3;             // 1: chunks + meta; 2: + log; 3: groups instead of chunks (upgraded in place)
+const IDB_VERSION = 3;             // 1: chunks + meta; 2: + log; 3: groups (copy-on-write) instead of chunks (upgraded in place)
 const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB chunks)
 const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
 
 const SHADOW_MAX = 1024;           // chunks remembered as last committed (4 MiB), to log deltas against
-const GAP = 8;                     // unchanged bytes that end a changed range of a delta
+const GAP_WORDS = 2;               // unchanged 4-byte words that end a changed range of a delta
 
 // The ranges where `after` differs from `before` (or from zeros when before is null), as
-// u32 offset, u32 length, bytes…; null when that is no smaller than after itself.
+// u32 offset, u32 length, bytes…; null when that is no smaller than after itself (or the
+// bytes are not whole aligned words: compared a word at a time, chunks always are).
 function encodeDelta(before, after) {
-  const n = after.length, parts = [];
+  if (after.byteOffset % 4 || after.length % 4 || (before && before.byteOffset % 4)) return null;
+  const a = new Uint32Array(after.buffer, after.byteOffset, after.length >> 2);
+  const b = before ? new Uint32Array(before.buffer, before.byteOffset, a.length) : null;
+  const n = a.length, parts = [];
   let size = 0;
   for (let i = 0; i < n;) {
-    if ((before ? before[i] : 0) === after[i]) { i++; continue; }
+    if ((b ? b[i] : 0) === a[i]) { i++; continue; }
     let last = i;
-    for (let j = i + 1; j < n && j - last <= GAP; j++) if ((before ? before[j] : 0) !== after[j]) last = j;
-    parts.push(i, last + 1);
-    size += 8 + last + 1 - i;
-    if (size >= n) return null;
+    for (let j = i + 1; j < n && j - last <= GAP_WORDS; j++) if ((b ? b[j] : 0) !== a[j]) last = j;
+    parts.push(i * 4, (last + 1) * 4);
+    size += 8 + (last + 1 - i) * 4;
+    if (size >= after.length) return null;
     i = last + 1;
   }
   const out = new Uint8Array(size), view = new DataView(out.buffer);
@@ -151,53 +155,45 @@ function decodeRecord(buffer) {
   return chunks;
 }
 
-// meta as stored; a version-1 store (no log yet) is a checkpoint at its txId.
+// meta as stored: {txId, size, chunkSize, base, baseSize, groups}; groups[g] is the
+// checkpoint that wrote group g, its value's key being [g, groups[g]]. Stores of the earlier
+// layouts are upgraded before this reads them (migrateChunks).
 function readMeta(value) {
   const meta = value || { txId: 0, size: 0 };
-  return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize,
-    base: meta.base === undefined ? meta.txId : meta.base, baseSize: meta.baseSize === undefined ? meta.size : meta.baseSize };
-}
-
-// A group value as the chunks it holds: [[index, view]…] (views into data, no copy).
-function groupChunks(group, data, chunkSize) {
-  const bytes = new Uint8Array(data), out = [];
-  for (let at = 0, k = 0; at < bytes.byteLength; at += chunkSize, k++) {
-    out.push([group * GROUP_CHUNKS + k, bytes.subarray(at, Math.min(bytes.byteLength, at + chunkSize))]);
-  }
-  return out;
+  return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, base: meta.base || 0, baseSize: meta.baseSize || 0,
+    groups: meta.groups || [] };
 }
 
 // Version 1 or 2 → 3, inside the upgrade transaction: the chunk store becomes groups of
-// GROUP_CHUNKS chunks (a group's tx is the newest of its chunks', which keeps invariant 8),
-// then is deleted. Nothing else changes: meta and the log are read as before.
+// GROUP_CHUNKS chunks, each keyed [g, base] (version 1's meta had no base: its txId is one),
+// then is deleted; meta gains the group map. The log (version 2) is kept as it is.
 function migrateChunks(tx) {
-  const chunks = tx.objectStore('chunks'), groups = tx.objectStore('groups');
-  const meta = tx.objectStore('meta').get('meta'), keys = chunks.getAllKeys(), values = chunks.getAll();
+  const chunks = tx.objectStore('chunks'), groups = tx.objectStore('groups'), metaStore = tx.objectStore('meta');
+  const meta = metaStore.get('meta'), keys = chunks.getAllKeys(), values = chunks.getAll();
   values.onsuccess = () => {
-    const chunkSize = meta.result && meta.result.chunkSize;
-    const byGroup = new Map();
+    const old = meta.result;
+    tx.db.deleteObjectStore('chunks');
+    if (!old) return;
+    const chunkSize = old.chunkSize, base = old.base === undefined ? old.txId : old.base;
+    const baseSize = old.baseSize === undefined ? old.size : old.baseSize;
+    const count = Math.ceil(baseSize / (GROUP_CHUNKS * chunkSize));
+    const datas = Array.from({ length: count }, (_, g) => new Uint8Array(Math.min(baseSize - g * GROUP_CHUNKS * chunkSize, GROUP_CHUNKS * chunkSize)));
     keys.result.forEach((index, i) => {
       const g = Math.floor(index / GROUP_CHUNKS);
-      if (!byGroup.has(g)) byGroup.set(g, []);
-      byGroup.get(g).push([index % GROUP_CHUNKS, values.result[i]]);
+      if (g < count) datas[g].set(new Uint8Array(values.result[i].data).subarray(0, datas[g].length - (index % GROUP_CHUNKS) * chunkSize), (index % GROUP_CHUNKS) * chunkSize);
     });
-    for (const [g, list] of byGroup) {
-      const end = list.reduce((n, [k, v]) => Math.max(n, k * chunkSize + v.data.byteLength), 0);
-      const data = new Uint8Array(end);
-      let txOf = 0;
-      for (const [k, v] of list) { data.set(new Uint8Array(v.data), k * chunkSize); txOf = Math.max(txOf, v.tx); }
-      groups.put({ tx: txOf, data: data.buffer }, g);
-    }
-    tx.db.deleteObjectStore('chunks');
+    datas.forEach((data, g) => groups.put(data.buffer, [g, base]));
+    metaStore.put({ txId: old.txId, size: old.size, chunkSize, base, baseSize, groups: datas.map(() => base) }, 'meta');
   };
 }
 
 export class IdbPersister {
   constructor(db, name) {
     this.db = db, this.name = name, this.closed = false;
-    this.base = 0;                 // the checkpoint the image was built on (meta.base)
+    this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
     this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
     this.shadow = new Map();       // index → the chunk as this context last committed it, while nothing else changed it
+    this.folding = null;           // the checkpoint being written in the background, if any
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
@@ -205,7 +201,7 @@ export class IdbPersister {
     const db = await openIdb(`syncore:${name}`, (d, oldVersion, tx) => {
       if (oldVersion < 1) d.createObjectStore('meta');
       if (oldVersion < 2) d.createObjectStore('log');
-      d.createObjectStore('groups').createIndex('tx', 'tx');
+      d.createObjectStore('groups');
       if (oldVersion >= 1) migrateChunks(tx);
     }, IDB_VERSION);
     return new IdbPersister(db, name);
@@ -226,13 +222,13 @@ export class IdbPersister {
     });
   }
 
-  // sinceTxId null: everything (groups + the whole log). Otherwise what changed after it:
-  // the log records after it, or, when a checkpoint folded some of them away meanwhile,
-  // the groups the checkpoints rewrote after it (index tx) and the log after the checkpoint.
+  // sinceTxId null: everything (the groups of meta + the whole log). Otherwise what changed
+  // after it: the log records after it, or, when a checkpoint folded some of them away
+  // meanwhile, the groups checkpoints wrote after it and the log after the checkpoint.
   async read(sinceTxId) {
     this.check('cannot read the store');
     return transact(this.db, ['meta', 'groups', 'log'], 'readonly', async (tx) => {
-      const groups = tx.objectStore('groups');
+      const store = tx.objectStore('groups');
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
       if (meta.txId === sinceTxId) return { txId: meta.txId, chunkSize: meta.chunkSize, steps: [] };
       this.shadow.clear();           // the image changes (or is replaced): deltas restart from full chunks
@@ -240,11 +236,12 @@ export class IdbPersister {
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
       } else {
-        const source = sinceTxId === null ? groups : groups.index('tx');
-        const range = sinceTxId === null ? undefined : IDBKeyRange.lowerBound(sinceTxId, true);
-        const [keys, values] = await Promise.all([request(source.getAllKeys(range)), request(source.getAll(range))]);
+        const wanted = meta.groups.map((v, g) => [g, v]).filter(([, v]) => sinceTxId === null || v > sinceTxId);
+        const values = await Promise.all(wanted.map((key) => request(store.get(key))));
+        const missing = values.findIndex((v) => !(v instanceof ArrayBuffer));
+        if (missing >= 0) throw storageError(`syncore: "${this.name}" is damaged: group ${wanted[missing][0]} of checkpoint ${meta.base} is missing`);
         this.log.clear();
-        const chunks = keys.flatMap((g, i) => groupChunks(g, values[i].data, meta.chunkSize));
+        const chunks = wanted.map(([g], i) => [g * GROUP_CHUNKS, new Uint8Array(values[i])]);   // a group fills its chunks
         steps = [{ size: meta.baseSize, chunks }, ...await this.readLog(tx, meta.base)];
       }
       this.base = meta.base;
@@ -255,53 +252,79 @@ export class IdbPersister {
   load() { return this.read(null); }
   changesSince(txId) { return this.read(txId); }
 
-  // One strict transaction: the CAS on meta, then either one log record (+ meta), or — when
-  // the log would grow past FOLD_RECORDS or max(FOLD_BYTES, a quarter of the image) — a
-  // checkpoint: every group with a chunk changed since the last one, as it is now, into the
-  // group store, the log emptied, meta.base = txId.
+  // One strict transaction: the CAS on meta's txId, one log record, meta. When the log has
+  // grown past FOLD_RECORDS or max(FOLD_BYTES, a quarter of the image) and no checkpoint is
+  // being written, the groups this log touched are copied now (the image is this commit's
+  // state) and written as a checkpoint in the background once the commit is durable (fold).
   async commit(baseTxId, size, chunks, chunkSize, readBytes) {
     this.check('cannot save');
-    const txId = baseTxId + 1, base = this.base;
+    const txId = baseTxId + 1;
     let bytes = 0;
     for (const { bytes: n } of this.log.values()) bytes += n;
     const record = encodeRecord(chunks, this.shadow);
-    const fold = this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4);
-    const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
     let folded = null;
-    if (fold) {                      // copied now, before any await: the image is this commit's state
+    if (!this.folding && (this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4))) {
+      const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
       const touched = new Set(chunks.map(([index]) => Math.floor(index / GROUP_CHUNKS)));
       for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
-      folded = [...touched].filter((g) => g < limit).sort((a, b) => a - b)
-        .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
+      folded = { txId, size, base: this.base, limit, groups: [...touched].filter((g) => g < limit).sort((a, b) => a - b)
+        .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]) };
     }
-    const done = transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx, fail) => {
+    const done = transact(this.db, ['meta', 'log'], 'readwrite', async (tx, fail) => {
       const metaStore = tx.objectStore('meta');
       const stored = readMeta(await request(metaStore.get('meta')));
-      if (stored.txId !== baseTxId || stored.base !== base) {
+      if (stored.txId !== baseTxId) {
         const err = storageError(`syncore: another context saved "${this.name}" first (txId ${stored.txId}, expected ${baseTxId})`);
         err.conflict = true;
         fail(err);
         return;
       }
-      if (fold) {
-        const store = tx.objectStore('groups');
-        for (const [g, data] of folded) store.put({ tx: txId, data: data.buffer }, g);
-        store.delete(IDBKeyRange.lowerBound(limit));
-        tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
-        metaStore.put({ txId, size, chunkSize, base: txId, baseSize: size }, 'meta');
-      } else {
-        tx.objectStore('log').put({ size, data: record }, txId);
-        metaStore.put({ txId, size, chunkSize, base, baseSize: stored.baseSize }, 'meta');
-      }
+      tx.objectStore('log').put({ size, data: record }, txId);
+      metaStore.put({ txId, size, chunkSize, base: stored.base, baseSize: stored.baseSize, groups: stored.groups }, 'meta');
     }, `cannot save "${this.name}"`);
     try { await done; } catch (err) { this.shadow.clear(); throw err; }
-    if (fold) { this.base = txId; this.log.clear(); } else {
-      this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: record.byteLength });
-    }
+    this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: record.byteLength });
     if (this.shadow.size + chunks.length > SHADOW_MAX) this.shadow.clear();
     if (chunks.length <= SHADOW_MAX) for (const [index, data] of chunks) this.shadow.set(index, data);
     for (const [index, data] of this.shadow) if (index * chunkSize + data.length > size) this.shadow.delete(index);   // truncated
+    if (folded) this.folding = this.fold(folded).catch(() => { /* the log keeps everything; a later commit folds again */ })
+      .finally(() => { this.folding = null; });
     return txId;
+  }
+
+  // A checkpoint at folded.txId, copy-on-write so commits go on meanwhile: the groups are
+  // put under new keys [g, txId] in a transaction of their own (the group store only, so
+  // commits are not held behind it); then one small transaction moves meta to them — unless
+  // another context checkpointed since folded.base (its checkpoint stands, ours is dropped) —
+  // deletes the log up to txId and every group value meta no longer names (the replaced
+  // ones, and any a crashed fold left). Until that commits nothing refers to the new values.
+  async fold({ txId, size, base, limit, groups }) {
+    await transact(this.db, ['groups'], 'readwrite', (tx) => {
+      const store = tx.objectStore('groups');
+      for (const [g, data] of groups) store.put(data.buffer, [g, txId]);
+    }, `cannot checkpoint "${this.name}"`);
+    this.check('cannot checkpoint');
+    const moved = await transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx) => {
+      const metaStore = tx.objectStore('meta'), store = tx.objectStore('groups');
+      const stored = readMeta(await request(metaStore.get('meta')));
+      const keys = await request(store.getAllKeys());
+      let named;
+      if (stored.base !== base) {
+        named = stored.groups.map((v, g) => [g, v]);
+      } else {
+        const versions = stored.groups.slice(0, limit);
+        while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
+        for (const [g] of groups) versions[g] = txId;
+        metaStore.put({ ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
+        tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
+        named = versions.map((v, g) => [g, v]);
+      }
+      const keep = new Set(named.map(([g, v]) => `${g}:${v}`));
+      for (const key of keys) if (!keep.has(`${key[0]}:${key[1]}`)) store.delete(key);
+      return stored.base === base ? txId : stored.base;
+    }, `cannot checkpoint "${this.name}"`);
+    if (moved > this.base) this.base = moved;
+    for (const t of this.log.keys()) if (t <= this.base) this.log.delete(t);
   }
 
   close() { this.db.close(); this.closed = true; }
