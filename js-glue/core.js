@@ -17,7 +17,7 @@
 //   core.chunkSize                    bytes per VFS chunk
 //   core.image(name, create) → pImage | 0, core.deleteImage(name)
 //   core.imageSize(pImage), core.lockLevel(pImage)      0 = no transaction open
-//   core.loadImage(pImage, size, chunks)   chunks: iterable of [index, Uint8Array]; marks nothing dirty
+//   core.loadImage(pImage, size, chunks)   chunks: iterable of [index, Uint8Array] (bytes from chunk index on: one chunk or a run of them); marks nothing dirty
 //   core.dirtyChunks(pImage) → [[index, Uint8Array copy], …]; core.clearDirty(pImage)
 //   core.sqlOpen(name) → pDb; core.sql(pDb, text) → rows (arrays); core.sqlClose(pDb)
 // Names of exported C functions must match wasm/exports.json and wasm/src/wasm_exports.c.
@@ -206,7 +206,8 @@ class Core {
   clearDirty(pImage) { this.m._sc_vfs_clear_dirty(pImage); }
 
   // Replace the image (size + the given chunks). Chunks not given keep their bytes
-  // (a full load passes every stored chunk; a refresh only the changed ones).
+  // (a full load passes every stored chunk; a refresh only the changed ones). Bytes longer
+  // than a chunk fill the chunks after index too (a group, a whole file).
   loadImage(pImage, size, chunks) {
     if (this.m._sc_vfs_resize(pImage, size) !== 0) throw storageError('syncore: out of memory loading the database');
     const base = this.m._sc_vfs_data(pImage) >>> 0;
@@ -214,7 +215,7 @@ class Core {
     for (const [index, bytes] of chunks) {
       const offset = index * this.chunkSize;
       if (offset >= size) continue;
-      const n = Math.min(bytes.byteLength, size - offset, this.chunkSize);
+      const n = Math.min(bytes.byteLength, size - offset);
       heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, n), base + offset);
     }
   }

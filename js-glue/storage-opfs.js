@@ -63,15 +63,13 @@ class OpfsPersister {
     this.image.flush();
   }
 
-  async load(chunkSize) {
+  async load() {
     const record = this.readJournal();
     if (record) { this.apply(record); this.txId = record.txId; }
     const size = this.image.getSize();
     const bytes = new Uint8Array(size);
     this.image.read(bytes, { at: 0 });
-    const chunks = [];
-    for (let at = 0; at < size; at += chunkSize) chunks.push([at / chunkSize, bytes.subarray(at, at + chunkSize)]);
-    return { txId: this.txId, size, chunkSize, chunks };
+    return { txId: this.txId, size, chunks: [[0, bytes]] };   // the whole file from chunk 0
   }
 
   async changesSince() {

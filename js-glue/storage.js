@@ -8,7 +8,8 @@
 //
 // Internal API (for syncore.js and the tests):
 //   const db = await openDatabase(core, { name, storage, config })
-//                                    storage 'auto'|'idb'|'opfs'|'memory'; config = sc_open's (path/vfs added here)
+//                                    storage 'auto'|'idb'|'opfs'|'memory'; config = sc_open's (path/vfs added here);
+//                                    core may be a promise of it: the store is read while the module loads
 //   db.backend                       the backend the store lives on
 //   await db.call(method, input)     → the core's result, durable when resolved
 //   db.read(method, input)           synchronous call on the image as this context last saw it
@@ -83,11 +84,12 @@ class Storage {
     this.channel = null;
   }
 
-  async load() {
+  // pending: the persister's load() if already started (openStorage reads while the module loads).
+  async load(pending = null) {
     const core = this.core;
+    const state = await (pending || this.persister.load());
     core.deleteImage(this.path);
     this.pImage = core.image(this.path, true);
-    const state = await this.persister.load(core.chunkSize);
     if (state.chunkSize && state.chunkSize !== core.chunkSize) {
       throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
     }
@@ -197,7 +199,7 @@ class Storage {
   // The image is ahead of storage after a failed persist: reload it whole; handles reopen.
   async discard() {
     const core = this.core;
-    const state = await this.persister.load(core.chunkSize);
+    const state = await this.persister.load();
     this.apply(state);
     core.clearDirty(this.pImage);
     this.txId = state.txId;
@@ -217,12 +219,13 @@ class Storage {
   }
 }
 
-// The Storage of a store in this context (shared by its connections).
-export async function openStorage(core, { name, storage = 'auto' }) {
+// The Storage of a store in this context (shared by its connections). core may be a promise:
+// the registry and the stored image are read meanwhile.
+export async function openStorage(coreOrPromise, { name, storage = 'auto' }) {
   if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SyncoreError('syncore: name must match [A-Za-z0-9_-]{1,64}', 'SC_BAD_INPUT');
   if (!BACKENDS.includes(storage)) throw new SyncoreError(`syncore: storage must be one of ${BACKENDS.join(', ')}`, 'SC_BAD_INPUT');
   if (storage === 'memory') {
-    const s = new Storage(core, name, 'memory', memoryPersister());
+    const s = new Storage(await coreOrPromise, name, 'memory', memoryPersister());
     await s.load();
     s.refs = 1;
     return s;
@@ -235,9 +238,13 @@ export async function openStorage(core, { name, storage = 'auto' }) {
   if (!openStorages.has(key)) {
     const opening = (async () => {
       const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name);
-      const s = new Storage(core, name, backend, persister);
-      try { await s.load(); } catch (err) { persister.close(); throw err; }
-      return s;
+      try {
+        const reading = persister.load();
+        reading.catch(() => {});   // awaited below, after the module
+        const s = new Storage(await coreOrPromise, name, backend, persister);
+        await s.load(reading);
+        return s;
+      } catch (err) { persister.close(); throw err; }
     })();
     openStorages.set(key, opening);
     opening.catch(() => openStorages.delete(key));
@@ -305,8 +312,9 @@ class Database {
   }
 }
 
-export async function openDatabase(core, { name, storage = 'auto', config = {} }) {
-  const s = await openStorage(core, { name, storage });
+export async function openDatabase(coreOrPromise, { name, storage = 'auto', config = {} }) {
+  const s = await openStorage(coreOrPromise, { name, storage });
+  const core = s.core;
   const db = new Database(core, s, { ...config, name });
   if (core.hasCore) {
     try { await s.run(() => db.ensureOpen()); } catch (err) { await s.release(); throw err; }

@@ -75,7 +75,6 @@ function checkOptions(options) {
 
 export async function openStore(options) {
   const storage = checkOptions(options);
-  const core = await ready;
   const sync = { ...SYNC_DEFAULTS, ...(options.sync || {}) };
   const config = {
     name: options.name,
@@ -83,7 +82,7 @@ export async function openStore(options) {
     collections: options.collections,
     sync: { batchSize: sync.batchSize, retrySchedule: sync.retrySchedule },
   };
-  const db = await openDatabase(core, { name: options.name, storage, config });
+  const db = await openDatabase(ready, { name: options.name, storage, config });   // reads the store while the module loads
   if (options.remote) watchSyncFallback();
   return new Store(db, options, sync);
 }
