@@ -194,6 +194,7 @@ export class IdbPersister {
     this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
     this.shadow = new Map();       // index → the chunk as this context last committed it, while nothing else changed it
     this.folding = null;           // the checkpoint being written in the background, if any
+    this.foldAt = 0;               // after a failed checkpoint: the log size to wait for before the next try
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
@@ -263,7 +264,7 @@ export class IdbPersister {
     for (const { bytes: n } of this.log.values()) bytes += n;
     const record = encodeRecord(chunks, this.shadow);
     let folded = null;
-    if (!this.folding && (this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4))) {
+    if (!this.folding && this.log.size >= this.foldAt && (this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4))) {
       const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
       const touched = new Set(chunks.map(([index]) => Math.floor(index / GROUP_CHUNKS)));
       for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
@@ -287,8 +288,11 @@ export class IdbPersister {
     if (this.shadow.size + chunks.length > SHADOW_MAX) this.shadow.clear();
     if (chunks.length <= SHADOW_MAX) for (const [index, data] of chunks) this.shadow.set(index, data);
     for (const [index, data] of this.shadow) if (index * chunkSize + data.length > size) this.shadow.delete(index);   // truncated
-    if (folded) this.folding = this.fold(folded).catch(() => { /* the log keeps everything; a later commit folds again */ })
-      .finally(() => { this.folding = null; });
+    if (folded) {
+      this.folding = this.fold(folded).then(() => { this.foldAt = 0; },
+        () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
+        .finally(() => { this.folding = null; });
+    }
     return txId;
   }
 

@@ -399,6 +399,39 @@ test('a renderer crash during a checkpoint keeps the previous commit whole', asy
   equal(await integrity(after, 'ckpt'), 'ok', 'integrity_check after reload');
 }, { only: ['chromium'] });
 
+test('a checkpoint that fails after writing its groups changes nothing; a later one collects them', async () => {
+  const browser = await launchBrowser(profile());
+  const page = await harness(browser);
+  await openWithTable(page, 'cow');
+  // Every checkpoint's second transaction (the one that moves meta) fails; its groups stay behind.
+  await page.evaluate(() => {
+    const del = IDBObjectStore.prototype.delete;
+    window.failFolds = true;
+    window.failedFolds = 0;
+    IDBObjectStore.prototype.delete = function (...args) {
+      if (this.name === 'log' && window.failFolds) { window.failedFolds++; throw new DOMException('checkpoint failed (injected)', 'UnknownError'); }
+      return del.apply(this, args);
+    };
+  });
+  await page.evaluate(() => H.writeLoop('cow', 'c', 0, 300, 3000));
+  check(await page.evaluate(() => window.failedFolds) > 0, 'checkpoints were attempted and failed');
+  let state = await idbState(page, 'cow');
+  equal(state.meta.base, 0, 'no checkpoint took effect');
+  equal(state.log.length, state.meta.txId, 'every commit (the table and the 300 writes) is in the log');
+  check(state.groups > state.meta.groups.length, `groups of the failed checkpoints are stored, unnamed: ${state.groups} values, meta names ${state.meta.groups.length}`);
+  const before = await image(page, 'cow');
+  await reopened(page, 'cow');
+  equal(await image(page, 'cow'), before, 'the image rebuilt from the log alone');
+  await page.evaluate(() => H.writeLoop('cow', 'c', 300, 310, 3000));
+  await until(async () => (await idbState(page, 'cow')).meta.base > 0, 10000, 'a checkpoint after the failures');
+  state = await idbState(page, 'cow');
+  equal(state.groups, state.meta.groups.length, 'the checkpoint deleted every group value meta does not name');
+  check(state.log.every((t) => t > state.meta.base), 'the log holds only records after the checkpoint');
+  await reopened(page, 'cow');
+  equal((await rows(page, 'cow', 'c')).size, 310, 'rows after the checkpoint and reload');
+  equal(await integrity(page, 'cow'), 'ok', 'integrity_check');
+});
+
 test('a context that missed commits catches up across checkpoints', async () => {
   const browser = await launchBrowser(profile());
   const [p1, p2] = [await harness(browser), await harness(browser)];
