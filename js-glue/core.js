@@ -19,6 +19,8 @@
 //   core.imageSize(pImage), core.lockLevel(pImage)      0 = no transaction open
 //   core.loadImage(pImage, size, chunks)   chunks: iterable of [index, Uint8Array] (bytes from chunk index on: one chunk or a run of them); marks nothing dirty
 //   core.dirtyChunks(pImage) → [[index, Uint8Array copy], …]; core.clearDirty(pImage)
+//   core.keepOriginals(pImage); core.dirtyRecord(pImage) → {record: ArrayBuffer, indexes}
+//                                     the dirty chunks as one log record of what changed (vfs_mem.h)
 //   core.sqlOpen(name) → pDb; core.sql(pDb, text) → rows (arrays); core.sqlClose(pDb)
 // Names of exported C functions must match wasm/exports.json and wasm/src/wasm_exports.c.
 
@@ -218,6 +220,22 @@ class Core {
       const n = Math.min(bytes.byteLength, size - offset);
       heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, n), base + offset);
     }
+  }
+
+  keepOriginals(pImage) {
+    if (this.m._sc_vfs_keep_originals(pImage) !== 0) throw storageError('syncore: out of memory opening the database');
+  }
+
+  dirtyRecord(pImage) {
+    const m = this.m;
+    const length = m._sc_vfs_encode(pImage, this.pSlot);
+    if (length < 0) throw storageError('syncore: out of memory saving the database');
+    const pOut = this.readPointer(this.pSlot);
+    try {
+      const record = this.heap.slice(pOut, pOut + length).buffer, view = new DataView(record), indexes = [];
+      for (let i = 0, count = view.getUint32(0, true); i < count; i++) indexes.push(view.getUint32(4 + i * 16, true));
+      return { record, indexes };
+    } finally { m._free(pOut); }
   }
 
   dirtyChunks(pImage) {

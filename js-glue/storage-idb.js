@@ -50,9 +50,9 @@ export function transact(db, stores, mode, body, what) {
 // A persister stores one image. load() → {txId, steps}, changesSince(txId) → {txId, steps
 // that bring an image at txId to the stored state}, where steps = [{size, chunks}] applied
 // in order (each: resize the image to size, then write chunks = [[index, bytes]…]; OPFS and
-// memory give a single {size, chunks} instead); commit(baseTxId, size, chunks, chunkSize,
+// memory give a single {size, chunks} instead); commit(baseTxId, size, changes, chunkSize,
 // readBytes) → new txId, or a SyncoreError with .conflict = true when the stored txId is not
-// baseTxId. readBytes(offset, end) copies a range of the image being committed; commit()
+// baseTxId; changes is what the persister's `wants` names (storage.js). readBytes(offset, end) copies a range of the image being committed; commit()
 // calls it synchronously, before its first await.
 
 // The IndexedDB layout (docs/STORAGE.md "IndexedDB: log and checkpoints"): a group store
@@ -62,38 +62,6 @@ const IDB_VERSION = 3;             // 1: chunks + meta; 2: + log; 3: groups (cop
 const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB chunks)
 const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
-
-const SHADOW_MAX = 1024;           // chunks remembered as last committed (4 MiB), to log deltas against
-const GAP_WORDS = 2;               // unchanged 4-byte words that end a changed range of a delta
-
-// The ranges where `after` differs from `before` (or from zeros when before is null), as
-// u32 offset, u32 length, bytes…; null when that is no smaller than after itself (or the
-// bytes are not whole aligned words: compared a word at a time, chunks always are).
-function encodeDelta(before, after) {
-  if (after.byteOffset % 4 || after.length % 4 || (before && before.byteOffset % 4)) return null;
-  const a = new Uint32Array(after.buffer, after.byteOffset, after.length >> 2);
-  const b = before ? new Uint32Array(before.buffer, before.byteOffset, a.length) : null;
-  const n = a.length, parts = [];
-  let size = 0;
-  for (let i = 0; i < n;) {
-    if ((b ? b[i] : 0) === a[i]) { i++; continue; }
-    let last = i;
-    for (let j = i + 1; j < n && j - last <= GAP_WORDS; j++) if ((b ? b[j] : 0) !== a[j]) last = j;
-    parts.push(i * 4, (last + 1) * 4);
-    size += 8 + (last + 1 - i) * 4;
-    if (size >= after.length) return null;
-    i = last + 1;
-  }
-  const out = new Uint8Array(size), view = new DataView(out.buffer);
-  let at = 0;
-  for (let k = 0; k < parts.length; k += 2) {
-    view.setUint32(at, parts[k], true);
-    view.setUint32(at + 4, parts[k + 1] - parts[k], true);
-    out.set(after.subarray(parts[k], parts[k + 1]), at + 8);
-    at += 8 + parts[k + 1] - parts[k];
-  }
-  return out;
-}
 
 function applyDelta(base, delta) {
   const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
@@ -105,34 +73,11 @@ function applyDelta(base, delta) {
   return base;
 }
 
-// One log record's data: u32 count, count × (u32 index, u32 length, u32 body length, u32 kind),
-// then the bodies. kind 0: the chunk's bytes; 1: a delta on the chunk as the previous
-// commit left it; 2: a delta on zeros. shadow: index → the chunk as last committed (or absent).
+// One log record's data (encoded by the core, wasm/src/vfs_mem.h vfs_mem_image_encode):
+// u32 count, count × (u32 index, u32 length, u32 body length, u32 kind), then the bodies.
+// kind 0: the chunk's bytes; 1: a delta on the chunk as the previous commit left it; 2: a
+// delta on zeros; a delta is ranges of u32 offset, u32 length, bytes.
 const RAW = 0, DELTA = 1, SPARSE = 2;
-function encodeRecord(chunks, shadow) {
-  const entries = chunks.map(([index, data]) => {
-    const before = shadow.get(index);
-    const delta = before && before.length === data.length ? encodeDelta(before, data) : null;
-    if (delta) return [index, data.length, DELTA, delta];
-    const sparse = encodeDelta(null, data);
-    return sparse ? [index, data.length, SPARSE, sparse] : [index, data.length, RAW, data];
-  });
-  const head = 4 + entries.length * 16;
-  const bytes = new Uint8Array(entries.reduce((n, e) => n + e[3].byteLength, head));
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, entries.length, true);
-  let offset = head;
-  entries.forEach(([index, length, kind, body], i) => {
-    view.setUint32(4 + i * 16, index, true);
-    view.setUint32(8 + i * 16, length, true);
-    view.setUint32(12 + i * 16, body.byteLength, true);
-    view.setUint32(16 + i * 16, kind, true);
-    bytes.set(body, offset);
-    offset += body.byteLength;
-  });
-  return bytes.buffer;
-}
-
 // → [[index, bytes | (current chunk bytes) → bytes]…] (a delta needs the image as replayed so far).
 function decodeRecord(buffer) {
   const view = new DataView(buffer), count = view.getUint32(0, true), chunks = [];
@@ -190,9 +135,9 @@ function migrateChunks(tx) {
 export class IdbPersister {
   constructor(db, name) {
     this.db = db, this.name = name, this.closed = false;
+    this.wants = 'record';         // commit() takes the core's record of what changed
     this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
     this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
-    this.shadow = new Map();       // index → the chunk as this context last committed it, while nothing else changed it
     this.folding = null;           // the checkpoint being written in the background, if any
     this.foldAt = 0;               // after a failed checkpoint: the log size to wait for before the next try
     db.onversionchange = () => { db.close(); this.closed = true; };
@@ -232,7 +177,6 @@ export class IdbPersister {
       const store = tx.objectStore('groups');
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
       if (meta.txId === sinceTxId) return { txId: meta.txId, chunkSize: meta.chunkSize, steps: [] };
-      this.shadow.clear();           // the image changes (or is replaced): deltas restart from full chunks
       let steps;
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
@@ -257,16 +201,15 @@ export class IdbPersister {
   // grown past FOLD_RECORDS or max(FOLD_BYTES, a quarter of the image) and no checkpoint is
   // being written, the groups this log touched are copied now (the image is this commit's
   // state) and written as a checkpoint in the background once the commit is durable (fold).
-  async commit(baseTxId, size, chunks, chunkSize, readBytes) {
+  async commit(baseTxId, size, { record, indexes }, chunkSize, readBytes) {
     this.check('cannot save');
     const txId = baseTxId + 1;
     let bytes = 0;
     for (const { bytes: n } of this.log.values()) bytes += n;
-    const record = encodeRecord(chunks, this.shadow);
     let folded = null;
     if (!this.folding && this.log.size >= this.foldAt && (this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4))) {
       const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
-      const touched = new Set(chunks.map(([index]) => Math.floor(index / GROUP_CHUNKS)));
+      const touched = new Set(indexes.map((index) => Math.floor(index / GROUP_CHUNKS)));
       for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
       folded = { txId, size, base: this.base, limit, groups: [...touched].filter((g) => g < limit).sort((a, b) => a - b)
         .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]) };
@@ -283,11 +226,8 @@ export class IdbPersister {
       tx.objectStore('log').put({ size, data: record }, txId);
       metaStore.put({ txId, size, chunkSize, base: stored.base, baseSize: stored.baseSize, groups: stored.groups }, 'meta');
     }, `cannot save "${this.name}"`);
-    try { await done; } catch (err) { this.shadow.clear(); throw err; }
-    this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: record.byteLength });
-    if (this.shadow.size + chunks.length > SHADOW_MAX) this.shadow.clear();
-    if (chunks.length <= SHADOW_MAX) for (const [index, data] of chunks) this.shadow.set(index, data);
-    for (const [index, data] of this.shadow) if (index * chunkSize + data.length > size) this.shadow.delete(index);   // truncated
+    await done;
+    this.log.set(txId, { indexes, bytes: record.byteLength });
     if (folded) {
       this.folding = this.fold(folded).then(() => { this.foldAt = 0; },
         () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on

@@ -31,6 +31,7 @@ class OpfsPersister {
     this.image = image;
     this.journal = journal;
     this.txId = 0;
+    this.wants = 'chunks';
   }
 
   // Read the journal record: { txId, size, chunkSize, chunks } or null when torn/absent.

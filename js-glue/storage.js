@@ -60,7 +60,9 @@ async function resolveBackend(name, requested) {
   }, 'cannot read the store registry');
 }
 
-const memoryPersister = () => ({ load: async () => ({ txId: 0, size: 0, chunks: [] }),
+// A persister's `wants`: what commit() is handed of a call's changes — 'record' (the core's
+// encoding of what changed, {record, indexes}), 'chunks' ([[index, bytes]…]) or 'none'.
+const memoryPersister = () => ({ wants: 'none', load: async () => ({ txId: 0, size: 0, chunks: [] }),
   changesSince: async (txId) => ({ txId, size: null, chunks: [] }), commit: async (base) => base + 1, close() {} });
 
 // ---------------------------------------------------------------- the shared commit protocol
@@ -90,6 +92,7 @@ class Storage {
     const state = await (pending || this.persister.load());
     core.deleteImage(this.path);
     this.pImage = core.image(this.path, true);
+    if (this.persister.wants === 'record') core.keepOriginals(this.pImage);
     if (state.chunkSize && state.chunkSize !== core.chunkSize) {
       throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
     }
@@ -174,11 +177,12 @@ class Storage {
       if (core.lockLevel(this.pImage) !== 0) {
         throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
       }
-      const chunks = core.dirtyChunks(this.pImage);
-      if (chunks.length === 0) { if (error) throw error; return value; }
+      if (core.dirtyCount(this.pImage) === 0) { if (error) throw error; return value; }
+      const wants = this.persister.wants;
+      const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
       try {
-        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), chunks, core.chunkSize,
+        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize,
           (offset, end) => this.readBytes(offset, end));
       } catch (err) {
         try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }

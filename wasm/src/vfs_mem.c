@@ -43,6 +43,13 @@ struct vfs_mem_image {
   int delete_on_close;
   struct vfs_mem_file *writer; /* the handle holding RESERVED or higher, if any  */
   struct vfs_mem_image *next;
+  /* Originals (vfs_mem_image_keep_originals): each chunk's bytes as they were when it was
+  ** last clean, so a commit's record holds only what changed (vfs_mem_image_encode). */
+  int keep_originals;
+  size_t base_size;         /* the size when the marks were last cleared         */
+  uint32_t *orig_slot;      /* per chunk of capacity: 0, or 1 + its slot in orig */
+  unsigned char *orig;      /* orig_used slots of VFS_MEM_CHUNK bytes            */
+  size_t orig_used, orig_slots;
 };
 
 typedef struct vfs_mem_file {
@@ -85,6 +92,8 @@ static void image_free(vfs_mem_image *image) {
   free(image->name);
   free(image->data);
   free(image->dirty);
+  free(image->orig_slot);
+  free(image->orig);
   free(image);
 }
 
@@ -102,6 +111,12 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
     if (capacity > SIZE_MAX / 2) return SQLITE_NOMEM;
     capacity *= 2;
   }
+  if (image->keep_originals) {
+    uint32_t *slots = realloc(image->orig_slot, chunks_for(capacity) * sizeof *slots);
+    if (!slots) return SQLITE_NOMEM;
+    memset(slots + chunks_for(image->capacity), 0, (chunks_for(capacity) - chunks_for(image->capacity)) * sizeof *slots);
+    image->orig_slot = slots;
+  }
   dirty_bytes = (chunks_for(capacity) + 7) / 8;
   dirty = realloc(image->dirty, dirty_bytes);
   if (!dirty) return SQLITE_NOMEM;
@@ -116,11 +131,33 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
   return SQLITE_OK;
 }
 
+static int is_dirty(const vfs_mem_image *image, size_t chunk) {
+  return (image->dirty[chunk / 8] >> (chunk % 8)) & 1u;
+}
+
+/* Keep the original of a clean chunk inside the clean size, about to change. Without
+** room it keeps none: that chunk's record is then its whole bytes. */
+static void keep_original(vfs_mem_image *image, size_t chunk) {
+  if ((chunk + 1) * VFS_MEM_CHUNK > image->base_size || image->orig_slot[chunk]) return;
+  if (image->orig_used == image->orig_slots) {
+    size_t slots = image->orig_slots ? image->orig_slots * 2 : 64;
+    unsigned char *orig = realloc(image->orig, slots * VFS_MEM_CHUNK);
+    if (!orig) return;
+    image->orig = orig;
+    image->orig_slots = slots;
+  }
+  memcpy(image->orig + image->orig_used * VFS_MEM_CHUNK, image->data + chunk * VFS_MEM_CHUNK, VFS_MEM_CHUNK);
+  image->orig_slot[chunk] = (uint32_t)++image->orig_used;
+}
+
+/* Mark the chunks of [offset, offset + length) dirty; call before their bytes change. */
 static void mark_dirty(vfs_mem_image *image, size_t offset, size_t length) {
   size_t chunk, last;
   if (length == 0) return;
   last = (offset + length - 1) / VFS_MEM_CHUNK;
   for (chunk = offset / VFS_MEM_CHUNK; chunk <= last; chunk++) {
+    if (is_dirty(image, chunk)) continue;
+    if (image->keep_originals) keep_original(image, chunk);
     image->dirty[chunk / 8] = (unsigned char)(image->dirty[chunk / 8] | (1u << (chunk % 8)));
   }
 }
@@ -130,8 +167,8 @@ static int image_set_size(vfs_mem_image *image, size_t size, int track) {
   int rc = image_reserve(image, size);
   if (rc != SQLITE_OK) return rc;
   if (size < image->size) {
-    memset(image->data + size, 0, image->size - size);
     if (track && size % VFS_MEM_CHUNK) mark_dirty(image, size, 1);
+    memset(image->data + size, 0, image->size - size);
   } else if (track && size > image->size) {
     mark_dirty(image, image->size, size - image->size);
   }
@@ -152,7 +189,9 @@ unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->data; }
 size_t vfs_mem_image_size(const vfs_mem_image *image) { return image->size; }
 
 int vfs_mem_image_resize(vfs_mem_image *image, size_t size) {
-  return image_set_size(image, size, 0);
+  int rc = image_set_size(image, size, 0);
+  if (rc == SQLITE_OK) image->base_size = size;
+  return rc;
 }
 
 int64_t vfs_mem_image_next_dirty(const vfs_mem_image *image, int64_t from) {
@@ -174,7 +213,102 @@ size_t vfs_mem_image_dirty_count(const vfs_mem_image *image) {
 }
 
 void vfs_mem_image_clear_dirty(vfs_mem_image *image) {
+  if (image->orig_slot) {
+    for (int64_t c = vfs_mem_image_next_dirty(image, 0); c >= 0; c = vfs_mem_image_next_dirty(image, c + 1))
+      image->orig_slot[c] = 0;
+  }
+  image->orig_used = 0;
+  if (image->orig_slots > 1024) {   /* after a big commit: give back more than 4 MiB */
+    free(image->orig);
+    image->orig = NULL;
+    image->orig_slots = 0;
+  }
   if (image->dirty) memset(image->dirty, 0, image->dirty_bytes);
+  image->base_size = image->size;
+}
+
+int vfs_mem_image_keep_originals(vfs_mem_image *image) {
+  if (image->keep_originals) return SQLITE_OK;
+  size_t n = chunks_for(image->capacity);
+  if (n && (image->orig_slot = calloc(n, sizeof *image->orig_slot)) == NULL) return SQLITE_NOMEM;
+  image->keep_originals = 1;
+  image->base_size = image->size;
+  for (int64_t c = vfs_mem_image_next_dirty(image, 0); c >= 0; c = vfs_mem_image_next_dirty(image, c + 1))
+    image->orig_slot[c] = 0;   /* already dirty: no original (whole bytes) */
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------- commit records */
+
+enum { KIND_RAW = 0, KIND_DELTA = 1, KIND_SPARSE = 2 };
+#define GAP_WORDS 2u   /* unchanged 4-byte words that end a changed range */
+
+static void put_u32(unsigned char *p, size_t v) {
+  p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+
+/* The ranges where after (n bytes) differs from before (NULL: zeros), as u32 offset,
+** u32 length, bytes…, written at out; returns their size (0: no difference), or NO_DELTA
+** when that is no smaller than n (or n is not whole words). Compared a word at a time. */
+#define NO_DELTA ((size_t)-1)
+static size_t encode_delta(const unsigned char *before, const unsigned char *after, size_t n, unsigned char *out) {
+  size_t words = n / 4, size = 0, i = 0;
+  if (n % 4) return NO_DELTA;
+  while (i < words) {
+    uint32_t a, b = 0;
+    memcpy(&a, after + i * 4, 4);
+    if (before) memcpy(&b, before + i * 4, 4);
+    if (a == b) { i++; continue; }
+    size_t last = i;
+    for (size_t j = i + 1; j < words && j - last <= GAP_WORDS; j++) {
+      memcpy(&a, after + j * 4, 4);
+      b = 0;
+      if (before) memcpy(&b, before + j * 4, 4);
+      if (a != b) last = j;
+    }
+    size_t length = (last + 1 - i) * 4;
+    if (size + 8 + length >= n) return NO_DELTA;
+    put_u32(out + size, i * 4);
+    put_u32(out + size + 4, length);
+    memcpy(out + size + 8, after + i * 4, length);
+    size += 8 + length;
+    i = last + 1;
+  }
+  return size;
+}
+
+int vfs_mem_image_encode(const vfs_mem_image *image, unsigned char **pOut, size_t *pLength) {
+  size_t count = vfs_mem_image_dirty_count(image), head = 4 + count * 16, at = head, k = 0;
+  unsigned char *out = malloc(head + count * VFS_MEM_CHUNK);
+  *pOut = NULL;
+  *pLength = 0;
+  if (!out) return SQLITE_NOMEM;
+  put_u32(out, count);
+  for (int64_t c = vfs_mem_image_next_dirty(image, 0); c >= 0; c = vfs_mem_image_next_dirty(image, c + 1), k++) {
+    size_t chunk = (size_t)c, offset = chunk * VFS_MEM_CHUNK;
+    size_t length = image->size - offset < VFS_MEM_CHUNK ? image->size - offset : VFS_MEM_CHUNK;
+    const unsigned char *bytes = image->data + offset;
+    uint32_t slot = image->orig_slot ? image->orig_slot[chunk] : 0;
+    int inside = (chunk + 1) * VFS_MEM_CHUNK <= image->base_size && length == VFS_MEM_CHUNK;
+    size_t body = NO_DELTA;
+    int kind = KIND_RAW;
+    if (slot && inside) {
+      body = encode_delta(image->orig + (slot - 1) * VFS_MEM_CHUNK, bytes, length, out + at);
+      kind = KIND_DELTA;
+    } else if (offset >= image->base_size) {
+      body = encode_delta(NULL, bytes, length, out + at);
+      kind = KIND_SPARSE;
+    }
+    if (body == NO_DELTA) { memcpy(out + at, bytes, length); body = length; kind = KIND_RAW; }
+    put_u32(out + 4 + k * 16, chunk);
+    put_u32(out + 8 + k * 16, length);
+    put_u32(out + 12 + k * 16, body);
+    put_u32(out + 16 + k * 16, (size_t)kind);
+    at += body;
+  }
+  *pOut = out;
+  *pLength = at;
+  return SQLITE_OK;
 }
 
 int vfs_mem_image_lock_level(const vfs_mem_image *image) {
@@ -225,8 +359,8 @@ static int file_write(sqlite3_file *file, const void *buf, int amount, sqlite3_i
     if (off > old_size) mark_dirty(image, old_size, off - old_size);   /* the hole */
     image->size = off + length;
   }
-  memcpy(image->data + off, buf, length);
   mark_dirty(image, off, length);
+  memcpy(image->data + off, buf, length);
   return SQLITE_OK;
 }
 

@@ -45,8 +45,22 @@ int64_t vfs_mem_image_next_dirty(const vfs_mem_image *image, int64_t from);
 /* Number of dirty chunks. */
 size_t vfs_mem_image_dirty_count(const vfs_mem_image *image);
 
-/* Forget every dirty mark (after the chunks were persisted, or before a reload). */
+/* Forget every dirty mark and original (after the chunks were persisted, or before a
+** reload); the size now is the clean size. */
 void vfs_mem_image_clear_dirty(vfs_mem_image *image);
+
+/* Keep, from now on, the original bytes of each chunk inside the clean size when it is
+** first marked dirty, so vfs_mem_image_encode can write what changed. The host's main
+** database image turns this on; journals and temp files never need it. SQLITE_OK or NOMEM. */
+int vfs_mem_image_keep_originals(vfs_mem_image *image);
+
+/* The record of the dirty chunks, as js-glue/storage-idb.js stores and replays it:
+** u32 count, count × (u32 index, u32 length, u32 body length, u32 kind), the bodies
+** (little-endian). kind 0: the chunk's bytes; 1: the ranges (u32 offset, u32 length,
+** bytes) where it differs from its original (the chunk as it was at the last clear or
+** resize); 2: the ranges where it differs from zeros (a chunk past the size then).
+** *pOut is malloc'd (free it). SQLITE_OK or SQLITE_NOMEM. */
+int vfs_mem_image_encode(const vfs_mem_image *image, unsigned char **pOut, size_t *pLength);
 
 /* Highest SQLite lock level (SQLITE_LOCK_NONE … EXCLUSIVE) any open handle holds:
 ** NONE means no transaction is in progress and the image is a committed state. */

@@ -53,6 +53,15 @@ EMSCRIPTEN_KEEPALIVE void sc_vfs_clear_dirty(vfs_mem_image *image) { vfs_mem_ima
 EMSCRIPTEN_KEEPALIVE int sc_vfs_lock_level(vfs_mem_image *image) { return vfs_mem_image_lock_level(image); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_delete(const char *name) { return vfs_mem_image_delete(name); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_chunk_size(void) { return (int)VFS_MEM_CHUNK; }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_keep_originals(vfs_mem_image *image) { return vfs_mem_image_keep_originals(image); }
+
+/* The record of the dirty chunks (vfs_mem.h): its length, the malloc'd bytes at *pOut
+** (free with free()), or -1 when out of memory. */
+EMSCRIPTEN_KEEPALIVE int sc_vfs_encode(vfs_mem_image *image, unsigned char **pOut) {
+  size_t length = 0;
+  if (vfs_mem_image_encode(image, pOut, &length) != SQLITE_OK) return -1;
+  return (int)length;
+}
 
 /* ---------------------------------------------------------------- raw SQL */
 
