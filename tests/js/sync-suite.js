@@ -45,6 +45,32 @@ export async function runSyncSuite({ open, test, collections }) {
     await r.close();
   });
 
+  await test('a page fetched ahead is used only when the round asks for it', async () => {
+    const remote = scriptedRemote();
+    const page = (cursor, changes, more) => () => ({ server_time: new Date().toISOString(), changes, cursor, has_more: more, remaining: more ? 1 : 0 });
+    remote.pulls.push(page('c1', [remoteChange('flocks', 'a', 1, { name: 'a' })], true),
+      page('c2', [remoteChange('flocks', 'b', 1, { name: 'b' })], true),
+      page('c3', [remoteChange('flocks', 'c', 1, { name: 'c' })], false));
+    const s = await withRemote(remote);
+    let r = await s.sync();
+    same([r.error, r.pulled], [undefined, 3], 'three pages pulled');
+    same(remote.cursors.slice(1), ['c1', 'c2'], 'each page asked for once, in order');
+    // A page that fails whole says there is more: the page after it (fetched ahead) must not
+    // be applied; the next sync asks again from the stored cursor.
+    remote.pulls.push(page('c4', [remoteChange('flocks', 'evil', 1, { name: 'x', since: '2025-02-30T10:00:00Z' })], true),
+      page('c5', [remoteChange('flocks', 'ahead', 1, { name: 'fetched ahead' })], false),
+      page('c6', [remoteChange('flocks', 'retry', 1, { name: 'the retry' })], false));
+    r = await s.sync();
+    check(r.error && r.error.includes("'evil'"), `the bad page fails the round: ${r.error}`);
+    await until(() => remote.cursors.length === 5, 'the page fetched ahead');
+    same(remote.cursors.slice(3), ['c3', 'c4'], 'the bad page, and the one after it fetched ahead');
+    r = await s.sync();
+    same([r.error, r.pulled], [undefined, 1], 'the retry pulls one page');
+    same(remote.cursors[5], 'c3', 'the retry asks from the stored cursor, not the page fetched ahead');
+    same((await s.list('flocks')).map((x) => x.id).sort(), ['a', 'b', 'c', 'retry'], 'nothing of the page fetched ahead was applied');
+    await s.close();
+  });
+
   await test('a pulled page with an impossible time fails whole: nothing changes, the cursor stays, the next sync retries', async () => {
     const remote = scriptedRemote();
     const s = await withRemote(remote);
