@@ -209,7 +209,9 @@ class Core {
 
   // Replace the image (size + the given chunks). Chunks not given keep their bytes
   // (a full load passes every stored chunk; a refresh only the changed ones). Bytes longer
-  // than a chunk fill the chunks after index too (a group, a whole file).
+  // than a chunk fill the chunks after index too (a group, a whole file). A function instead
+  // of bytes is a delta: it is handed the chunk as it is (a live view of the image, after
+  // the resize) and changes it in place.
   loadImage(pImage, size, chunks) {
     if (this.m._sc_vfs_resize(pImage, size) !== 0) throw storageError('syncore: out of memory loading the database');
     const base = this.m._sc_vfs_data(pImage) >>> 0;
@@ -217,6 +219,10 @@ class Core {
     for (const [index, bytes] of chunks) {
       const offset = index * this.chunkSize;
       if (offset >= size) continue;
+      if (typeof bytes === 'function') {
+        bytes(heap.subarray(base + offset, base + Math.min(size, offset + this.chunkSize)));
+        continue;
+      }
       const n = Math.min(bytes.byteLength, size - offset);
       heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, n), base + offset);
     }

@@ -197,23 +197,52 @@ export class IdbPersister {
   load() { return this.read(null); }
   changesSince(txId) { return this.read(txId); }
 
-  // One strict transaction: the CAS on meta's txId, one log record, meta. When the log has
-  // grown past FOLD_RECORDS or max(FOLD_BYTES, a quarter of the image) and no checkpoint is
-  // being written, the groups this log touched are copied now (the image is this commit's
-  // state) and written as a checkpoint in the background once the commit is durable (fold).
+  // How much the log asks for a checkpoint: 'now' past 4 × FOLD_RECORDS records or
+  // max(4 × FOLD_BYTES, the image's size) bytes; 'idle' past FOLD_RECORDS or max(FOLD_BYTES,
+  // a quarter of the image) — storage.js then folds once the store has been idle a moment,
+  // so a burst of commits (a long pull) is not slowed by checkpoints; null otherwise.
+  foldDue(size, extra = 0) {
+    if (this.folding || this.log.size < this.foldAt) return null;
+    let bytes = extra;
+    for (const { bytes: n } of this.log.values()) bytes += n;
+    const records = this.log.size + (extra ? 1 : 0);
+    if (records > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, size)) return 'now';
+    return records > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, size / 4) ? 'idle' : null;
+  }
+
+  // Copy what a checkpoint of the image as it is now needs — state txId, every log record up
+  // to it known to this context (more: the indexes of a commit not in the log yet) — and
+  // return the function that writes it in the background.
+  snapshot(txId, size, chunkSize, readBytes, more = []) {
+    const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
+    const touched = new Set(more.map((index) => Math.floor(index / GROUP_CHUNKS)));
+    for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
+    const groups = [...touched].filter((g) => g < limit).sort((a, b) => a - b)
+      .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
+    const base = this.base;
+    return () => {
+      if (this.folding) return;
+      this.folding = this.fold({ txId, size, base, limit, groups }).then(() => { this.foldAt = 0; },
+        () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
+        .finally(() => { this.folding = null; });
+    };
+  }
+
+  // A checkpoint of the image as it is now (state txId), written in the background.
+  checkpoint(txId, size, chunkSize, readBytes) {
+    if (!this.folding) this.snapshot(txId, size, chunkSize, readBytes)();
+  }
+
+  // The checkpoint being written, if any (close waits for it).
+  flush() { return this.folding || Promise.resolve(); }
+
+  // One strict transaction: the CAS on meta's txId, one log record, meta. When the log is
+  // due a checkpoint 'now', the image (this commit's state) is copied before the first await
+  // and checkpointed once the commit is durable.
   async commit(baseTxId, size, { record, indexes }, chunkSize, readBytes) {
     this.check('cannot save');
     const txId = baseTxId + 1;
-    let bytes = 0;
-    for (const { bytes: n } of this.log.values()) bytes += n;
-    let folded = null;
-    if (!this.folding && this.log.size >= this.foldAt && (this.log.size + 1 > FOLD_RECORDS || bytes + record.byteLength > Math.max(FOLD_BYTES, size / 4))) {
-      const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
-      const touched = new Set(indexes.map((index) => Math.floor(index / GROUP_CHUNKS)));
-      for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
-      folded = { txId, size, base: this.base, limit, groups: [...touched].filter((g) => g < limit).sort((a, b) => a - b)
-        .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]) };
-    }
+    const start = this.foldDue(size, record.byteLength) === 'now' ? this.snapshot(txId, size, chunkSize, readBytes, indexes) : null;
     const done = transact(this.db, ['meta', 'log'], 'readwrite', async (tx, fail) => {
       const metaStore = tx.objectStore('meta');
       const stored = readMeta(await request(metaStore.get('meta')));
@@ -228,11 +257,7 @@ export class IdbPersister {
     }, `cannot save "${this.name}"`);
     await done;
     this.log.set(txId, { indexes, bytes: record.byteLength });
-    if (folded) {
-      this.folding = this.fold(folded).then(() => { this.foldAt = 0; },
-        () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
-        .finally(() => { this.folding = null; });
-    }
+    if (start) start();
     return txId;
   }
 

@@ -29,6 +29,7 @@ import { openOpfsPersister, opfsAvailable } from './storage-opfs.js';
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const BACKENDS = ['auto', 'idb', 'opfs', 'memory'];
 const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
+const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
 
 // ---------------------------------------------------------------- registry: name → backend
 
@@ -107,11 +108,10 @@ class Storage {
   }
 
   // Write a persister's state into the image: its steps in order, or one {size, chunks}.
-  // A chunk given as a function is a delta: it maps the chunk as replayed so far to its new bytes.
+  // A chunk given as a function is a delta, applied in place onto the chunk as replayed so far.
   apply(state) {
     for (const step of state.steps || [state]) {
-      const chunks = step.chunks.map(([index, data]) => [index, typeof data === 'function' ? data(this.readChunk(index)) : data]);
-      this.core.loadImage(this.pImage, step.size, chunks);
+      this.core.loadImage(this.pImage, step.size, step.chunks);
     }
   }
 
@@ -122,8 +122,6 @@ class Storage {
     return core.heap.slice(base + Math.min(size, offset), base + Math.min(size, end));
   }
 
-  // A copy of chunk index of the image as it is now (a delta is applied onto it).
-  readChunk(index) { return this.readBytes(index * this.core.chunkSize, (index + 1) * this.core.chunkSize); }
 
   serialize(task) {
     const run = this.queue.then(task);
@@ -190,9 +188,25 @@ class Storage {
         throw err instanceof SyncoreError ? err : storageError(`syncore: cannot save "${this.name}"`, err);
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
+      this.scheduleFold();
       if (error) throw error;
       return value;
     }
+  }
+
+  // A log the persister would fold once things are quiet (storage-idb.js foldDue 'idle') is
+  // checkpointed after FOLD_IDLE_MS without a commit, inside the queue, from the image as
+  // committed; release() folds what is due before closing.
+  scheduleFold() {
+    clearTimeout(this.foldTimer);
+    if (!this.persister.foldDue || this.persister.foldDue(this.core.imageSize(this.pImage)) !== 'idle') return;
+    this.foldTimer = setTimeout(() => this.serialize(() => this.foldNow()).catch(() => {}), FOLD_IDLE_MS);
+  }
+
+  foldNow() {
+    const core = this.core, size = core.imageSize(this.pImage);
+    if (core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0 || !this.persister.foldDue(size)) return;
+    this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
   }
 
   // After a failed persist that could not even reload, the image holds unsaved data: refuse.
@@ -216,7 +230,11 @@ class Storage {
     if (--this.refs > 0) return;
     const key = `${this.backend}:${this.name}`;
     if (openStorages.get(key) === this.entry) openStorages.delete(key);
+    clearTimeout(this.foldTimer);
     await this.queue;
+    if (this.persister.foldDue && !this.broken) {
+      try { this.foldNow(); await this.persister.flush(); } catch (_) { /* the log keeps everything */ }
+    }
     if (this.channel) this.channel.close();
     this.persister.close();
     this.core.deleteImage(this.path);
