@@ -73,7 +73,10 @@ const same = (got, want, what) => {
 
 const t0 = Date.now();
 const dbDir = tmp('syncore-bench-db-');
-const server = await startServer(`sqlite:${join(dbDir, 'bench.db')}`, ['--static', ROOT, '--rate', '0']);
+// One client address does all the seeding: no rate limit, and no per-address connection cap
+// (Node's fetch does not always reuse its connection for large bodies; the server keeps an
+// idle one for --idle-timeout, so 64 of them refused the million seeding after ~600 pushes).
+const server = await startServer(`sqlite:${join(dbDir, 'bench.db')}`, ['--static', ROOT, '--rate', '0', '--max-connections-per-ip', '0']);
 let opSeq = 0;
 
 async function push(token, device, ops) {
