@@ -153,11 +153,16 @@ static void open_should_reject_bad_config_with_a_message(void **state) {
   }
 }
 
-static void store_should_persist_device_id_and_records_in_a_file(void **state) {
-  char path[] = "/tmp/sc_test_storeXXXXXX";
+/* Create the empty file path names (a mkstemp template). */
+static void temp_file(char *path) {
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   close(fd);
+}
+
+static void store_should_persist_device_id_and_records_in_a_file(void **state) {
+  char path[] = "/tmp/sc_test_storeXXXXXX";
+  temp_file(path);
   char cfg[512];
   snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
   sc_store *st = tk_open_at(*state, cfg);
@@ -178,9 +183,7 @@ static void store_should_persist_device_id_and_records_in_a_file(void **state) {
 
 static void two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp(void **state) {
   char path[] = "/tmp/sc_test_ctxXXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
+  temp_file(path);
   char cfg[512];
   snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
   sc_store *one = tk_open_at(*state, cfg), *two = tk_open_at(*state, cfg);
@@ -222,9 +225,7 @@ static const char *BASE_COLS = "SELECT base_deleted, base_data IS NULL, base_hlc
 
 static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(void **state) {
   char path[] = "/tmp/sc_test_cleanXXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
+  temp_file(path);
   char cfg[512];
   snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"deviceId\":\"dA\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
   tk_server srv;
