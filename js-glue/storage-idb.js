@@ -50,10 +50,11 @@ export function transact(db, stores, mode, body, what) {
 // A persister stores one image. load() → {txId, steps}, changesSince(txId) → {txId, steps
 // that bring an image at txId to the stored state}, where steps = [{size, chunks}] applied
 // in order (each: resize the image to size, then write chunks = [[index, bytes]…]; OPFS and
-// memory give a single {size, chunks} instead); commit(baseTxId, size, changes, chunkSize,
-// readBytes) → new txId, or a SyncoreError with .conflict = true when the stored txId is not
-// baseTxId; changes is what the persister's `wants` names (storage.js). readBytes(offset, end) copies a range of the image being committed; commit()
-// calls it synchronously, before its first await.
+// memory give a single {size, chunks} instead); commit(baseTxId, size, changes, chunkSize)
+// → new txId, or a SyncoreError with .conflict = true when the stored txId is not baseTxId;
+// changes is what the persister's `wants` names (storage.js). The IndexedDB persister also
+// has foldDue(size), checkpoint(txId, size, chunkSize, readBytes) — readBytes(offset, end)
+// copies a range of the image, called synchronously — and flush().
 
 // The IndexedDB layout (docs/STORAGE.md "IndexedDB: log and checkpoints"): a group store
 // holding the image as of the last checkpoint (meta.base) in values of GROUP_CHUNKS chunks,
@@ -201,49 +202,37 @@ export class IdbPersister {
   // max(4 × FOLD_BYTES, the image's size) bytes; 'idle' past FOLD_RECORDS or max(FOLD_BYTES,
   // a quarter of the image) — storage.js then folds once the store has been idle a moment,
   // so a burst of commits (a long pull) is not slowed by checkpoints; null otherwise.
-  foldDue(size, extra = 0) {
+  foldDue(size) {
     if (this.folding || this.log.size < this.foldAt) return null;
-    let bytes = extra;
+    let bytes = 0;
     for (const { bytes: n } of this.log.values()) bytes += n;
-    const records = this.log.size + (extra ? 1 : 0);
-    if (records > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, size)) return 'now';
-    return records > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, size / 4) ? 'idle' : null;
+    if (this.log.size > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, size)) return 'now';
+    return this.log.size > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, size / 4) ? 'idle' : null;
   }
 
-  // Copy what a checkpoint of the image as it is now needs — state txId, every log record up
-  // to it known to this context (more: the indexes of a commit not in the log yet) — and
-  // return the function that writes it in the background.
-  snapshot(txId, size, chunkSize, readBytes, more = []) {
+  // A checkpoint of the image as it is now — state txId, every log record up to it known to
+  // this context — written in the background: the groups the log touched are copied now.
+  checkpoint(txId, size, chunkSize, readBytes) {
+    if (this.folding) return;
     const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
-    const touched = new Set(more.map((index) => Math.floor(index / GROUP_CHUNKS)));
+    const touched = new Set();
     for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
     const groups = [...touched].filter((g) => g < limit).sort((a, b) => a - b)
       .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
-    const base = this.base;
-    return () => {
-      if (this.folding) return;
-      this.folding = this.fold({ txId, size, base, limit, groups }).then(() => { this.foldAt = 0; },
-        () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
-        .finally(() => { this.folding = null; });
-    };
-  }
-
-  // A checkpoint of the image as it is now (state txId), written in the background.
-  checkpoint(txId, size, chunkSize, readBytes) {
-    if (!this.folding) this.snapshot(txId, size, chunkSize, readBytes)();
+    this.folding = this.fold({ txId, size, base: this.base, limit, groups }).then(() => { this.foldAt = 0; },
+      () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
+      .finally(() => { this.folding = null; });
   }
 
   // The checkpoint being written, if any (close waits for it).
   flush() { return this.folding || Promise.resolve(); }
 
-  // One strict transaction: the CAS on meta's txId, one log record, meta. When the log is
-  // due a checkpoint 'now', the image (this commit's state) is copied before the first await
-  // and checkpointed once the commit is durable.
-  async commit(baseTxId, size, { record, indexes }, chunkSize, readBytes) {
+  // One strict transaction: the CAS on meta's txId, one log record, meta. Checkpoints are
+  // storage.js's to start (foldDue, checkpoint).
+  async commit(baseTxId, size, { record, indexes }, chunkSize) {
     this.check('cannot save');
     const txId = baseTxId + 1;
-    const start = this.foldDue(size, record.byteLength) === 'now' ? this.snapshot(txId, size, chunkSize, readBytes, indexes) : null;
-    const done = transact(this.db, ['meta', 'log'], 'readwrite', async (tx, fail) => {
+    await transact(this.db, ['meta', 'log'], 'readwrite', async (tx, fail) => {
       const metaStore = tx.objectStore('meta');
       const stored = readMeta(await request(metaStore.get('meta')));
       if (stored.txId !== baseTxId) {
@@ -255,16 +244,14 @@ export class IdbPersister {
       tx.objectStore('log').put({ size, data: record }, txId);
       metaStore.put({ txId, size, chunkSize, base: stored.base, baseSize: stored.baseSize, groups: stored.groups }, 'meta');
     }, `cannot save "${this.name}"`);
-    await done;
     this.log.set(txId, { indexes, bytes: record.byteLength });
-    if (start) start();
     return txId;
   }
 
-  // A checkpoint at folded.txId, copy-on-write so commits go on meanwhile: the groups are
+  // A checkpoint at txId, copy-on-write so commits go on meanwhile: the groups are
   // put under new keys [g, txId] in a transaction of their own (the group store only, so
   // commits are not held behind it); then one small transaction moves meta to them — unless
-  // another context checkpointed since folded.base (its checkpoint stands, ours is dropped) —
+  // another context checkpointed since base (its checkpoint stands, ours is dropped) —
   // deletes the log up to txId and every group value meta no longer names (the replaced
   // ones, and any a crashed fold left). Until that commits nothing refers to the new values.
   async fold({ txId, size, base, limit, groups }) {
@@ -276,21 +263,23 @@ export class IdbPersister {
     const moved = await transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx) => {
       const metaStore = tx.objectStore('meta'), store = tx.objectStore('groups');
       const stored = readMeta(await request(metaStore.get('meta')));
-      const keys = await request(store.getAllKeys());
-      let named;
       if (stored.base !== base) {
-        named = stored.groups.map((v, g) => [g, v]);
-      } else {
-        const versions = stored.groups.slice(0, limit);
-        while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
-        for (const [g] of groups) versions[g] = txId;
-        metaStore.put({ ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
-        tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
-        named = versions.map((v, g) => [g, v]);
+        // Another context checkpointed first: drop our values only — not those meta names (a
+        // context that reached the same txId checkpoints under the same keys, with the same
+        // bytes), nor a third context's, in flight from the new base, still to be named.
+        for (const [g] of groups) if (stored.groups[g] !== txId) store.delete([g, txId]);
+        return stored.base;
       }
-      const keep = new Set(named.map(([g, v]) => `${g}:${v}`));
-      for (const key of keys) if (!keep.has(`${key[0]}:${key[1]}`)) store.delete(key);
-      return stored.base === base ? txId : stored.base;
+      const versions = stored.groups.slice(0, limit);
+      while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
+      for (const [g] of groups) versions[g] = txId;
+      metaStore.put({ ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
+      tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
+      // Any other checkpoint in flight started from the old base and will be dropped: every
+      // value not named now is garbage (replaced groups, a crashed checkpoint's).
+      const keep = new Set(versions.map((v, g) => `${g}:${v}`));
+      for (const key of await request(store.getAllKeys())) if (!keep.has(`${key[0]}:${key[1]}`)) store.delete(key);
+      return txId;
     }, `cannot checkpoint "${this.name}"`);
     if (moved > this.base) this.base = moved;
     for (const t of this.log.keys()) if (t <= this.base) this.log.delete(t);

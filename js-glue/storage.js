@@ -122,7 +122,6 @@ class Storage {
     return core.heap.slice(base + Math.min(size, offset), base + Math.min(size, end));
   }
 
-
   serialize(task) {
     const run = this.queue.then(task);
     this.queue = run.catch(() => {});
@@ -180,8 +179,7 @@ class Storage {
       const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
       try {
-        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize,
-          (offset, end) => this.readBytes(offset, end));
+        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize);
       } catch (err) {
         try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
         if (err.conflict && tries < 3) continue;
@@ -194,13 +192,15 @@ class Storage {
     }
   }
 
-  // A log the persister would fold once things are quiet (storage-idb.js foldDue 'idle') is
-  // checkpointed after FOLD_IDLE_MS without a commit, inside the queue, from the image as
-  // committed; release() folds what is due before closing.
+  // After a commit: a log the persister wants folded 'now' is checkpointed at once; one it
+  // would fold once things are quiet ('idle', storage-idb.js foldDue) after FOLD_IDLE_MS
+  // without a commit, inside the queue. Either way from the image as committed (foldNow);
+  // release() folds what is due before closing.
   scheduleFold() {
     clearTimeout(this.foldTimer);
-    if (!this.persister.foldDue || this.persister.foldDue(this.core.imageSize(this.pImage)) !== 'idle') return;
-    this.foldTimer = setTimeout(() => this.serialize(() => this.foldNow()).catch(() => {}), FOLD_IDLE_MS);
+    const due = this.persister.foldDue ? this.persister.foldDue(this.core.imageSize(this.pImage)) : null;
+    if (due === 'now') this.foldNow();
+    else if (due === 'idle') this.foldTimer = setTimeout(() => this.serialize(() => this.foldNow()).catch(() => {}), FOLD_IDLE_MS);
   }
 
   foldNow() {

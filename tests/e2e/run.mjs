@@ -434,6 +434,31 @@ test('a checkpoint that fails after writing its groups changes nothing; a later 
   equal(await integrity(page, 'cow'), 'ok', 'integrity_check');
 });
 
+test('a checkpoint dropped because another came first deletes only its own group values', async () => {
+  const browser = await launchBrowser(profile());
+  const page = await harness(browser);
+  await openWithTable(page, 'race');
+  await page.evaluate(() => H.writeLoop('race', 'r', 0, 200, 3000));
+  await until(async () => (await idbState(page, 'race')).meta.base > 0, 10000, 'a first checkpoint');
+  await page.evaluate(() => H.writeLoop('race', 'r', 200, 210, 3000));   // in the log after it
+  const stale = await page.evaluate(() => H.stalePersister('race'));   // context A: that checkpoint + 10 records
+  await page.evaluate(() => H.writeLoop('race', 'r', 210, 400, 3000));
+  await until(async () => (await idbState(page, 'race')).meta.base > stale.txId, 10000, 'a checkpoint after A loaded');
+  // Context D, checkpointing from the new base, has put its values but not named them yet.
+  const inFlight = [0, 1e9];
+  await page.evaluate((k) => H.putGroupValue('race', k), inFlight);
+  await page.evaluate(() => H.staleCheckpoint('race'));   // A's checkpoint: its base is stale, so it is dropped
+  const keys = await page.evaluate(() => H.groupKeys('race'));
+  check(keys.some(([g, v]) => g === inFlight[0] && v === inFlight[1]), 'the other checkpoint\'s unnamed value is kept');
+  check(!keys.some(([, v]) => v === stale.txId), `A's own values are deleted: ${JSON.stringify(keys)}`);
+  const state = await idbState(page, 'race');
+  check(state.meta.base > stale.txId, 'the checkpoint that came first stands');
+  check(state.meta.groups.every((v, g) => keys.some(([kg, kv]) => kg === g && kv === v)), 'every value meta names is there');
+  await reopened(page, 'race');
+  equal((await rows(page, 'race', 'r')).size, 400, 'rows after reload');
+  equal(await integrity(page, 'race'), 'ok', 'integrity_check');
+});
+
 test('a context that missed commits catches up across checkpoints', async () => {
   const browser = await launchBrowser(profile());
   const [p1, p2] = [await harness(browser), await harness(browser)];

@@ -517,7 +517,7 @@ static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec,
 
 /* A clean record (no local change: its base is its view, stamps and version included) is
 ** stored once: base_deleted = BASE_IS_VIEW and the other base_* columns empty, which halves
-** the row of most records (docs/STORAGE.md "The records row"). Loading fills the base in
+** the row of most records (docs/STORAGE.md "Session 6"). Loading fills the base in
 ** again from the view, so nothing above this file sees the difference; rows written
 ** before (base_deleted 0 or 1, the base in full) read as they always did. */
 enum { BASE_IS_VIEW = 2 };

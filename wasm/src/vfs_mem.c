@@ -138,7 +138,7 @@ static int is_dirty(const vfs_mem_image *image, size_t chunk) {
 /* Keep the original of a clean chunk inside the clean size, about to change. Without
 ** room it keeps none: that chunk's record is then its whole bytes. */
 static void keep_original(vfs_mem_image *image, size_t chunk) {
-  if ((chunk + 1) * VFS_MEM_CHUNK > image->base_size || image->orig_slot[chunk]) return;
+  if ((chunk + 1) * VFS_MEM_CHUNK > image->base_size) return;
   if (image->orig_used == image->orig_slots) {
     size_t slots = image->orig_slots ? image->orig_slots * 2 : 64;
     unsigned char *orig = realloc(image->orig, slots * VFS_MEM_CHUNK);
@@ -231,10 +231,8 @@ int vfs_mem_image_keep_originals(vfs_mem_image *image) {
   if (image->keep_originals) return SQLITE_OK;
   size_t n = chunks_for(image->capacity);
   if (n && (image->orig_slot = calloc(n, sizeof *image->orig_slot)) == NULL) return SQLITE_NOMEM;
-  image->keep_originals = 1;
+  image->keep_originals = 1;   /* chunks dirty already have no original: written whole */
   image->base_size = image->size;
-  for (int64_t c = vfs_mem_image_next_dirty(image, 0); c >= 0; c = vfs_mem_image_next_dirty(image, c + 1))
-    image->orig_slot[c] = 0;   /* already dirty: no original (whole bytes) */
   return SQLITE_OK;
 }
 

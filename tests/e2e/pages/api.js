@@ -3,6 +3,7 @@
 // calls on it, and write loops that report each write whose promise resolved.
 import { loadCore } from '/js-glue/core.js';
 import { openDatabase, deleteStoredDatabase } from '/js-glue/storage.js';
+import { IdbPersister } from '/js-glue/storage-idb.js';
 
 export function makeApi(report = () => {}) {
   const dbs = new Map();
@@ -96,6 +97,30 @@ export function makeApi(report = () => {}) {
       idb.close();
       return size;
     },
+    // A second persister on store name, loaded now (its base is the current checkpoint).
+    async stalePersister(name) {
+      const p = await IdbPersister.open(name);
+      const state = await p.load();
+      (self.staleP ||= new Map()).set(name, { p, txId: state.txId, size: state.steps[0].size });
+      return { base: p.base, txId: state.txId };
+    },
+    // Let that persister checkpoint from its (by now stale) base; resolves when it is done.
+    async staleCheckpoint(name) {
+      const { p, txId, size } = self.staleP.get(name);
+      p.checkpoint(txId, size, 4096, (offset, end) => new Uint8Array(Math.max(0, Math.min(size, end) - offset)));
+      await p.flush();
+      p.close();
+    },
+    // Put a group value no meta names (as a checkpoint between its two transactions leaves it).
+    putGroupValue: (name, key) => rawIdb(`syncore:${name}`, (idb) => new Promise((resolve, reject) => {
+      const tx = idb.transaction('groups', 'readwrite');
+      tx.objectStore('groups').put(new ArrayBuffer(8), key);
+      tx.oncomplete = resolve; tx.onabort = () => reject(tx.error);
+    })),
+    groupKeys: (name) => rawIdb(`syncore:${name}`, (idb) => new Promise((resolve, reject) => {
+      const req = idb.transaction('groups').objectStore('groups').getAllKeys();
+      req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error);
+    })),
     changedIds: () => remote.flatMap((e) => (e.changed || []).flatMap((c) => c.ids)),
     error: async (fn) => { try { await fn(); return null; } catch (e) { return { code: e.code, message: e.message }; } },
     async openError(name, storage) {
