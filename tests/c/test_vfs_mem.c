@@ -257,6 +257,110 @@ static void commit_records_should_replay_to_the_same_image_and_hold_only_what_ch
   assert_int_equal(vfs_mem_image_delete("enc.db"), SQLITE_OK);
 }
 
+/* Lazy images: the fetch hook hands out groups of lazy_storage (a stored database). */
+static unsigned char lazy_storage[8 << 20];
+static size_t lazy_fetches;
+static int lazy_fail;
+
+static int lazy_fetch(vfs_mem_image *image, size_t group) {
+  size_t off = group * VFS_MEM_GROUP, size = vfs_mem_image_size(image);
+  if (lazy_fail) return SQLITE_IOERR;
+  memcpy(vfs_mem_image_data(image) + off, lazy_storage + off, size - off < VFS_MEM_GROUP ? size - off : VFS_MEM_GROUP);
+  lazy_fetches++;
+  return SQLITE_OK;
+}
+
+static size_t lazy_store(int with_free_pages) {
+  size_t size = 0;
+  sqlite3 *db = open_db("lazy-src.db");
+  exec(db, "PRAGMA journal_mode=MEMORY; CREATE TABLE small(y); CREATE TABLE t(id INTEGER PRIMARY KEY, x BLOB)");
+  exec(db, "INSERT INTO small VALUES(42)");
+  exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+           " INSERT INTO t SELECT i, randomblob(200) FROM n");
+  if (with_free_pages) exec(db, "DELETE FROM t WHERE id > 12000");
+  persist(image_of("lazy-src.db"), lazy_storage, &size);
+  sqlite3_close(db);
+  assert_int_equal(vfs_mem_image_delete("lazy-src.db"), SQLITE_OK);
+  return size;
+}
+
+static vfs_mem_image *lazy_image(const char *name, size_t size) {
+  vfs_mem_image *image = NULL;
+  assert_int_equal(vfs_mem_image_find(name, 1, &image), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_set_lazy(image, size), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_absent_count(image), (size + VFS_MEM_GROUP - 1) / VFS_MEM_GROUP);
+  return image;
+}
+
+static void a_lazy_image_should_fetch_only_the_groups_a_query_reads(void **state) {
+  size_t size = lazy_store(0), groups = (size + VFS_MEM_GROUP - 1) / VFS_MEM_GROUP;
+  vfs_mem_image *image;
+  sqlite3 *db;
+  (void)state;
+  assert_true(groups >= 12);
+  vfs_mem_set_fetch(lazy_fetch);
+  image = lazy_image("lazy.db", size);
+  lazy_fetches = 0;
+  db = open_db("lazy.db");
+  assert_int_equal(scalar(db, "SELECT y FROM small"), 42);
+  assert_int_equal(scalar(db, "SELECT length(x) FROM t WHERE id = 12345"), 200);
+  assert_true(lazy_fetches >= 2 && lazy_fetches <= 4);   /* the schema's group, a path down t */
+  assert_int_equal(vfs_mem_image_absent_count(image), groups - lazy_fetches);
+  /* a fetch that fails fails the statement, changes nothing, and the next one works */
+  lazy_fail = 1;
+  assert_int_not_equal(sqlite3_exec(db, "SELECT sum(length(x)) FROM t", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_lock_level(image), SQLITE_LOCK_NONE);
+  assert_int_equal(vfs_mem_image_dirty_count(image), 0);
+  lazy_fail = 0;
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t"), 20000);
+  assert_integrity_ok(db);
+  assert_int_equal(vfs_mem_image_absent_count(image), 0);
+  assert_int_equal(vfs_mem_image_size(image), size);
+  assert_memory_equal(vfs_mem_image_data(image), lazy_storage, size);
+  sqlite3_close(db);
+  vfs_mem_set_fetch(NULL);
+  assert_int_equal(vfs_mem_image_delete("lazy.db"), SQLITE_OK);
+}
+
+/* A write on a lazy image fetches what it changes first: its record is against the
+** stored bytes, so it replays onto storage; a shrink (VACUUM) keeps the cut group whole. */
+static void writes_on_a_lazy_image_should_replay_onto_what_was_stored(void **state) {
+  size_t size = lazy_store(1), stored = size;
+  static unsigned char replayed[8 << 20];
+  vfs_mem_image *image;
+  sqlite3 *db;
+  (void)state;
+  memcpy(replayed, lazy_storage, size);
+  vfs_mem_set_fetch(lazy_fetch);
+  image = lazy_image("lazy-w.db", size);
+  assert_int_equal(vfs_mem_image_keep_originals(image), SQLITE_OK);
+  db = open_db("lazy-w.db");
+  exec(db, "PRAGMA journal_mode=MEMORY");
+  for (int round = 0; round < 3; round++) {
+    unsigned char *rec = NULL;
+    size_t length = 0;
+    if (round == 0) exec(db, "UPDATE t SET x = zeroblob(200) WHERE id IN (997, 1994, 2991, 3988, 4985)");
+    if (round == 1) exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)"
+                             " INSERT INTO t(x) SELECT zeroblob(150) || randomblob(50) FROM n");   /* onto free pages */
+    if (round == 2) { exec(db, "DELETE FROM t WHERE id > 5000"); exec(db, "VACUUM"); }
+    if (round == 0) assert_true(vfs_mem_image_absent_count(image) > 0);   /* the update read only its rows */
+    assert_int_equal(vfs_mem_image_encode(image, &rec, &length), SQLITE_OK);
+    replay(rec, length, replayed, &stored, vfs_mem_image_size(image));
+    free(rec);
+    vfs_mem_image_clear_dirty(image);
+  }
+  assert_true(stored < size);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t WHERE x = zeroblob(200)"), 5);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t"), 5000);
+  assert_integrity_ok(db);   /* reads every group still absent */
+  assert_int_equal(vfs_mem_image_absent_count(image), 0);
+  assert_int_equal(vfs_mem_image_size(image), stored);
+  assert_memory_equal(vfs_mem_image_data(image), replayed, stored);
+  sqlite3_close(db);
+  vfs_mem_set_fetch(NULL);
+  assert_int_equal(vfs_mem_image_delete("lazy-w.db"), SQLITE_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(vfs_mem_should_mark_only_the_chunks_a_commit_touched),
@@ -266,6 +370,8 @@ int main(void) {
     cmocka_unit_test(connection_should_see_an_image_replaced_between_transactions),
     cmocka_unit_test(shrinking_the_file_should_mark_the_cut_chunk_and_report_the_size),
     cmocka_unit_test(a_second_writer_should_get_busy_while_the_first_holds_the_write_lock),
+    cmocka_unit_test(a_lazy_image_should_fetch_only_the_groups_a_query_reads),
+    cmocka_unit_test(writes_on_a_lazy_image_should_replay_onto_what_was_stored),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,10 @@ struct vfs_mem_image {
   uint32_t *orig_slot;      /* per chunk of capacity: 0, or 1 + its slot in orig */
   unsigned char *orig;      /* orig_used slots of VFS_MEM_CHUNK bytes            */
   size_t orig_used, orig_slots;
+  /* Lazy images (vfs_mem_image_set_lazy): one bit per group of capacity, set while the
+  ** group's bytes are not in data yet (the fetch hook brings them). NULL: all present. */
+  unsigned char *absent;
+  size_t absent_bytes;
 };
 
 typedef struct vfs_mem_file {
@@ -59,6 +63,7 @@ typedef struct vfs_mem_file {
 } vfs_mem_file;
 
 static vfs_mem_image *g_images;   /* the registry (the wasm build is single-threaded) */
+static vfs_mem_fetch_fn g_fetch;  /* brings an absent group of a lazy image          */
 
 /* ---------------------------------------------------------------- images */
 
@@ -94,11 +99,28 @@ static void image_free(vfs_mem_image *image) {
   free(image->dirty);
   free(image->orig_slot);
   free(image->orig);
+  free(image->absent);
   free(image);
 }
 
 static size_t chunks_for(size_t bytes) {
   return (bytes + VFS_MEM_CHUNK - 1) / VFS_MEM_CHUNK;
+}
+
+static size_t groups_for(size_t bytes) {
+  return (bytes + VFS_MEM_GROUP - 1) / VFS_MEM_GROUP;
+}
+
+/* Room for one absent bit per group of capacity bytes; new groups are present. */
+static int absent_reserve(vfs_mem_image *image, size_t capacity) {
+  size_t bytes = (groups_for(capacity) + 7) / 8;
+  unsigned char *absent;
+  if (bytes <= image->absent_bytes) return SQLITE_OK;
+  if ((absent = realloc(image->absent, bytes)) == NULL) return SQLITE_NOMEM;
+  memset(absent + image->absent_bytes, 0, bytes - image->absent_bytes);
+  image->absent = absent;
+  image->absent_bytes = bytes;
+  return SQLITE_OK;
 }
 
 /* Make room for size bytes (zero-filled past the old size); capacity doubles. */
@@ -117,6 +139,7 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
     memset(slots + chunks_for(image->capacity), 0, (chunks_for(capacity) - chunks_for(image->capacity)) * sizeof *slots);
     image->orig_slot = slots;
   }
+  if (image->absent && absent_reserve(image, capacity) != SQLITE_OK) return SQLITE_NOMEM;
   dirty_bytes = (chunks_for(capacity) + 7) / 8;
   dirty = realloc(image->dirty, dirty_bytes);
   if (!dirty) return SQLITE_NOMEM;
@@ -133,6 +156,31 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
 
 static int is_dirty(const vfs_mem_image *image, size_t chunk) {
   return (image->dirty[chunk / 8] >> (chunk % 8)) & 1u;
+}
+
+static int is_absent(const vfs_mem_image *image, size_t group) {
+  return image->absent && group / 8 < image->absent_bytes && ((image->absent[group / 8] >> (group % 8)) & 1u);
+}
+
+static void set_absent(vfs_mem_image *image, size_t group, int absent) {
+  unsigned char bit = (unsigned char)(1u << (group % 8));
+  if (!image->absent || group / 8 >= image->absent_bytes) return;
+  image->absent[group / 8] = (unsigned char)(absent ? image->absent[group / 8] | bit : image->absent[group / 8] & ~bit);
+}
+
+/* Fetch every absent group holding a byte of [from, to) below the size: SQLITE_OK, or
+** SQLITE_IOERR_READ when the hook could not (nothing changed). */
+static int ensure_present(vfs_mem_image *image, size_t from, size_t to) {
+  size_t group, last;
+  if (!image->absent || from >= image->size || from >= to) return SQLITE_OK;
+  if (to > image->size) to = image->size;
+  last = (to - 1) / VFS_MEM_GROUP;
+  for (group = from / VFS_MEM_GROUP; group <= last; group++) {
+    if (!is_absent(image, group)) continue;
+    if (!g_fetch || g_fetch(image, group) != SQLITE_OK) return SQLITE_IOERR_READ;
+    set_absent(image, group, 0);
+  }
+  return SQLITE_OK;
 }
 
 /* Keep the original of a clean chunk inside the clean size, about to change. Without
@@ -169,6 +217,7 @@ static int image_set_size(vfs_mem_image *image, size_t size, int track) {
   if (size < image->size) {
     if (track && size % VFS_MEM_CHUNK) mark_dirty(image, size, 1);
     memset(image->data + size, 0, image->size - size);
+    for (size_t group = groups_for(size); group < groups_for(image->size); group++) set_absent(image, group, 0);
   } else if (track && size > image->size) {
     mark_dirty(image, image->size, size - image->size);
   }
@@ -225,6 +274,35 @@ void vfs_mem_image_clear_dirty(vfs_mem_image *image) {
   }
   if (image->dirty) memset(image->dirty, 0, image->dirty_bytes);
   image->base_size = image->size;
+}
+
+void vfs_mem_set_fetch(vfs_mem_fetch_fn fn) { g_fetch = fn; }
+
+int vfs_mem_image_set_lazy(vfs_mem_image *image, size_t size) {
+  int rc = absent_reserve(image, image->capacity > size ? image->capacity : size);
+  if (rc == SQLITE_OK) rc = vfs_mem_image_resize(image, size);
+  if (rc != SQLITE_OK) return rc;
+  vfs_mem_image_clear_dirty(image);
+  memset(image->absent, 0, image->absent_bytes);
+  for (size_t group = 0; group < groups_for(size); group++) set_absent(image, group, 1);
+  return SQLITE_OK;
+}
+
+int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group) { return !is_absent(image, group); }
+
+void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present) {
+  if (!present) {   /* never drop what only the heap holds */
+    size_t chunk = group * VFS_MEM_GROUP_CHUNKS, end = chunk + VFS_MEM_GROUP_CHUNKS;
+    if (group >= groups_for(image->size)) return;
+    for (; chunk < end && chunk < chunks_for(image->size); chunk++) if (is_dirty(image, chunk)) return;
+  }
+  set_absent(image, group, !present);
+}
+
+size_t vfs_mem_image_absent_count(const vfs_mem_image *image) {
+  size_t count = 0;
+  for (size_t group = 0; image->absent && group < image->absent_bytes * 8; group++) count += (size_t)is_absent(image, group);
+  return count;
 }
 
 int vfs_mem_image_keep_originals(vfs_mem_image *image) {
@@ -339,6 +417,8 @@ static int file_close(sqlite3_file *file) {
 static int file_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 offset) {
   vfs_mem_image *image = ((vfs_mem_file *)file)->image;
   size_t want = (size_t)amount, off = (size_t)offset, have = 0;
+  int rc = ensure_present(image, off, off + want);
+  if (rc != SQLITE_OK) return rc;
   if (off < image->size) have = image->size - off < want ? image->size - off : want;
   if (have) memcpy(buf, image->data + off, have);
   if (have < want) {
@@ -351,6 +431,9 @@ static int file_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 of
 static int file_write(sqlite3_file *file, const void *buf, int amount, sqlite3_int64 offset) {
   vfs_mem_image *image = ((vfs_mem_file *)file)->image;
   size_t length = (size_t)amount, off = (size_t)offset;
+  /* the bytes kept around the write (and a chunk's original) must be the stored ones */
+  int rc = ensure_present(image, off < image->size || image->size == 0 ? off : image->size - 1, off + length);
+  if (rc != SQLITE_OK) return rc;
   if (off + length > image->size) {
     size_t old_size = image->size;
     if (image_reserve(image, off + length) != SQLITE_OK) return SQLITE_FULL;
@@ -365,6 +448,7 @@ static int file_write(sqlite3_file *file, const void *buf, int amount, sqlite3_i
 static int file_truncate(sqlite3_file *file, sqlite3_int64 size) {
   vfs_mem_image *image = ((vfs_mem_file *)file)->image;
   if ((size_t)size >= image->size) return SQLITE_OK;
+  if (size > 0 && ensure_present(image, (size_t)size - 1, (size_t)size) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
   return image_set_size(image, (size_t)size, 1) == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_TRUNCATE;
 }
 

@@ -18,6 +18,8 @@
 
 #define VFS_MEM_NAME  "sc-mem"
 #define VFS_MEM_CHUNK 4096u    /* bytes per dirty-tracked chunk; must match js-glue/core.js (it asks) */
+#define VFS_MEM_GROUP_CHUNKS 64u /* chunks per group, the unit a lazy image fetches (storage-idb.js asks) */
+#define VFS_MEM_GROUP (VFS_MEM_CHUNK * VFS_MEM_GROUP_CHUNKS)
 
 typedef struct vfs_mem_image vfs_mem_image;
 
@@ -68,6 +70,30 @@ int vfs_mem_image_lock_level(const vfs_mem_image *image);
 
 /* Number of SQLite handles open on the image. */
 int vfs_mem_image_open_count(const vfs_mem_image *image);
+
+/* Lazy images (pages read on demand). A lazy image knows its size but holds only the
+** groups (VFS_MEM_GROUP bytes) marked present; the others read as zeros until fetched.
+** Before SQLite reads or changes a byte of an absent group, the VFS calls the fetch hook,
+** which writes the group's bytes into vfs_mem_image_data() (up to the size) and returns
+** SQLITE_OK, after which the group is present; any other code fails that read or write
+** with SQLITE_IOERR_READ (the statement fails, the image is unchanged). One hook for
+** all images; NULL (the default) fails every fetch. */
+typedef int (*vfs_mem_fetch_fn)(vfs_mem_image *image, size_t group);
+void vfs_mem_set_fetch(vfs_mem_fetch_fn fn);
+
+/* Make the image lazy: size bytes, every group below ceil(size / VFS_MEM_GROUP) absent,
+** no dirty marks. Growth later (by SQLite or vfs_mem_image_resize) adds present groups
+** of zeros; a shrink makes the groups wholly past the size present (zeros).
+** SQLITE_OK or SQLITE_NOMEM. */
+int vfs_mem_image_set_lazy(vfs_mem_image *image, size_t size);
+
+/* Whether group is present (always, for an image that is not lazy); mark it present
+** (the host wrote its bytes) or absent (the host will fetch it again; never a dirty one). */
+int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group);
+void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present);
+
+/* Number of absent groups (0 for an image that is not lazy). */
+size_t vfs_mem_image_absent_count(const vfs_mem_image *image);
 
 /* Delete the image called name. SQLITE_BUSY (nothing changed) while a handle has it
 ** open; SQLITE_OK also when it did not exist. */
