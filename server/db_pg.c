@@ -9,15 +9,21 @@
 ** channel `syncore` with the partition as payload (delivered at COMMIT), which
 ** every server's LISTEN connection turns into SSE pokes.
 ** Round trips: a push costs two, whatever its number of ops. push_begin sends
-** BEGIN, the partition lock and one query each for every op_id and record key the
-** push names (db_push_keys) in one libpq pipeline; the answers fill a per-push
-** cache that op_get/record_get answer from (a key not named is read on demand and
-** cached). record_put/op_put only update the cache; push_end sends one multi-row
-** upsert of the records, one of the op results, the seq update with its NOTIFY
-** and COMMIT in a second pipeline. The lock is held across those two trips only.
+** BEGIN, the partition lock and one query for the op_ids and one for the record
+** keys the push names (db_push_keys, as array parameters) in one libpq pipeline;
+** the answers fill a per-push cache that op_get/record_get answer from (a key not
+** named is read on demand and cached). record_put/op_put only update the cache;
+** push_end sends one multi-row upsert of the records (unnest over arrays), one of
+** the op results, the seq update with its NOTIFY and COMMIT in a second pipeline.
+** The lock is held across those two trips only.
+** Plans: the writes and the lock are prepared once per connection. The two reads
+** are planned at every push (unnamed statements): a generic plan cached while the
+** tables were small (a fresh database) scanned the whole partition per key until
+** an ANALYZE came, 10x slower under the partition lock (docs/BENCHMARKS.md).
 ** Tables are prefixed `syncore_` so the database can be shared with other uses.
 */
 #include "db.h"
+#include "buf.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -44,17 +50,40 @@ static const char schema_sql[] =
   "CREATE INDEX IF NOT EXISTS syncore_op_results_by_age ON syncore_op_results(created_ms);"
   "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ");";
 
-enum { ST_PART_LOCK, ST_PART_SET, ST_PART_GET, ST_OP_GET, ST_REC_GET, ST_PULL, ST_COUNT, ST__N };
+enum { ST_PART_LOCK, ST_PART_SET, ST_PART_GET, ST_OP_GET, ST_REC_GET, ST_OPS_GET, ST_RECS_GET,
+       ST_OPS_PUT, ST_RECS_PUT, ST_PULL, ST_COUNT, ST__N };
 
-static const struct { const char *name, *sql; int nparams; } stmts[ST__N] = {
+/* replan: sent as an unnamed statement, planned for its values each time (see the
+** opening comment); else prepared once per connection. */
+static const struct { const char *name, *sql; int nparams, replan; } stmts[ST__N] = {
   {"part_lock", "INSERT INTO syncore_partitions(name) VALUES($1) ON CONFLICT (name)"
-                " DO UPDATE SET seq = syncore_partitions.seq RETURNING seq", 1},
+                " DO UPDATE SET seq = syncore_partitions.seq RETURNING seq", 1, 0},
   {"part_set", "WITH u AS (UPDATE syncore_partitions SET seq=$2 WHERE name=$1)"
-               " SELECT pg_notify('syncore', $1)", 2},
-  {"part_get", "SELECT seq, purged_seq FROM syncore_partitions WHERE name=$1", 1},
-  {"op_get", "SELECT result FROM syncore_op_results WHERE partition=$1 AND op_id=$2", 2},
+               " SELECT pg_notify('syncore', $1)", 2, 0},
+  {"part_get", "SELECT seq, purged_seq FROM syncore_partitions WHERE name=$1", 1, 0},
+  {"op_get", "SELECT result FROM syncore_op_results WHERE partition=$1 AND op_id=$2", 2, 1},
   {"rec_get", "SELECT version, data, updated_at, deleted_at, hlc, device_id, seq FROM syncore_records"
-              " WHERE partition=$1 AND collection=$2 AND id=$3", 3},
+              " WHERE partition=$1 AND collection=$2 AND id=$3", 3, 1},
+  /* A push's keys as arrays: one statement text whatever their number (prepared
+  ** once). Each record key is looked up in the primary key by a LATERAL ... LIMIT 1
+  ** the planner cannot flatten: an IN list of (collection, id) pairs, or a plain
+  ** join on unnest, were planned (on a young table's statistics) as a scan of the
+  ** partition's whole collection — 2-3 ms at 10,000 records, under the partition lock. */
+  {"ops_get", "SELECT op_id, result FROM syncore_op_results WHERE partition=$1 AND op_id = ANY($2::text[])", 2, 1},
+  {"recs_get", "SELECT k.collection, k.id, r.version, r.data, r.updated_at, r.deleted_at, r.hlc, r.device_id,"
+               " r.seq FROM unnest($2::text[], $3::text[]) AS k(collection, id) CROSS JOIN LATERAL"
+               " (SELECT version, data, updated_at, deleted_at, hlc, device_id, seq FROM syncore_records"
+               " WHERE partition=$1 AND collection=k.collection AND id=k.id LIMIT 1) r", 3, 1},
+  {"ops_put", "INSERT INTO syncore_op_results(partition, op_id, result, created_ms)"
+              " SELECT $1::text, u.op_id, u.result, $4::bigint FROM unnest($2::text[], $3::text[]) AS u(op_id, result)"
+              " ON CONFLICT (partition, op_id) DO UPDATE SET result=excluded.result", 4, 0},
+  {"recs_put", "INSERT INTO syncore_records(partition, collection, id, version, data, updated_at, deleted_at,"
+               " hlc, device_id, seq, changed_ms) SELECT $1::text, u.*, $11::bigint FROM unnest($2::text[],"
+               " $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) AS u"
+               " ON CONFLICT (partition, collection, id) DO UPDATE SET version=excluded.version,"
+               " data=excluded.data, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,"
+               " hlc=excluded.hlc, device_id=excluded.device_id, seq=excluded.seq,"
+               " changed_ms=excluded.changed_ms", 11, 0},
   /* Rows up to and including the one whose data brings the page to $4 bytes;
   ** octet_length reads a TOASTed value's size without fetching it. */
   {"pull", "SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id FROM"
@@ -62,8 +91,8 @@ static const struct { const char *name, *sql; int nparams; } stmts[ST__N] = {
            " coalesce(octet_length(data), 0) + 256 AS size,"
            " sum(coalesce(octet_length(data), 0) + 256) OVER (ORDER BY seq) AS upto"
            " FROM syncore_records WHERE partition=$1 AND seq>$2 ORDER BY seq LIMIT $3) page"
-           " WHERE upto - size < $4 ORDER BY seq", 4},
-  {"count", "SELECT count(*) FROM syncore_records WHERE partition=$1 AND seq>$2", 2},
+           " WHERE upto - size < $4 ORDER BY seq", 4, 0},
+  {"count", "SELECT count(*) FROM syncore_records WHERE partition=$1 AND seq>$2", 2, 0},
 };
 
 /* One record key or op_id of the push in progress, as the database has it or as
@@ -107,6 +136,7 @@ static int exec_simple(db_conn *c, const char *sql) {
 
 static int prepare_all(db_conn *c) {
   for (int i = 0; i < ST__N; i++) {
+    if (stmts[i].replan) continue;
     PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) fail_with(c, stmts[i].name, res);
@@ -126,6 +156,8 @@ static int ensure_alive(db_conn *c) {
 }
 
 static PGresult *run(db_conn *c, int which, const char *const *params) {
+  if (stmts[which].replan)
+    return PQexecParams(c->pg, stmts[which].sql, stmts[which].nparams, NULL, params, NULL, NULL, 0);
   return PQexecPrepared(c->pg, stmts[which].name, stmts[which].nparams, params, NULL, NULL, 0);
 }
 
@@ -225,6 +257,14 @@ typedef struct pl_query {
   PGresult *res;
 } pl_query;
 
+/* Statement `which` with its parameters as one entry of a pipeline. */
+static pl_query pl_stmt(int which, const char *const *params) {
+  pl_query q = {NULL, NULL, stmts[which].nparams, params, NULL};
+  if (stmts[which].replan) q.sql = stmts[which].sql;
+  else q.prepared = stmts[which].name;
+  return q;
+}
+
 /* Send q[0..n) in one pipeline (one round trip) and collect the results. DB_OK
 ** when every statement succeeded, else DB_ERROR with the first error. */
 static int pipeline_run(db_conn *c, pl_query *q, int n) {
@@ -258,47 +298,39 @@ static int pipeline_run(db_conn *c, pl_query *q, int n) {
   return rc;
 }
 
-/* A growable SQL text and parameter list for the multi-row statements. */
-typedef struct sql_build {
-  char *sql;
-  size_t len, cap;
-  const char **params;
-  int nparams, cap_params;
-} sql_build;
+/* A PostgreSQL array literal ({"a","b",NULL}) built element by element: a push's
+** keys and rows travel as one parameter per column, so every statement of a push
+** has one text, prepared once, whatever the number of ops. */
+typedef struct pg_array {
+  srv_buf text;
+  size_t count;
+} pg_array;
 
-static void sb_puts(sql_build *b, const char *s) {
-  size_t n = strlen(s);
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *grown = realloc(b->sql, cap);
-    if (!grown) abort();
-    b->sql = grown;
-    b->cap = cap;
+static void arr_add(pg_array *a, const char *value) {
+  buf_puts(&a->text, a->count++ ? "," : "{");
+  if (!value) { buf_puts(&a->text, "NULL"); return; }
+  buf_puts(&a->text, "\"");
+  for (const char *p = value; *p;) {
+    size_t run = strcspn(p, "\"\\");
+    buf_append(&a->text, p, run);
+    p += run;
+    if (*p) {
+      char escaped[2] = {'\\', *p++};
+      buf_append(&a->text, escaped, 2);
+    }
   }
-  memcpy(b->sql + b->len, s, n + 1);
-  b->len += n;
+  buf_puts(&a->text, "\"");
 }
 
-/* Append "$k" for a new parameter holding value. */
-static void sb_param(sql_build *b, const char *value) {
-  char ref[16];
-  if (b->nparams == b->cap_params) {
-    int cap = b->cap_params ? b->cap_params * 2 : 64;
-    const char **grown = realloc(b->params, (size_t)cap * sizeof *grown);
-    if (!grown) abort();
-    b->params = grown;
-    b->cap_params = cap;
-  }
-  b->params[b->nparams++] = value;
-  snprintf(ref, sizeof ref, "$%d", b->nparams);
-  sb_puts(b, ref);
+static void arr_add_int(pg_array *a, int64_t value) {
+  buf_puts(&a->text, a->count++ ? "," : "{");
+  buf_int(&a->text, value);
 }
 
-static void sb_free(sql_build *b) {
-  free(b->sql);
-  free(b->params);
-  memset(b, 0, sizeof *b);
+/* The literal (owned by a), or NULL when memory ran out while building it. */
+static const char *arr_end(pg_array *a) {
+  buf_puts(&a->text, a->count ? "}" : "{}");
+  return a->text.failed ? NULL : a->text.data;
 }
 
 static void pg_disconnect(db_conn *c) {
@@ -372,48 +404,34 @@ fail:
   return DB_ERROR;
 }
 
-/* At most this many keys of a push are fetched in push_begin (PostgreSQL takes
-** 65,535 parameters a statement); the rest are read on demand. */
-#define PREFETCH_MAX 8000
-
 static int pg_push_begin(db_conn *c, const char *partition, const db_push_keys *keys, int64_t *pSeq) {
-  sql_build ops = {0}, recs = {0};
-  size_t n = keys ? keys->n : 0, nops = 0, nrecs = 0;
-  if (n > PREFETCH_MAX) n = PREFETCH_MAX;
+  pg_array op_ids = {0}, collections = {0}, ids = {0};
+  size_t n = keys ? keys->n : 0;
+  int rc = DB_OK;
   cache_clear(c);
   if (ensure_alive(c) != DB_OK) return DB_ERROR;
-  sb_puts(&ops, "SELECT op_id, result FROM syncore_op_results WHERE partition=");
-  sb_param(&ops, partition);
-  sb_puts(&ops, " AND op_id IN (");
-  sb_puts(&recs, "SELECT collection, id, version, data, updated_at, deleted_at, hlc, device_id, seq"
-                 " FROM syncore_records WHERE partition=");
-  sb_param(&recs, partition);
-  sb_puts(&recs, " AND (collection, id) IN (");
   for (size_t i = 0; i < n; i++) {
-    if (keys->op_ids[i]) {
-      if (nops++) sb_puts(&ops, ",");
-      sb_param(&ops, keys->op_ids[i]);
-    }
+    if (keys->op_ids[i]) arr_add(&op_ids, keys->op_ids[i]);
     if (keys->collections[i] && keys->ids[i]) {
-      sb_puts(&recs, nrecs++ ? ",(" : "(");
-      sb_param(&recs, keys->collections[i]);
-      sb_puts(&recs, ",");
-      sb_param(&recs, keys->ids[i]);
-      sb_puts(&recs, ")");
+      arr_add(&collections, keys->collections[i]);
+      arr_add(&ids, keys->ids[i]);
     }
   }
-  sb_puts(&ops, ")");
-  sb_puts(&recs, ")");
   const char *p1[1] = {partition};
+  const char *pops[2] = {partition, arr_end(&op_ids)};
+  const char *precs[3] = {partition, arr_end(&collections), arr_end(&ids)};
   pl_query q[4] = {
     {"BEGIN", NULL, 0, NULL, NULL},
-    {NULL, stmts[ST_PART_LOCK].name, 1, p1, NULL},
-    {ops.sql, NULL, ops.nparams, ops.params, NULL},
-    {recs.sql, NULL, recs.nparams, recs.params, NULL},
+    pl_stmt(ST_PART_LOCK, p1),
+    pl_stmt(ST_OPS_GET, pops),
+    pl_stmt(ST_RECS_GET, precs),
   };
-  int nq = 2 + (nops > 0) + (nrecs > 0);
-  if (nops == 0) q[2] = q[3];
-  int rc = pipeline_run(c, q, nq);
+  if (!pops[1] || !precs[1] || !precs[2]) {
+    snprintf(c->err, sizeof c->err, "out of memory for the push's keys");
+    rc = DB_ERROR;
+    goto done;
+  }
+  rc = pipeline_run(c, q, 4);
   if (rc == DB_OK && PQntuples(q[1].res) != 1) rc = fail_with(c, "locking the partition", q[1].res);
   if (rc == DB_OK) {
     *pSeq = strtoll(PQgetvalue(q[1].res, 0, 0), NULL, 10);
@@ -423,19 +441,20 @@ static int pg_push_begin(db_conn *c, const char *partition, const db_push_keys *
       if (keys->collections[i] && keys->ids[i] && !cache_rec(c, keys->collections[i], keys->ids[i]))
         cache_rec_add(c, keys->collections[i], keys->ids[i]);
     }
-    const PGresult *ro = nops ? q[2].res : NULL, *rr = nrecs ? q[nq - 1].res : NULL;
-    for (int i = 0; ro && i < PQntuples(ro); i++) {
-      cached_op *e = cache_op(c, PQgetvalue(ro, i, 0));
-      if (e) { e->found = 1; e->result = db_strdup(PQgetvalue(ro, i, 1)); }
+    for (int i = 0; i < PQntuples(q[2].res); i++) {
+      cached_op *e = cache_op(c, PQgetvalue(q[2].res, i, 0));
+      if (e && !e->found) { e->found = 1; e->result = db_strdup(PQgetvalue(q[2].res, i, 1)); }
     }
-    for (int i = 0; rr && i < PQntuples(rr); i++) {
-      cached_rec *e = cache_rec(c, PQgetvalue(rr, i, 0), PQgetvalue(rr, i, 1));
-      if (e && !e->found) { e->found = 1; rec_from_row(rr, i, 2, &e->rec); }
+    for (int i = 0; i < PQntuples(q[3].res); i++) {
+      cached_rec *e = cache_rec(c, PQgetvalue(q[3].res, i, 0), PQgetvalue(q[3].res, i, 1));
+      if (e && !e->found) { e->found = 1; rec_from_row(q[3].res, i, 2, &e->rec); }
     }
   }
-  for (int i = 0; i < nq; i++) PQclear(q[i].res);
-  sb_free(&ops);
-  sb_free(&recs);
+  for (int i = 0; i < 4; i++) PQclear(q[i].res);
+done:
+  buf_free(&op_ids.text);
+  buf_free(&collections.text);
+  buf_free(&ids.text);
   if (rc != DB_OK) {
     char keep[512];
     memcpy(keep, c->err, sizeof keep);
@@ -446,60 +465,55 @@ static int pg_push_begin(db_conn *c, const char *partition, const db_push_keys *
   return rc;
 }
 
-/* The push's writes, the seq and its NOTIFY, and COMMIT: one round trip. */
+/* The push's writes (one multi-row upsert of the records, one of the op results),
+** the seq and its NOTIFY, and COMMIT: one round trip. */
 static int flush_and_commit(db_conn *c, const char *partition, int64_t seq, int changed) {
-  sql_build recs = {0}, ops = {0};
-  size_t nrecs = 0, nops = 0;
-  char (*nums)[24] = calloc(c->nrecs * 3 + 2, sizeof *nums);
-  if (!nums) abort();
-  snprintf(nums[0], sizeof nums[0], "%lld", (long long)c->now_ms);
-  snprintf(nums[1], sizeof nums[1], "%lld", (long long)seq);
-  sb_puts(&recs, "INSERT INTO syncore_records(partition, collection, id, version, data, updated_at,"
-                 " deleted_at, hlc, device_id, seq, changed_ms) VALUES");
-  sb_puts(&ops, "INSERT INTO syncore_op_results(partition, op_id, result, created_ms) VALUES");
+  enum { COLS = 9 };   /* collection, id, version, data, updated_at, deleted_at, hlc, device_id, seq */
+  pg_array cols[COLS], op_ids = {0}, results = {0};
+  char now[24], seq_text[24];
+  int rc = DB_OK, nq = 0;
+  memset(cols, 0, sizeof cols);
+  snprintf(now, sizeof now, "%lld", (long long)c->now_ms);
+  snprintf(seq_text, sizeof seq_text, "%lld", (long long)seq);
   for (size_t i = 0; i < c->nrecs; i++) {
     const db_record *r = &c->recs[i].rec;
     if (!c->recs[i].dirty) continue;
-    char *version = nums[2 + 2 * nrecs], *rseq = nums[3 + 2 * nrecs];
-    snprintf(version, 24, "%lld", (long long)r->version);
-    snprintf(rseq, 24, "%lld", (long long)r->seq);
-    sb_puts(&recs, nrecs++ ? ",(" : "(");
-    if (nrecs == 1) sb_param(&recs, partition); else sb_puts(&recs, "$1");
-    const char *vals[] = {r->collection, r->id, version, r->data, r->updated_at, r->deleted_at, r->hlc,
-                          r->device_id, rseq};
-    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) { sb_puts(&recs, ","); sb_param(&recs, vals[k]); }
-    if (nrecs == 1) { sb_puts(&recs, ","); sb_param(&recs, nums[0]); } else sb_puts(&recs, ",$11");
-    sb_puts(&recs, ")");
+    arr_add(&cols[0], r->collection);
+    arr_add(&cols[1], r->id);
+    arr_add_int(&cols[2], r->version);
+    arr_add(&cols[3], r->data);
+    arr_add(&cols[4], r->updated_at);
+    arr_add(&cols[5], r->deleted_at);
+    arr_add(&cols[6], r->hlc);
+    arr_add(&cols[7], r->device_id);
+    arr_add_int(&cols[8], r->seq);
   }
-  sb_puts(&recs, " ON CONFLICT (partition, collection, id) DO UPDATE SET version=excluded.version,"
-                 " data=excluded.data, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,"
-                 " hlc=excluded.hlc, device_id=excluded.device_id, seq=excluded.seq,"
-                 " changed_ms=excluded.changed_ms");
   for (size_t i = 0; i < c->nops; i++) {
     if (!c->ops[i].dirty) continue;
-    sb_puts(&ops, nops++ ? ",(" : "(");
-    if (nops == 1) sb_param(&ops, partition); else sb_puts(&ops, "$1");
-    sb_puts(&ops, ",");
-    sb_param(&ops, c->ops[i].op_id);
-    sb_puts(&ops, ",");
-    sb_param(&ops, c->ops[i].result);
-    if (nops == 1) { sb_puts(&ops, ","); sb_param(&ops, nums[0]); }
-    else sb_puts(&ops, ",$4");
-    sb_puts(&ops, ")");
+    arr_add(&op_ids, c->ops[i].op_id);
+    arr_add(&results, c->ops[i].result);
   }
-  sb_puts(&ops, " ON CONFLICT (partition, op_id) DO UPDATE SET result=excluded.result");
-  const char *pset[2] = {partition, nums[1]};
+  const char *prec[COLS + 2], *pops[4] = {partition, arr_end(&op_ids), arr_end(&results), now};
+  const char *pset[2] = {partition, seq_text};
+  int oom = !pops[1] || !pops[2];
+  prec[0] = partition;
+  for (int k = 0; k < COLS; k++) oom |= !(prec[1 + k] = arr_end(&cols[k]));
+  prec[COLS + 1] = now;
   pl_query q[4];
-  int nq = 0;
-  if (nrecs) q[nq++] = (pl_query){recs.sql, NULL, recs.nparams, recs.params, NULL};
-  if (nops) q[nq++] = (pl_query){ops.sql, NULL, ops.nparams, ops.params, NULL};
-  if (changed) q[nq++] = (pl_query){NULL, stmts[ST_PART_SET].name, 2, pset, NULL};
+  if (cols[0].count) q[nq++] = pl_stmt(ST_RECS_PUT, prec);
+  if (op_ids.count) q[nq++] = pl_stmt(ST_OPS_PUT, pops);
+  if (changed) q[nq++] = pl_stmt(ST_PART_SET, pset);
   q[nq++] = (pl_query){"COMMIT", NULL, 0, NULL, NULL};
-  int rc = pipeline_run(c, q, nq);
-  for (int i = 0; i < nq; i++) PQclear(q[i].res);
-  sb_free(&recs);
-  sb_free(&ops);
-  free(nums);
+  if (oom) {
+    snprintf(c->err, sizeof c->err, "out of memory for the push's rows");
+    rc = DB_ERROR;
+  } else {
+    rc = pipeline_run(c, q, nq);
+    for (int i = 0; i < nq; i++) PQclear(q[i].res);
+  }
+  for (int k = 0; k < COLS; k++) buf_free(&cols[k].text);
+  buf_free(&op_ids.text);
+  buf_free(&results.text);
   return rc;
 }
 
