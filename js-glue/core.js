@@ -22,6 +22,12 @@
 //   core.keepOriginals(pImage); core.dirtyRecord(pImage) → {record: ArrayBuffer, indexes}
 //                                     the dirty chunks as one log record of what changed (vfs_mem.h)
 //   core.sqlOpen(name) → pDb; core.sql(pDb, text) → rows (arrays); core.sqlClose(pDb)
+// Lazy images (pages read on demand, where the browser has JSPI: core.jspi):
+//   core.openAsync / callAsync / sqlAsync   the same calls through WebAssembly.promising: a
+//                                     page the image lacks suspends the module while
+//                                     core.setFetcher(pImage, async (group) => …) writes it in
+//   core.setLazy(pImage, size), core.groupPresent/setPresent(pImage, group), core.absentCount
+//   core.busy                         an async call is suspended: nothing else may enter
 // Names of exported C functions must match wasm/exports.json and wasm/src/wasm_exports.c.
 
 import createSyncoreModule from './syncore-core.mjs';
@@ -44,18 +50,61 @@ const decoder = new TextDecoder();
 let modulePromise = null;
 let loadedCore = null;      // the context's Core once loaded (normalizeTimeSync needs it)
 
+// JSPI (WebAssembly.Suspending / promising): present in Chromium, absent in Firefox ESR,
+// WebKit and Node 20. Where it is, the host's fetch import suspends the module.
+export const jspiAvailable = () => typeof WebAssembly === 'object' && typeof WebAssembly.Suspending === 'function'
+  && typeof WebAssembly.promising === 'function';
+
+// The module's instantiation with the fetch import wrapped in WebAssembly.Suspending
+// (emscripten 3.1.6 knows no JSPI: its loader's instantiateWasm hook is the way in). The
+// import is found by its library name (wasm/library.js); the fetchers are the Core's.
+function jspiModule(wasmBinary) {
+  const host = { fetchers: new Map(), error: null, suspending: false };
+  let failed;
+  const failure = new Promise((_, reject) => { failed = reject; });
+  const instantiateWasm = (info, receive) => {
+    const env = info.a || info.env || {};
+    const key = Object.keys(env).find((k) => typeof env[k] === 'function' && env[k].name === '_sc_host_fetch');
+    if (key) {
+      host.suspending = true;
+      env[key] = new WebAssembly.Suspending(async (pImage, group) => {
+        const fetcher = host.fetchers.get(pImage >>> 0);
+        if (!fetcher) return 1;
+        try { await fetcher(group); return 0; } catch (err) { host.error = err; return 1; }
+      });
+    }
+    const url = new URL('./syncore.wasm', import.meta.url);
+    const bytes = () => fetch(url, { credentials: 'same-origin' }).then((r) => {
+      if (!r.ok) throw new Error(`failed to load ${url} (HTTP ${r.status})`);
+      return r.arrayBuffer();
+    });
+    const made = wasmBinary ? WebAssembly.instantiate(wasmBinary, info)
+      : typeof WebAssembly.instantiateStreaming === 'function'
+        ? WebAssembly.instantiateStreaming(fetch(url, { credentials: 'same-origin' }), info).catch(() => bytes().then((b) => WebAssembly.instantiate(b, info)))
+        : bytes().then((b) => WebAssembly.instantiate(b, info));
+    made.then((result) => receive(result.instance, result.module), failed);
+    return {};
+  };
+  const options = wasmBinary ? { wasmBinary, instantiateWasm } : { instantiateWasm };
+  return Promise.race([createSyncoreModule(options), failure]).then((m) => new Core(m, host));
+}
+
+function makeModule(wasmBinary) {
+  if (jspiAvailable()) return jspiModule(wasmBinary);
+  return createSyncoreModule(wasmBinary ? { wasmBinary } : {}).then((m) => new Core(m, null));
+}
+
 // Load (once per context) and return the Core. options.wasmBinary: an ArrayBuffer or
 // Uint8Array of syncore.wasm (Node tests, or hosts that fetch it themselves).
 export function loadCore(options = {}) {
   if (options.wasmBinary) {
-    return createSyncoreModule({ wasmBinary: options.wasmBinary }).then((m) => {
-      const core = new Core(m);
+    return makeModule(options.wasmBinary).then((core) => {
       if (!loadedCore) loadedCore = core;
       return core;
     });
   }
   if (!modulePromise) {
-    modulePromise = createSyncoreModule({}).then((m) => (loadedCore = new Core(m))).catch((err) => {
+    modulePromise = makeModule(null).then((core) => (loadedCore = core)).catch((err) => {
       modulePromise = null;
       throw new SyncoreError(`syncore: cannot load syncore.wasm (${err && err.message || err})`, 'SC_STORAGE', { cause: err });
     });
@@ -79,15 +128,59 @@ export function normalizeTimeSync(value, assumeOffsetMinutes = 0) {
   }
 }
 
+// The raw export behind one of emscripten's Module._name wrappers (before its first call
+// the wrapper names it as Module["asm"]["<minified name>"]; after, it is the export).
+function rawExport(m, name) {
+  const f = m[`_${name}`];
+  if (typeof f !== 'function') return null;
+  const named = /Module\["asm"\]\["(\w+)"\]/.exec(String(f));
+  if (named) return typeof m.asm[named[1]] === 'function' ? m.asm[named[1]] : null;
+  return /\[native code\]/.test(String(f)) ? f : null;
+}
+
 class Core {
-  constructor(m) {
+  constructor(m, host) {
     this.m = m;
-    this.pSlot = m._malloc(8) >>> 0;        // out-pointer slots for every call (calls never nest)
+    this.pSlot = m._malloc(16) >>> 0;       // out-pointer slots for every sync call (they never nest)
+    this.pAsyncSlot = this.pSlot + 8;       // … and for the one suspendable call in flight
     this.hasCore = typeof m._sc_open === 'function';
     this.codes = this.hasCore ? JSON.parse(this.readString(m._sc_constants_json())) : {};
     this.writes = this.hasCore ? JSON.parse(this.readString(m._sc_methods_json())) : {};
     this.names = Object.fromEntries(Object.entries(this.codes).map(([name, value]) => [value, name]));
     this.chunkSize = m._sc_vfs_chunk_size();
+    this.groupChunks = m._sc_vfs_group_chunks();
+    // JSPI: the calls that may read the database, entered so that a fetch can suspend them.
+    this.host = host;
+    this.busy = false;
+    this.gate = Promise.resolve();
+    const promising = (name) => { const f = rawExport(m, name); return f ? WebAssembly.promising(f) : null; };
+    this.async = host && host.suspending && this.hasCore
+      ? { open: promising('sc_open'), call: promising('sc_call'), sql: promising('sc_sql_exec') } : null;
+    this.jspi = !!(this.async && this.async.open && this.async.call && this.async.sql);
+  }
+
+  // Run an async entry into the module alone (one suspended call at a time per module;
+  // sync entries meanwhile are refused: see checkIdle), fetches allowed for its span.
+  suspendable(entry) {
+    const run = this.gate.then(async () => {
+      this.busy = true;
+      this.host.error = null;
+      this.m._sc_vfs_may_suspend(1);
+      try { return await entry(); } finally { this.m._sc_vfs_may_suspend(0); this.busy = false; }
+    });
+    this.gate = run.catch(() => {});
+    return run;
+  }
+
+  checkIdle() {
+    if (this.busy) throw new SyncoreError('syncore: the module is waiting for storage; try again', 'SC_BUSY');
+  }
+
+  // The fetch failure behind the last call's error, if any (a stale group: see storage.js).
+  takeFetchError() {
+    const err = this.host && this.host.error;
+    if (this.host) this.host.error = null;
+    return err;
   }
 
   // ---------------------------------------------------------------- memory
@@ -130,14 +223,17 @@ class Core {
   }
 
   // ---------------------------------------------------------------- the core's calls
-  open(config) {
+  // Each call in two halves around the entry into the module: sync (entry's value) or async
+  // (entry's promise, through WebAssembly.promising, for lazy images).
+  open(config) { this.checkIdle(); return this.openCall(config, (...a) => this.m._sc_open(...a), false); }
+  openAsync(config) { return this.suspendable(() => this.openCall(config, this.async.open, true)); }
+
+  openCall(config, entry, isAsync) {
     this.requireCore();
     const m = this.m;
     const pConfig = this.allocString(JSON.stringify(config));
-    const ppStore = this.pSlot, ppzErr = this.pSlot + 4;
-    try {
-      new DataView(this.heap.buffer).setBigUint64(ppStore, 0n, true);
-      const rc = m._sc_open(pConfig, 0, ppStore, ppzErr);
+    const ppStore = isAsync ? this.pAsyncSlot : this.pSlot, ppzErr = ppStore + 4;
+    const finish = (rc) => {
       const pStore = this.readPointer(ppStore);
       const message = this.takeString(ppzErr, (p) => m._sc_free(p));
       if (rc !== 0) {
@@ -145,28 +241,36 @@ class Core {
         throw this.error(rc, message);
       }
       return pStore;
-    } finally {
-      m._free(pConfig);
-    }
+    };
+    new DataView(this.heap.buffer).setBigUint64(ppStore, 0n, true);
+    return this.around(() => entry(pConfig, 0, ppStore, ppzErr), finish, () => m._free(pConfig), isAsync);
   }
 
-  call(pStore, method, input) {
+  // finish(entry()) then cleanup(), synchronously or once entry's promise settled.
+  around(entry, finish, cleanup, isAsync) {
+    if (!isAsync) { try { return finish(entry()); } finally { cleanup(); } }
+    return (async () => { try { return finish(await entry()); } finally { cleanup(); } })();
+  }
+
+  call(pStore, method, input) { this.checkIdle(); return this.callWith(pStore, method, input, (...a) => this.m._sc_call(...a), false); }
+  callAsync(pStore, method, input) { return this.suspendable(() => this.callWith(pStore, method, input, this.async.call, true)); }
+
+  callWith(pStore, method, input, entry, isAsync) {
     this.requireCore();
     const m = this.m;
     const pMethod = this.allocString(method);
     const pInput = this.allocString(JSON.stringify(input === undefined ? {} : input));
-    const ppzOut = this.pSlot;
-    try {
-      new DataView(this.heap.buffer).setUint32(ppzOut, 0, true);
-      const rc = m._sc_call(pStore, pMethod, pInput, ppzOut);
+    const ppzOut = isAsync ? this.pAsyncSlot : this.pSlot;
+    const finish = (rc) => {
       const out = this.takeString(ppzOut, (p) => m._sc_free(p));
       if (rc !== 0) throw this.error(rc, this.readString(m._sc_errmsg(pStore)));
       return out === null ? null : JSON.parse(out);
-    } finally {
-      m._free(pMethod);
-      m._free(pInput);
-    }
+    };
+    new DataView(this.heap.buffer).setUint32(ppzOut, 0, true);
+    return this.around(() => entry(pStore, pMethod, pInput, ppzOut), finish, () => { m._free(pMethod); m._free(pInput); }, isAsync);
   }
+
+  closeAsync(pStore) { return this.suspendable(async () => this.close(pStore)); }
 
   close(pStore) {
     this.requireCore();
@@ -211,14 +315,17 @@ class Core {
   // (a full load passes every stored chunk; a refresh only the changed ones). Bytes longer
   // than a chunk fill the chunks after index too (a group, a whole file). A function instead
   // of bytes is a delta: it is handed the chunk as it is (a live view of the image, after
-  // the resize) and changes it in place.
+  // the resize) and changes it in place. On a lazy image only chunks of present groups are
+  // written (an absent group is rebuilt from storage when it is fetched).
   loadImage(pImage, size, chunks) {
     if (this.m._sc_vfs_resize(pImage, size) !== 0) throw storageError('syncore: out of memory loading the database');
     const base = this.m._sc_vfs_data(pImage) >>> 0;
     const heap = this.heap;
+    const lazy = this.absentCount(pImage) > 0;
     for (const [index, bytes] of chunks) {
       const offset = index * this.chunkSize;
       if (offset >= size) continue;
+      if (lazy && !this.groupPresent(pImage, Math.floor(index / this.groupChunks))) continue;   // rebuilt when fetched
       if (typeof bytes === 'function') {
         bytes(heap.subarray(base + offset, base + Math.min(size, offset + this.chunkSize)));
         continue;
@@ -266,16 +373,28 @@ class Core {
     } finally { this.m._free(pName); }
   }
 
-  sql(pDb, text) {
-    const pText = this.allocString(text);
-    try {
-      new DataView(this.heap.buffer).setUint32(this.pSlot, 0, true);
-      const rc = this.m._sc_sql_exec(pDb, pText, this.pSlot);
-      const out = this.takeString(this.pSlot, (p) => this.m._free(p));
+  sql(pDb, text) { this.checkIdle(); return this.sqlCall(pDb, text, (...a) => this.m._sc_sql_exec(...a), false); }
+  sqlAsync(pDb, text) { return this.suspendable(() => this.sqlCall(pDb, text, this.async.sql, true)); }
+
+  sqlCall(pDb, text, entry, isAsync) {
+    const pText = this.allocString(text), slot = isAsync ? this.pAsyncSlot : this.pSlot;
+    const finish = (rc) => {
+      const out = this.takeString(slot, (p) => this.m._free(p));
       if (rc !== 0) throw storageError(`SQLite ${rc}: ${out}`);
       return JSON.parse(out);
-    } finally { this.m._free(pText); }
+    };
+    new DataView(this.heap.buffer).setUint32(slot, 0, true);
+    return this.around(() => entry(pDb, pText, slot), finish, () => this.m._free(pText), isAsync);
   }
+
+  // ---------------------------------------------------------------- lazy images
+  setFetcher(pImage, fetcher) { if (this.host) { if (fetcher) this.host.fetchers.set(pImage, fetcher); else this.host.fetchers.delete(pImage); } }
+  setLazy(pImage, size) {
+    if (this.m._sc_vfs_set_lazy(pImage, size) !== 0) throw storageError('syncore: out of memory opening the database');
+  }
+  groupPresent(pImage, group) { return this.m._sc_vfs_group_present(pImage, group) !== 0; }
+  setPresent(pImage, group, present) { this.m._sc_vfs_set_present(pImage, group, present ? 1 : 0); }
+  absentCount(pImage) { return this.m._sc_vfs_absent_count(pImage); }
 
   sqlClose(pDb) { this.m._sc_sql_close(pDb); }
 }

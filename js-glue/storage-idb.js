@@ -133,9 +133,21 @@ function migrateChunks(tx) {
   };
 }
 
+// The error of a group fetch that cannot rebuild the state the image is at: another
+// context checkpointed past it. The call is re-run on a reloaded image (storage.js).
+function staleError(name, g) {
+  const err = storageError(`syncore: "${name}" moved on while group ${g} was read; reloading`);
+  err.stale = true;
+  return err;
+}
+
 export class IdbPersister {
-  constructor(db, name) {
+  // lazy: load() reads meta and the log only; the image's groups are read on demand
+  // (fetchGroup, from a lazy image, storage.js) — where the module can wait (JSPI).
+  constructor(db, name, lazy = false) {
     this.db = db, this.name = name, this.closed = false;
+    this.lazy = lazy;
+    this.records = new Map();      // lazy: txId → {size, chunks} of every log record after base this context knows
     this.wants = 'record';         // commit() takes the core's record of what changed
     this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
     this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
@@ -144,14 +156,14 @@ export class IdbPersister {
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
-  static async open(name) {
+  static async open(name, { lazy = false } = {}) {
     const db = await openIdb(`syncore:${name}`, (d, oldVersion, tx) => {
       if (oldVersion < 1) d.createObjectStore('meta');
       if (oldVersion < 2) d.createObjectStore('log');
       d.createObjectStore('groups');
       if (oldVersion >= 1) migrateChunks(tx);
     }, IDB_VERSION);
-    return new IdbPersister(db, name);
+    return new IdbPersister(db, name, lazy);
   }
 
   check(what) {
@@ -165,6 +177,7 @@ export class IdbPersister {
     return keys.map((txId, i) => {
       const chunks = decodeRecord(values[i].data);
       this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: values[i].data.byteLength });
+      if (this.lazy) this.records.set(txId, { size: values[i].size, chunks });
       return { size: values[i].size, chunks };
     });
   }
@@ -181,6 +194,14 @@ export class IdbPersister {
       let steps;
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
+      } else if (this.lazy) {
+        // The image starts over with every group absent: only the log is read (kept, for
+        // rebuilding groups); a group is read when SQLite first needs it (fetchGroup).
+        this.log.clear();
+        this.records.clear();
+        await this.readLog(tx, meta.base);
+        this.base = meta.base;
+        return { txId: meta.txId, chunkSize: meta.chunkSize, lazy: { size: meta.size }, steps: [] };
       } else {
         const wanted = meta.groups.map((v, g) => [g, v]).filter(([, v]) => sinceTxId === null || v > sinceTxId);
         const values = await Promise.all(wanted.map((key) => request(store.get(key))));
@@ -197,6 +218,49 @@ export class IdbPersister {
 
   load() { return this.read(null); }
   changesSince(txId) { return this.read(txId); }
+
+  // Group g's bytes as of state txId (the image's), for a lazy image: the group value meta
+  // names (zeros past the checkpoint's size) + the log records after it, replayed as
+  // replay does (cut at each record's size, its chunks of g written). Invariant 8 (docs/
+  // STORAGE.md): no record between that value and base touched g, and every one after base
+  // up to txId is in this.records. A value newer than txId means another context
+  // checkpointed past this state: staleError.
+  async fetchGroup(g, txId, chunkSize) {
+    this.check('cannot read the store');
+    const groupBytes = GROUP_CHUNKS * chunkSize, start = g * groupBytes;
+    return transact(this.db, ['meta', 'groups'], 'readonly', async (tx) => {
+      const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
+      const stored = start < meta.baseSize;
+      const from = stored ? meta.groups[g] : meta.base;
+      if (from === undefined || from > txId) throw staleError(this.name, g);
+      const bytes = new Uint8Array(groupBytes);
+      if (stored) {
+        const value = await request(tx.objectStore('groups').get([g, from]));
+        if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
+        bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
+      }
+      const after = [...this.records.keys()].filter((t) => t > from && t <= txId).sort((a, b) => a - b);
+      for (const t of after) {
+        const { size, chunks } = this.records.get(t);
+        if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
+        for (const [index, body] of chunks) {
+          const offset = index * chunkSize - start;
+          if (offset < 0 || offset >= groupBytes || index * chunkSize >= size) continue;
+          const length = Math.min(chunkSize, size - index * chunkSize);
+          if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
+          else bytes.set(body.subarray(0, length), offset);
+        }
+      }
+      return bytes;
+    }, 'cannot read the store');
+  }
+
+  // The groups a checkpoint of an image of size bytes writes: those the log touched.
+  foldGroups(size, chunkSize) {
+    const limit = Math.ceil(size / (GROUP_CHUNKS * chunkSize)), touched = new Set();
+    for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
+    return [...touched].filter((g) => g < limit).sort((a, b) => a - b);
+  }
 
   // How much the log asks for a checkpoint: 'now' past 4 × FOLD_RECORDS records or
   // max(4 × FOLD_BYTES, the image's size) bytes; 'idle' past FOLD_RECORDS or max(FOLD_BYTES,
@@ -215,10 +279,7 @@ export class IdbPersister {
   checkpoint(txId, size, chunkSize, readBytes) {
     if (this.folding) return;
     const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
-    const touched = new Set();
-    for (const { indexes } of this.log.values()) for (const i of indexes) touched.add(Math.floor(i / GROUP_CHUNKS));
-    const groups = [...touched].filter((g) => g < limit).sort((a, b) => a - b)
-      .map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
+    const groups = this.foldGroups(size, chunkSize).map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
     this.folding = this.fold({ txId, size, base: this.base, limit, groups }).then(() => { this.foldAt = 0; },
       () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
       .finally(() => { this.folding = null; });
@@ -245,6 +306,7 @@ export class IdbPersister {
       metaStore.put({ txId, size, chunkSize, base: stored.base, baseSize: stored.baseSize, groups: stored.groups }, 'meta');
     }, `cannot save "${this.name}"`);
     this.log.set(txId, { indexes, bytes: record.byteLength });
+    if (this.lazy) this.records.set(txId, { size, chunks: decodeRecord(record) });
     return txId;
   }
 
@@ -283,6 +345,7 @@ export class IdbPersister {
     }, `cannot checkpoint "${this.name}"`);
     if (moved > this.base) this.base = moved;
     for (const t of this.log.keys()) if (t <= this.base) this.log.delete(t);
+    for (const t of this.records.keys()) if (t <= this.base) this.records.delete(t);
   }
 
   close() { this.db.close(); this.closed = true; }

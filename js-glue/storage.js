@@ -13,7 +13,11 @@
 //   db.backend                       the backend the store lives on
 //   await db.call(method, input)     → the core's result, durable when resolved
 //   db.read(method, input)           synchronous call on the image as this context last saw it
-//                                    (for reads; anything it dirtied is persisted in the background)
+//                                    (for reads; anything it dirtied is persisted in the background);
+//                                    on a lazy store it fails (SC_BUSY/SC_STORAGE) where it would
+//                                    have to wait for a group not read yet: use readAsync
+//   await db.readAsync(method, input) the same, able to wait for storage
+//   db.lazy                          groups are read on demand (idb where the browser has JSPI)
 //   await db.refresh()               load other contexts' commits now (normally done on their broadcast)
 //   await db.sql(text)               raw SQL on the store's database (tests, diagnostics)
 //   db.onRemoteCommit(fn) → off      fn({ changed, txId }) after another context committed
@@ -21,7 +25,7 @@
 //   await db.close()
 //   await deleteStoredDatabase(name) removes a store's IndexedDB data and registry entry
 
-import { SyncoreError, storageError } from './core.js';
+import { SyncoreError, storageError, jspiAvailable } from './core.js';
 import { IdbPersister, openIdb, request, transact } from './storage-idb.js';
 import { openOpfsPersister, opfsAvailable } from './storage-opfs.js';
 
@@ -90,13 +94,19 @@ class Storage {
   // pending: the persister's load() if already started (openStorage reads while the module loads).
   async load(pending = null) {
     const core = this.core;
-    const state = await (pending || this.persister.load());
+    let state = await (pending || this.persister.load());
+    if (state.lazy && !core.jspi) {   // the module could not be set up for JSPI after all
+      this.persister.lazy = false;
+      state = await this.persister.load();
+    }
     core.deleteImage(this.path);
     this.pImage = core.image(this.path, true);
     if (this.persister.wants === 'record') core.keepOriginals(this.pImage);
     if (state.chunkSize && state.chunkSize !== core.chunkSize) {
       throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
     }
+    this.lazy = !!state.lazy;
+    if (this.lazy) core.setFetcher(this.pImage, (group) => this.fetchInto(group));
     this.apply(state);
     core.clearDirty(this.pImage);
     this.txId = state.txId;
@@ -110,9 +120,28 @@ class Storage {
   // Write a persister's state into the image: its steps in order, or one {size, chunks}.
   // A chunk given as a function is a delta, applied in place onto the chunk as replayed so far.
   apply(state) {
+    if (state.lazy) this.core.setLazy(this.pImage, state.lazy.size);   // every group absent
     for (const step of state.steps || [state]) {
       this.core.loadImage(this.pImage, step.size, step.chunks);
     }
+  }
+
+  // Lazy images: bring absent group g into the image, as of the state the image is at.
+  // The module's fetch import calls this while a call waits; folds call it directly.
+  async fetchInto(group) {
+    const core = this.core, groupBytes = core.groupChunks * core.chunkSize;
+    const bytes = await this.persister.fetchGroup(group, this.txId, core.chunkSize);
+    if (core.groupPresent(this.pImage, group)) return;
+    const offset = group * groupBytes, size = core.imageSize(this.pImage);
+    const base = core.m._sc_vfs_data(this.pImage) >>> 0;
+    core.heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - offset))), base + offset);
+    core.setPresent(this.pImage, group, true);
+  }
+
+  // (inside the queue) Every absent group read in: the whole image, as an eager load has it.
+  async fetchAll() {
+    const core = this.core, groups = Math.ceil(core.imageSize(this.pImage) / (core.groupChunks * core.chunkSize));
+    for (let g = 0; this.lazy && g < groups; g++) if (!core.groupPresent(this.pImage, g)) await this.fetchInto(g);
   }
 
   // A copy of bytes [offset, end) of the image as it is now (cut at its size).
@@ -170,7 +199,14 @@ class Storage {
       // the compare-and-swap of the commit catches a commit not heard of (discard, re-run).
       if (tries > 0 || (locked && (!this.channel || this.heardTxId > this.txId))) await this.refresh();
       let value, error = null;
-      try { value = fn(); } catch (err) { error = err; }
+      try { value = await fn(); } catch (err) { error = err; }
+      const fetchError = this.lazy ? core.takeFetchError() : null;
+      if (fetchError && error) {
+        // A group could not be read: the call failed before changing anything it kept. When
+        // another context checkpointed past this image's state, reload it and run again.
+        if (fetchError.stale && tries < 3 && core.lockLevel(this.pImage) === 0) { await this.discard(); continue; }
+        error = fetchError;
+      }
       if (core.lockLevel(this.pImage) !== 0) {
         throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
       }
@@ -186,7 +222,7 @@ class Storage {
         throw err instanceof SyncoreError ? err : storageError(`syncore: cannot save "${this.name}"`, err);
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
-      this.scheduleFold();
+      await this.scheduleFold();
       if (error) throw error;
       return value;
     }
@@ -196,16 +232,23 @@ class Storage {
   // would fold once things are quiet ('idle', storage-idb.js foldDue) after FOLD_IDLE_MS
   // without a commit, inside the queue. Either way from the image as committed (foldNow);
   // release() folds what is due before closing.
-  scheduleFold() {
+  async scheduleFold() {
     clearTimeout(this.foldTimer);
     const due = this.persister.foldDue ? this.persister.foldDue(this.core.imageSize(this.pImage)) : null;
-    if (due === 'now') this.foldNow();
+    if (due === 'now') await this.foldNow();
     else if (due === 'idle') this.foldTimer = setTimeout(() => this.serialize(() => this.foldNow()).catch(() => {}), FOLD_IDLE_MS);
   }
 
-  foldNow() {
+  // (inside the queue) A lazy image first reads the groups the checkpoint writes that it
+  // does not hold; a failure leaves the log as it is, to fold later.
+  async foldNow() {
     const core = this.core, size = core.imageSize(this.pImage);
     if (core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0 || !this.persister.foldDue(size)) return;
+    if (this.lazy) {
+      try {
+        for (const g of this.persister.foldGroups(size, core.chunkSize)) if (!core.groupPresent(this.pImage, g)) await this.fetchInto(g);
+      } catch (_) { return; }
+    }
     this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
   }
 
@@ -233,10 +276,11 @@ class Storage {
     clearTimeout(this.foldTimer);
     await this.queue;
     if (this.persister.foldDue && !this.broken) {
-      try { this.foldNow(); await this.persister.flush(); } catch (_) { /* the log keeps everything */ }
+      try { await this.foldNow(); await this.persister.flush(); } catch (_) { /* the log keeps everything */ }
     }
     if (this.channel) this.channel.close();
     this.persister.close();
+    this.core.setFetcher(this.pImage, null);
     this.core.deleteImage(this.path);
   }
 }
@@ -259,7 +303,7 @@ export async function openStorage(coreOrPromise, { name, storage = 'auto' }) {
   if (cached && (await cached.catch(() => null))?.persister.closed) openStorages.delete(key);   // its database went away
   if (!openStorages.has(key)) {
     const opening = (async () => {
-      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name);
+      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name, { lazy: jspiAvailable() });
       try {
         const reading = persister.load();
         reading.catch(() => {});   // awaited below, after the module
@@ -286,38 +330,69 @@ class Database {
     this.pStore = 0, this.generation = -1, this.closed = false;
   }
 
-  // Open (or reopen after the image was replaced) the core's handle. Inside run().
+  get lazy() { return this.storage.lazy; }
+
+  // Where the module has JSPI every call into it is async (one at a time per module, so
+  // that a store waiting for a group never has another store's call run under it).
+  get waits() { return this.core.jspi; }
+
+  // Open (or reopen after the image was replaced) the core's handle. Inside run(). Async
+  // where calls are (the open reads the schema, which a lazy image may have to fetch).
   ensureOpen() {
     if (this.closed) throw new SyncoreError('syncore: the store is closed', 'SC_CLOSED');
-    if (this.pStore && this.generation === this.storage.generation) return;
-    if (this.pStore) { this.core.close(this.pStore); this.pStore = 0; }
-    this.pStore = this.core.open(this.config);
-    this.generation = this.storage.generation;
+    if (this.pStore && this.generation === this.storage.generation) return undefined;
+    const generation = this.storage.generation, old = this.pStore;
+    this.pStore = 0;
+    if (!this.waits) {
+      if (old) this.core.close(old);
+      this.pStore = this.core.open(this.config);
+      this.generation = generation;
+      return undefined;
+    }
+    return (old ? this.core.closeAsync(old) : Promise.resolve()).then(() => this.core.openAsync(this.config))
+      .then((pStore) => { this.pStore = pStore; this.generation = generation; });
+  }
+
+  // The core's call, able to wait for storage where calls are async (after opening if needed).
+  invoke(method, input) {
+    if (!this.waits) { this.ensureOpen(); return this.core.call(this.pStore, method, input); }
+    return Promise.resolve(this.ensureOpen()).then(() => this.core.callAsync(this.pStore, method, input));
   }
 
   // A method the core says writes nothing skips the Web Lock (a write would still be
   // persisted through the CAS); unknown names take it and fail in the core.
   call(method, input) {
-    return this.storage.run(() => { this.ensureOpen(); return this.core.call(this.pStore, method, input); },
+    return this.storage.run(() => this.invoke(method, input),
       { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null });
   }
 
   read(method, input) {
     this.storage.checkUsable();
-    this.ensureOpen();
+    if (this.waits && (!this.pStore || this.generation !== this.storage.generation)) {
+      throw new SyncoreError('syncore: the store is not open yet; use readAsync', 'SC_BUSY');
+    }
+    if (!this.waits) this.ensureOpen();
     const value = this.core.call(this.pStore, method, input);
     if (this.core.dirtyCount(this.storage.pImage) > 0) this.storage.run(() => undefined).catch(() => {});
     return value;
+  }
+
+  // A read that may wait: where calls are async in this context's queue (no Web Lock), else read().
+  async readAsync(method, input) {
+    if (!this.waits) return this.read(method, input);
+    return this.storage.run(() => this.invoke(method, input), { write: false });
   }
 
   refresh() { return this.storage.serialize(() => this.storage.refresh()); }
 
   sql(text) {
     const readOnly = /^\s*(select|pragma\s+(integrity_check|quick_check|page_count|user_version\s*;?\s*$))/i.test(text);
-    return this.storage.run(() => {
+    return this.storage.run(async () => {
       if (this.closed) throw new SyncoreError('syncore: the store is closed', 'SC_CLOSED');
-      const pDb = this.core.sqlOpen(this.storage.path);
-      try { return this.core.sql(pDb, text); } finally { this.core.sqlClose(pDb); }
+      if (this.lazy && !this.core.groupPresent(this.storage.pImage, 0)) await this.storage.fetchInto(0);
+      const pDb = this.core.sqlOpen(this.storage.path);   // reads the header: group 0 (fetched by the run)
+      if (!this.waits) { try { return this.core.sql(pDb, text); } finally { this.core.sqlClose(pDb); } }
+      return this.core.sqlAsync(pDb, text).finally(() => this.core.sqlClose(pDb));
     }, { write: !readOnly });
   }
 
@@ -327,8 +402,11 @@ class Database {
     if (this.closed) return;
     await this.storage.run(() => {
       this.closed = true;
-      if (this.pStore) this.core.close(this.pStore);
+      const old = this.pStore;
       this.pStore = 0;
+      if (old && this.waits) return this.core.closeAsync(old);
+      if (old) this.core.close(old);
+      return undefined;
     }, { write: false });
     await this.storage.release();
   }

@@ -84,7 +84,13 @@ export async function openStore(options) {
   };
   const db = await openDatabase(ready, { name: options.name, storage, config });   // reads the store while the module loads
   if (options.remote) watchSyncFallback();
-  return new Store(db, options, sync);
+  const store = new Store(db, options, sync);
+  // status() is synchronous; where calls can wait for storage (JSPI) it answers from the
+  // last status read when the module is busy or the pages it needs are not read yet.
+  if (db.waits) {
+    try { store._status = await db.readAsync('status', {}); } catch (err) { await store.close().catch(() => {}); throw err; }
+  }
+  return store;
 }
 
 // The cursor of the page after a pulled one, when the page says there is more: a guess
@@ -108,6 +114,7 @@ class Store {
     this._again = false;        // a write arrived during a sync: run once more
     this._online = typeof navigator === 'undefined' || navigator.onLine !== false;
     this._lastStatus = null;
+    this._status = null;        // the core's last status answer (status() falls back on it, see openStore)
     const remote = options.remote;
     this._transport = remote ? (remote.transport || createHttpTransport(remote)) : null;
     this._offRemote = db.onRemoteCommit((commit) => this._onOtherContext(commit));
@@ -118,7 +125,7 @@ class Store {
         transport: this._transport,
         requestSync: (reason) => this._autoSync(reason),
         nextWakeAt: async () => {
-          const { at } = this._db.read('nextWakeAt', {});
+          const { at } = await this._db.readAsync('nextWakeAt', {});
           return at ? Date.parse(at) : null;
         },
         onOnlineChange: (online) => { this._online = online; this._emitStatus(); },
@@ -145,9 +152,9 @@ class Store {
     return out;
   }
 
-  _read(method, input) {
+  async _read(method, input) {
     this._check();
-    return this._db.read(method, input);
+    return this._db.readAsync(method, input);
   }
 
   _emit(event, payload) {
@@ -190,19 +197,19 @@ class Store {
     return (await this._write('patch', { collection, id, fields })).record;
   }
   async get(collection, id) {
-    return this._read('get', { collection, id }).record;
+    return (await this._read('get', { collection, id })).record;
   }
   async delete(collection, id) {
     return (await this._write('delete', { collection, id })).deleted;
   }
   async list(collection, options = {}) {
-    return this._read('list', { collection, ...options }).records;
+    return (await this._read('list', { collection, ...options })).records;
   }
   async count(collection, options = {}) {
-    return this._read('count', { collection, ...options }).count;
+    return (await this._read('count', { collection, ...options })).count;
   }
   async conflicts() {
-    return this._read('conflicts', {}).conflicts;
+    return (await this._read('conflicts', {})).conflicts;
   }
   async resolve(conflictId, choice) {
     const input = typeof choice === 'string' ? { conflictId, choice } : { conflictId, merged: choice };
@@ -215,10 +222,10 @@ class Store {
     return out.record;
   }
   async archive({ collection, recordId } = {}) {
-    return this._read('archive', { collection, recordId }).versions;
+    return (await this._read('archive', { collection, recordId })).versions;
   }
   async outbox() {
-    return this._read('outbox', {}).ops;
+    return (await this._read('outbox', {})).ops;
   }
   async retryFailed() {
     const out = await this._write('retryFailed', {});
@@ -240,7 +247,17 @@ class Store {
     const online = this._triggers ? this._online : typeof navigator === 'undefined' || navigator.onLine !== false;
     const backgroundSync = backgroundSyncMode();
     if (this._closed) return { online, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, backgroundSync };
-    const s = this._db.read('status', {});
+    let s;
+    try {
+      s = this._status = this._db.read('status', {});
+    } catch (err) {
+      if (!this._db.waits || !this._status) throw err;
+      s = this._status;   // busy, or a page not read yet: the last answer, and a fresh one soon
+      if (!this._statusSoon && !(this._statusAt > Date.now() - 50)) {
+        this._statusSoon = this._db.readAsync('status', {}).then((fresh) => { this._status = fresh; this._statusAt = Date.now(); })
+          .catch(() => {}).finally(() => { this._statusSoon = null; this._emitStatus(); });
+      }
+    }
     return { online, syncing: this._running !== null, pending: s.pending, failed: s.failed,
              conflicts: s.conflicts, lastSyncAt: s.lastSyncAt, lastError: s.lastError, backgroundSync };
   }

@@ -23,7 +23,7 @@ WASM_CFLAGS := -Oz -flto -mbulk-memory
 WASM_LDFLAGS := -Oz -flto -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB \
   -sTOTAL_STACK=1MB -sFILESYSTEM=0 -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createSyncoreModule \
   -sENVIRONMENT=web,worker -sDYNAMIC_EXECUTION=0 -sINCOMING_MODULE_JS_API=wasmBinary,locateFile,instantiateWasm \
-  -sEXPORTED_RUNTIME_METHODS=[] -sALLOW_TABLE_GROWTH=0
+  -sEXPORTED_RUNTIME_METHODS=[] -sALLOW_TABLE_GROWTH=0 --js-library wasm/library.js
 
 ifneq ($(wildcard wasm/src/api.c),)
 WASM_SRC   := $(wildcard wasm/src/*.c)
@@ -47,7 +47,7 @@ $(WASM_OUT)/obj/%.o: wasm/src/%.c $(CORE_HDR) $(TP)/.fetched mk/wasm.mk | deps-w
 	  $(WASM_SQLITE_DEFS) -iquote wasm/src -I$(TP)/sqlite -I$(TP)/cjson -c -o $@ $<
 
 # One rule makes both files (the .wasm is named after the loader).
-$(WASM_OUT)/syncore.mjs: $(WASM_OBJ) $(WASM_OUT)/obj/sqlite3.o $(WASM_OUT)/obj/cJSON.o wasm/exports.json
+$(WASM_OUT)/syncore.mjs: $(WASM_OBJ) $(WASM_OUT)/obj/sqlite3.o $(WASM_OUT)/obj/cJSON.o wasm/exports.json wasm/library.js
 	$(EMCC) $(WASM_LDFLAGS) -sEXPORTED_FUNCTIONS='$(WASM_EXPORTS)' -o $@ $(filter %.o,$^)
 	@rm -f $(WASM_OUT)/syncore.wasm.gz.size
 $(WASM_OUT)/syncore.wasm: $(WASM_OUT)/syncore.mjs

@@ -19,8 +19,26 @@
 
 /* ---------------------------------------------------------------- SQLite OS layer */
 
+/* ---------------------------------------------------------------- lazy images (JSPI) */
+
+/* Imported from the host (wasm/library.js; js-glue/core.js replaces it): write group's
+** bytes into the image and return 0, or non-zero when it cannot. Where the browser has
+** JSPI the host wraps it in WebAssembly.Suspending, so it waits for IndexedDB: the module
+** is suspended until the group is there, and only calls the host entered through
+** WebAssembly.promising may reach it — those set sc_vfs_may_suspend(1) for their span. */
+extern int sc_host_fetch(vfs_mem_image *image, int group);
+static int g_may_suspend;
+
+static int host_fetch(vfs_mem_image *image, size_t group) {
+  if (!g_may_suspend) return SQLITE_IOERR;   /* a synchronous call cannot wait: its statement fails */
+  return sc_host_fetch(image, (int)group) == 0 ? SQLITE_OK : SQLITE_IOERR;
+}
+
 /* Called by sqlite3_initialize(): with SQLITE_OS_OTHER there is no built-in VFS. */
-int sqlite3_os_init(void) { return vfs_mem_register(1); }
+int sqlite3_os_init(void) {
+  vfs_mem_set_fetch(host_fetch);
+  return vfs_mem_register(1);
+}
 int sqlite3_os_end(void) { return SQLITE_OK; }
 
 /* ---------------------------------------------------------------- VFS hooks */
@@ -54,6 +72,12 @@ EMSCRIPTEN_KEEPALIVE int sc_vfs_lock_level(vfs_mem_image *image) { return vfs_me
 EMSCRIPTEN_KEEPALIVE int sc_vfs_delete(const char *name) { return vfs_mem_image_delete(name); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_chunk_size(void) { return (int)VFS_MEM_CHUNK; }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_keep_originals(vfs_mem_image *image) { return vfs_mem_image_keep_originals(image); }
+EMSCRIPTEN_KEEPALIVE void sc_vfs_may_suspend(int on) { g_may_suspend = on; }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_set_lazy(vfs_mem_image *image, size_t size) { return vfs_mem_image_set_lazy(image, size); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_group_present(vfs_mem_image *image, int group) { return vfs_mem_image_group_present(image, (size_t)group); }
+EMSCRIPTEN_KEEPALIVE void sc_vfs_set_present(vfs_mem_image *image, int group, int present) { vfs_mem_image_set_present(image, (size_t)group, present); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_absent_count(vfs_mem_image *image) { return (int)vfs_mem_image_absent_count(image); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_group_chunks(void) { return (int)VFS_MEM_GROUP_CHUNKS; }
 
 /* The record of the dirty chunks (vfs_mem.h): its length, the malloc'd bytes at *pOut
 ** (free with free()), or -1 when out of memory. */

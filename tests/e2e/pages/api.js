@@ -55,13 +55,20 @@ export function makeApi(report = () => {}) {
       return to - from;
     },
     // The image this context holds: txId and an FNV-1a digest of its bytes.
-    image(name) {
+    async image(name) {
       const { core, storage } = db(name);
+      await storage.serialize(() => storage.fetchAll());   // a lazy image: every group read in
       const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
       const bytes = core.heap.subarray(base, base + size);
       let hash = 2166136261;
       for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 16777619) >>> 0;
       return { txId: storage.txId, size, digest: hash };
+    },
+    // A lazy image's groups: how many the image has, how many are not read in yet.
+    groups(name) {
+      const { core, storage } = db(name);
+      const total = Math.ceil(core.imageSize(storage.pImage) / (core.groupChunks * core.chunkSize));
+      return { lazy: !!storage.lazy, jspi: core.jspi, total, absent: core.absentCount(storage.pImage), txId: storage.txId };
     },
     // Stop hearing other contexts' commit broadcasts (to make this context fall behind).
     deafen(name) { db(name).storage.channel.onmessage = null; },
@@ -77,6 +84,7 @@ export function makeApi(report = () => {}) {
     // chunks, an empty log, meta with its checkpoint).
     async writeLegacyCopy(src, dst, version = 1) {
       const { core, storage } = db(src);
+      await storage.serialize(() => storage.fetchAll());
       const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
       const bytes = core.heap.slice(base, base + size), chunkSize = core.chunkSize;
       const idb = await new Promise((resolve, reject) => {

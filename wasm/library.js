@@ -1,0 +1,7 @@
+// library.js — the functions the wasm module imports from the host (emcc --js-library).
+// sc_host_fetch(image, group): bring an absent group of a lazy image (wasm/src/vfs_mem.h).
+// This stand-in answers "cannot"; js-glue/core.js replaces the import with the real fetch,
+// wrapped in WebAssembly.Suspending, where the browser has JSPI (it finds it by this name).
+mergeInto(LibraryManager.library, {
+  sc_host_fetch: function (image, group) { return 1; },
+});
