@@ -16,10 +16,9 @@
 ** push_end sends one multi-row upsert of the records (unnest over arrays), one of
 ** the op results, the seq update with its NOTIFY and COMMIT in a second pipeline.
 ** The lock is held across those two trips only.
-** Plans: the writes and the lock are prepared once per connection. The two reads
-** are planned at every push (unnamed statements): a generic plan cached while the
-** tables were small (a fresh database) scanned the whole partition per key until
-** an ANALYZE came, 10x slower under the partition lock (docs/BENCHMARKS.md).
+** Plans: every statement is prepared once per connection; the two lookups by key
+** again as the tables grow (replan_due), since a generic plan made on a near-empty
+** table read the whole partition per key.
 ** Tables are prefixed `syncore_` so the database can be shared with other uses.
 */
 #include "db.h"
@@ -53,8 +52,8 @@ static const char schema_sql[] =
 enum { ST_PART_LOCK, ST_PART_SET, ST_PART_GET, ST_OP_GET, ST_REC_GET, ST_OPS_GET, ST_RECS_GET,
        ST_OPS_PUT, ST_RECS_PUT, ST_PULL, ST_COUNT, ST__N };
 
-/* replan: sent as an unnamed statement, planned for its values each time (see the
-** opening comment); else prepared once per connection. */
+/* replan: prepared again as the tables grow (replan_due); else prepared once per
+** connection. */
 static const struct { const char *name, *sql; int nparams, replan; } stmts[ST__N] = {
   {"part_lock", "INSERT INTO syncore_partitions(name) VALUES($1) ON CONFLICT (name)"
                 " DO UPDATE SET seq = syncore_partitions.seq RETURNING seq", 1, 0},
@@ -110,6 +109,7 @@ typedef struct cached_op {
 struct db_conn {
   PGconn *pg;
   int listening;
+  uint64_t pushes;     /* pushes begun on this connection (replan_due) */
   char err[512];
   /* the push in progress */
   cached_rec *recs;
@@ -136,7 +136,6 @@ static int exec_simple(db_conn *c, const char *sql) {
 
 static int prepare_all(db_conn *c) {
   for (int i = 0; i < ST__N; i++) {
-    if (stmts[i].replan) continue;
     PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) fail_with(c, stmts[i].name, res);
@@ -155,9 +154,23 @@ static int ensure_alive(db_conn *c) {
   return prepare_all(c);
 }
 
+/* The lookups by key prepared anew (their cached plans dropped): see REPLAN_EVERY. */
+static int prepare_lookups_again(db_conn *c) {
+  for (int i = 0; i < ST__N; i++) {
+    if (!stmts[i].replan) continue;
+    char sql[64];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", stmts[i].name);
+    if (exec_simple(c, sql) != DB_OK) return DB_ERROR;
+    PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) fail_with(c, stmts[i].name, res);
+    PQclear(res);
+    if (!ok) return DB_ERROR;
+  }
+  return DB_OK;
+}
+
 static PGresult *run(db_conn *c, int which, const char *const *params) {
-  if (stmts[which].replan)
-    return PQexecParams(c->pg, stmts[which].sql, stmts[which].nparams, NULL, params, NULL, NULL, 0);
   return PQexecPrepared(c->pg, stmts[which].name, stmts[which].nparams, params, NULL, NULL, 0);
 }
 
@@ -259,9 +272,7 @@ typedef struct pl_query {
 
 /* Statement `which` with its parameters as one entry of a pipeline. */
 static pl_query pl_stmt(int which, const char *const *params) {
-  pl_query q = {NULL, NULL, stmts[which].nparams, params, NULL};
-  if (stmts[which].replan) q.sql = stmts[which].sql;
-  else q.prepared = stmts[which].name;
+  pl_query q = {NULL, stmts[which].name, stmts[which].nparams, params, NULL};
   return q;
 }
 
@@ -404,12 +415,30 @@ fail:
   return DB_ERROR;
 }
 
+/* A prepared statement's plan is built for its parameters five times, then PostgreSQL
+** may settle on a generic plan, kept until an ANALYZE or VACUUM of the table. On a
+** fresh database that plan was made for a near-empty table: the lookups by key read
+** the whole partition through the (partition, seq) index instead of the primary key,
+** 3 ms and more per push under the partition lock, for the minute or more until
+** autovacuum came. So a connection prepares them again after 16, 32, 64 … pushes
+** (the tables have grown since, their size is what the planner estimates from), then
+** every REPLAN_EVERY pushes: a few statements per thousands of pushes. */
+#define REPLAN_FIRST 16
+#define REPLAN_EVERY 4096
+
+static int replan_due(db_conn *c) {
+  c->pushes++;
+  if (c->pushes < REPLAN_EVERY) return c->pushes >= REPLAN_FIRST && (c->pushes & (c->pushes - 1)) == 0;
+  return c->pushes % REPLAN_EVERY == 0;
+}
+
 static int pg_push_begin(db_conn *c, const char *partition, const db_push_keys *keys, int64_t *pSeq) {
   pg_array op_ids = {0}, collections = {0}, ids = {0};
   size_t n = keys ? keys->n : 0;
   int rc = DB_OK;
   cache_clear(c);
   if (ensure_alive(c) != DB_OK) return DB_ERROR;
+  if (replan_due(c) && prepare_lookups_again(c) != DB_OK) return DB_ERROR;
   for (size_t i = 0; i < n; i++) {
     if (keys->op_ids[i]) arr_add(&op_ids, keys->op_ids[i]);
     if (keys->collections[i] && keys->ids[i]) {

@@ -443,89 +443,166 @@ static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t le
   return NULL;
 }
 
-/* The op_ids and record keys the ops name (a hint for push_begin; one allocation,
-** left empty when memory is short: the backend then reads them one by one). */
-static void collect_keys(const srv_config *cfg, const cJSON *ops, db_push_keys *keys) {
-  size_t n = (size_t)cJSON_GetArraySize(ops), i = 0;
+/* One push request on its way through a (possibly shared) transaction: its parsed
+** body in, its answer out. */
+typedef struct push_job {
+  const cJSON *ops;
+  const char *device_id;
+  int64_t now_ms;
+  int nops;             /* ops in the body */
+  srv_buf res;          /* the answer, when rc is DB_OK */
+  int applied;
+  int oom;              /* memory ran out: 503 */
+  int rc;               /* DB_OK or DB_ERROR (then err, unless oom) */
+  int batch;            /* pushes in the transaction that answered it */
+  char err[512];
+} push_job;
+
+/* The op_ids and record keys the jobs' ops name (a hint for push_begin; one
+** allocation, left empty when memory is short: the backend then reads them one by
+** one). */
+static void collect_keys(const srv_config *cfg, push_job *const *jobs, size_t njobs, db_push_keys *keys) {
+  size_t n = 0, i = 0;
+  for (size_t j = 0; j < njobs; j++) n += (size_t)jobs[j]->nops;
   if (n == 0 || !(keys->op_ids = calloc(3 * n, sizeof *keys->op_ids))) return;
   keys->collections = keys->op_ids + n;
   keys->ids = keys->op_ids + 2 * n;
-  const cJSON *item;
-  cJSON_ArrayForEach(item, ops) {
-    const char *op_id = get_string(item, "op_id"), *coll = get_string(item, "collection"),
-               *id = get_string(item, "id");
-    keys->op_ids[i] = op_id && strlen(op_id) <= SC_OP_ID_MAX ? op_id : NULL;
-    if (coll && id && sc_coll_name_valid(coll) && strlen(id) <= (size_t)cfg->max_id) {
-      keys->collections[i] = coll;
-      keys->ids[i] = id;
+  for (size_t j = 0; j < njobs; j++) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, jobs[j]->ops) {
+      const char *op_id = get_string(item, "op_id"), *coll = get_string(item, "collection"),
+                 *id = get_string(item, "id");
+      keys->op_ids[i] = op_id && strlen(op_id) <= SC_OP_ID_MAX ? op_id : NULL;
+      if (coll && id && sc_coll_name_valid(coll) && strlen(id) <= (size_t)cfg->max_id) {
+        keys->collections[i] = coll;
+        keys->ids[i] = id;
+      }
+      i++;
     }
-    i++;
   }
   keys->n = n;
 }
 
-void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
-               size_t len, int64_t now_ms, sync_reply *out) {
-  memset(out, 0, sizeof *out);
-  cJSON *root = parse_push_body(cfg, body, len, out);
-  if (!root) return;
-  const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
-  push_state st = {cfg, db_pool_backend(pool), NULL, partition, get_string(root, "device_id"),
-                   now_ms, 0, 0, 0};
-  srv_buf res = {0};
-  int rc = DB_OK;
-  db_push_keys keys = {0};
-  collect_keys(cfg, ops, &keys);
-  st.conn = db_acquire(pool);
-  rc = st.be->push_begin(st.conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
-  free(keys.op_ids);
-  if (rc != DB_OK) goto done;
-  put_server_time(&res, cfg, now_ms);
-  buf_puts(&res, ",\"results\":[");
-  int i = 0;
+/* Every op of job, in order, inside the open transaction of st (whose seq goes on
+** from the previous job's); the answer into job->res. DB_ERROR only for a storage
+** failure or memory (st->oom). */
+static int apply_job(push_state *st, push_job *job) {
+  const srv_config *cfg = st->cfg;
+  srv_buf *res = &job->res;
+  int rc = DB_OK, i = 0;
+  st->device_id = job->device_id;
+  st->now_ms = job->now_ms;
+  st->applied = 0;
+  put_server_time(res, cfg, job->now_ms);
+  buf_puts(res, ",\"results\":[");
   cJSON *item;
-  cJSON_ArrayForEach(item, ops) {
+  cJSON_ArrayForEach(item, job->ops) {
     push_op op;
     char why[300];
-    if (i++) buf_puts(&res, ",");
-    if (validate_op(cfg, item, now_ms, &op, why, sizeof why) != 0) {
-      put_rejected(&res, item, op.op_id, why);
+    if (i++) buf_puts(res, ",");
+    if (validate_op(cfg, item, job->now_ms, &op, why, sizeof why) != 0) {
+      put_rejected(res, item, op.op_id, why);
       continue;
     }
     if (op.data) {
       char *text = cJSON_PrintUnformatted(op.data);
       size_t n = text ? strlen(text) : 0;
       cJSON_free(text);
-      if (!text) { st.oom = 1; rc = DB_ERROR; break; }
+      if (!text) { st->oom = 1; rc = DB_ERROR; break; }
       if (n > cfg->max_record) {
         snprintf(why, sizeof why, "data is %zu bytes, more than the %zu allowed", n, cfg->max_record);
-        put_rejected(&res, item, op.op_id, why);
+        put_rejected(res, item, op.op_id, why);
         continue;
       }
     }
-    if ((rc = apply_op(&st, &op, &res)) != DB_OK) break;
+    if ((rc = apply_op(st, &op, res)) != DB_OK) break;
   }
-  buf_puts(&res, "]}");
-  out->ops = i;
-  if (res.failed) { st.oom = 1; rc = DB_ERROR; }
-  int end = st.be->push_end(st.conn, partition, st.seq, st.applied > 0, rc == DB_OK);
-  if (rc == DB_OK) rc = end;
-done:
-  if (rc != DB_OK && st.oom) {
-    buf_free(&res);
+  buf_puts(res, "]}");
+  if (res->failed) { st->oom = 1; rc = DB_ERROR; }
+  job->applied = st->applied;
+  return rc;
+}
+
+/* jobs[0..n) in one transaction of partition, in order. Any failure rolls the whole
+** transaction back; a batch of several is then run again one push per transaction,
+** so that the failing push fails alone and the others are answered as if it never
+** came (nothing of the failed transaction stayed). */
+static void run_batch(const srv_config *cfg, db_pool *pool, const char *partition, push_job **jobs,
+                      size_t n) {
+  push_state st = {cfg, db_pool_backend(pool), NULL, partition, NULL, 0, 0, 0, 0};
+  db_push_keys keys = {0};
+  int rc, changed = 0;
+  size_t done = 0;
+  collect_keys(cfg, jobs, n, &keys);
+  st.conn = db_acquire(pool);
+  rc = st.be->push_begin(st.conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
+  free(keys.op_ids);
+  for (; rc == DB_OK && done < n; done++) {
+    rc = apply_job(&st, jobs[done]);
+    changed |= jobs[done]->applied > 0;
+  }
+  if (done > 0) {
+    int end = st.be->push_end(st.conn, partition, st.seq, changed, rc == DB_OK);
+    if (rc == DB_OK) rc = end;
+  }
+  for (size_t j = 0; j < n; j++) {
+    push_job *job = jobs[j];
+    job->rc = rc;
+    job->batch = (int)n;
+    job->oom = rc != DB_OK && st.oom && j + 1 == done;
+    if (rc != DB_OK && !job->oom) snprintf(job->err, sizeof job->err, "%s", st.be->errmsg(st.conn));
+  }
+  db_release(pool, st.conn);
+  if (rc == DB_OK || n == 1) return;
+  for (size_t j = 0; j < n; j++) {
+    buf_free(&jobs[j]->res);
+    jobs[j]->applied = jobs[j]->oom = 0;
+    run_batch(cfg, pool, partition, &jobs[j], 1);
+  }
+}
+
+/* At most this many pushes in one transaction (and at most --max-ops ops, unless
+** one push alone). */
+#define BATCH_MAX 64
+
+void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
+               size_t len, int64_t now_ms, sync_reply *out) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = parse_push_body(cfg, body, len, out);
+  if (!root) return;
+  push_job job = {0}, *self = &job;
+  job.ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
+  job.device_id = get_string(root, "device_id");
+  job.now_ms = now_ms;
+  job.nops = cJSON_GetArraySize(job.ops);
+  if (!db_pool_batches(pool)) {
+    run_batch(cfg, pool, partition, &self, 1);
+  } else {
+    db_batch_entry entry = {&job, (size_t)job.nops, 0, NULL}, *entries[BATCH_MAX];
+    push_job *jobs[BATCH_MAX];
+    if (db_batch_join(pool, partition, &entry)) {
+      size_t n = db_batch_take(pool, partition, &entry, entries, BATCH_MAX, (size_t)cfg->max_ops);
+      for (size_t i = 0; i < n; i++) jobs[i] = entries[i]->job;
+      run_batch(cfg, pool, partition, jobs, n);
+      db_batch_finish(pool, partition, entries, n);
+    }
+  }
+  out->ops = job.nops;
+  out->batch = job.batch;
+  if (job.rc != DB_OK && job.oom) {
+    buf_free(&job.res);
     sync_error_reply(out, 503, "the server ran out of memory for this request, nothing was applied: retry later");
-  } else if (rc != DB_OK) {
+  } else if (job.rc != DB_OK) {
     char why[600];
-    snprintf(why, sizeof why, "storage failed, nothing was applied: %s", st.be->errmsg(st.conn));
-    buf_free(&res);
+    snprintf(why, sizeof why, "storage failed, nothing was applied: %s", job.err);
+    buf_free(&job.res);
     sync_error_reply(out, 500, why);
   } else {
     out->status = 200;
-    out->body = buf_take(&res);
-    out->changed = st.applied > 0;
-    out->applied = st.applied;
+    out->body = buf_take(&job.res);
+    out->changed = job.applied > 0;
+    out->applied = job.applied;
   }
-  db_release(pool, st.conn);
   cJSON_Delete(root);
 }
 
