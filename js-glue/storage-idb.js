@@ -143,7 +143,7 @@ function staleError(name, g) {
 
 export class IdbPersister {
   // lazy: load() reads meta and the log only; the image's groups are read on demand
-  // (fetchGroup, from a lazy image, storage.js) — where the module can wait (JSPI).
+  // (fetchGroups, for a lazy image, storage.js) — where the module can wait (JSPI).
   constructor(db, name, lazy = false) {
     this.db = db, this.name = name, this.closed = false;
     this.lazy = lazy;
@@ -196,7 +196,7 @@ export class IdbPersister {
         steps = await this.readLog(tx, sinceTxId);
       } else if (this.lazy) {
         // The image starts over with every group absent: only the log is read (kept, for
-        // rebuilding groups); a group is read when SQLite first needs it (fetchGroup).
+        // rebuilding groups); a group is read when SQLite first needs it (fetchGroups).
         this.log.clear();
         this.records.clear();
         await this.readLog(tx, meta.base);
@@ -219,39 +219,43 @@ export class IdbPersister {
   load() { return this.read(null); }
   changesSince(txId) { return this.read(txId); }
 
-  // Group g's bytes as of state txId (the image's), for a lazy image: the group value meta
-  // names (zeros past the checkpoint's size) + the log records after it, replayed as
-  // replay does (cut at each record's size, its chunks of g written). Invariant 8 (docs/
-  // STORAGE.md): no record between that value and base touched g, and every one after base
-  // up to txId is in this.records. A value newer than txId means another context
-  // checkpointed past this state: staleError.
-  async fetchGroup(g, txId, chunkSize) {
+  // Groups' bytes as of state txId (the image's), for a lazy image, in one readonly
+  // transaction → Map g → bytes: the group value meta names (zeros past the checkpoint's
+  // size) + the log records after it, replayed as a load does (cut at each record's size, its
+  // chunks of g written). Invariant 8 (docs/STORAGE.md): no record between that value and
+  // base touched g, and every one after base up to txId is in this.records. A value newer
+  // than txId means another context checkpointed past this state: staleError.
+  async fetchGroups(wanted, txId, chunkSize) {
     this.check('cannot read the store');
-    const groupBytes = GROUP_CHUNKS * chunkSize, start = g * groupBytes;
+    const groupBytes = GROUP_CHUNKS * chunkSize;
     return transact(this.db, ['meta', 'groups'], 'readonly', async (tx) => {
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
-      const stored = start < meta.baseSize;
-      const from = stored ? meta.groups[g] : meta.base;
-      if (from === undefined || from > txId) throw staleError(this.name, g);
-      const bytes = new Uint8Array(groupBytes);
-      if (stored) {
-        const value = await request(tx.objectStore('groups').get([g, from]));
-        if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
-        bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
-      }
-      const after = [...this.records.keys()].filter((t) => t > from && t <= txId).sort((a, b) => a - b);
-      for (const t of after) {
-        const { size, chunks } = this.records.get(t);
-        if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
-        for (const [index, body] of chunks) {
-          const offset = index * chunkSize - start;
-          if (offset < 0 || offset >= groupBytes || index * chunkSize >= size) continue;
-          const length = Math.min(chunkSize, size - index * chunkSize);
-          if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
-          else bytes.set(body.subarray(0, length), offset);
+      const after = [...this.records.keys()].filter((t) => t <= txId).sort((a, b) => a - b);
+      const one = async (g) => {
+        const start = g * groupBytes, stored = start < meta.baseSize;
+        const from = stored ? meta.groups[g] : meta.base;
+        if (from === undefined || from > txId) throw staleError(this.name, g);
+        const bytes = new Uint8Array(groupBytes);
+        if (stored) {
+          const value = await request(tx.objectStore('groups').get([g, from]));
+          if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
+          bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
         }
-      }
-      return bytes;
+        for (const t of after) {
+          if (t <= from) continue;
+          const { size, chunks } = this.records.get(t);
+          if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
+          for (const [index, body] of chunks) {
+            const offset = index * chunkSize - start;
+            if (offset < 0 || offset >= groupBytes || index * chunkSize >= size) continue;
+            const length = Math.min(chunkSize, size - index * chunkSize);
+            if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
+            else bytes.set(body.subarray(0, length), offset);
+          }
+        }
+        return [g, bytes];
+      };
+      return new Map(await Promise.all(wanted.map(one)));
     }, 'cannot read the store');
   }
 

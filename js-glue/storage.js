@@ -34,6 +34,7 @@ const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const BACKENDS = ['auto', 'idb', 'opfs', 'memory'];
 const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
+const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
 
 // ---------------------------------------------------------------- registry: name → backend
 
@@ -126,16 +127,23 @@ class Storage {
     }
   }
 
-  // Lazy images: bring absent group g into the image, as of the state the image is at.
-  // The module's fetch import calls this while a call waits; folds call it directly.
+  // Lazy images: bring absent group g into the image, as of the state the image is at, with
+  // the absent groups around it (READ_AHEAD: tables grow in runs of pages, so the next read
+  // is often near) in the same transaction. The module's fetch import calls this while a
+  // call waits; folds and fetchAll call it directly.
   async fetchInto(group) {
     const core = this.core, groupBytes = core.groupChunks * core.chunkSize;
-    const bytes = await this.persister.fetchGroup(group, this.txId, core.chunkSize);
-    if (core.groupPresent(this.pImage, group)) return;
-    const offset = group * groupBytes, size = core.imageSize(this.pImage);
-    const base = core.m._sc_vfs_data(this.pImage) >>> 0;
-    core.heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - offset))), base + offset);
-    core.setPresent(this.pImage, group, true);
+    const size = core.imageSize(this.pImage), count = Math.ceil(size / groupBytes), wanted = [group];
+    for (let g = Math.max(0, group - 1); g < count && wanted.length < READ_AHEAD; g++) {
+      if (g !== group && !core.groupPresent(this.pImage, g)) wanted.push(g);
+    }
+    const groups = await this.persister.fetchGroups(wanted, this.txId, core.chunkSize);
+    const base = core.m._sc_vfs_data(this.pImage) >>> 0, heap = core.heap;
+    for (const [g, bytes] of groups) {
+      if (core.groupPresent(this.pImage, g)) continue;
+      heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - g * groupBytes))), base + g * groupBytes);
+      core.setPresent(this.pImage, g, true);
+    }
   }
 
   // (inside the queue) Every absent group read in: the whole image, as an eager load has it.
