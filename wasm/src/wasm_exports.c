@@ -11,13 +11,53 @@
 */
 #include <emscripten.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cJSON.h"
 #include "vfs_mem.h"
 
 /* ---------------------------------------------------------------- SQLite OS layer */
+
+/* ---------------------------------------------------------------- libc time, for SQLite */
+
+/* With SQLITE_OMIT_DATETIME_FUNCS, SQLite still defines CURRENT_TIME, CURRENT_DATE and
+** CURRENT_TIMESTAMP through libc's gmtime_r and strftime, which emscripten implements in
+** JavaScript (with tzset): about 2 KB of the gzipped loader. UTC only, and only the three
+** formats SQLite passes, here in C instead. */
+struct tm *gmtime_r(const time_t *t, struct tm *out) {
+  long long secs = (long long)*t, days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) { rem += 86400; days--; }
+  /* civil_from_days (H. Hinnant): days since 1970-01-01 → year, month, day */
+  long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  long long doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  memset(out, 0, sizeof *out);
+  out->tm_year = (int)(y - 1900);
+  out->tm_mon = (int)(m - 1);
+  out->tm_mday = (int)d;
+  out->tm_hour = (int)(rem / 3600);
+  out->tm_min = (int)(rem / 60 % 60);
+  out->tm_sec = (int)(rem % 60);
+  return out;
+}
+
+struct tm *gmtime(const time_t *t) {
+  static struct tm tm;   /* SQLite holds its main mutex around the call (single-threaded here) */
+  return gmtime_r(t, &tm);
+}
+
+size_t strftime(char *s, size_t max, const char *format, const struct tm *tm) {
+  int n;
+  if (strcmp(format, "%H:%M:%S") == 0) n = snprintf(s, max, "%02d:%02d:%02d", tm->tm_hour, tm->tm_min, tm->tm_sec);
+  else if (strcmp(format, "%Y-%m-%d") == 0) n = snprintf(s, max, "%04d-%02d-%02d", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
+  else n = snprintf(s, max, "%04d-%02d-%02d %02d:%02d:%02d", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+                    tm->tm_hour, tm->tm_min, tm->tm_sec);
+  return n < 0 || (size_t)n >= max ? 0 : (size_t)n;
+}
 
 /* ---------------------------------------------------------------- lazy images (JSPI) */
 
