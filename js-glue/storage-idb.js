@@ -104,6 +104,12 @@ function decodeRecord(buffer) {
 // meta as stored: {txId, size, chunkSize, base, baseSize, groups}; groups[g] is the
 // checkpoint that wrote group g, its value's key being [g, groups[g]]. Stores of the earlier
 // layouts are upgraded before this reads them (migrateChunks).
+function sameList(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function readMeta(value) {
   const meta = value || { txId: 0, size: 0 };
   return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, base: meta.base || 0, baseSize: meta.baseSize || 0,
@@ -150,6 +156,7 @@ export class IdbPersister {
     this.records = new Map();      // lazy: txId → {size, chunks} of every log record after base this context knows
     this.wants = 'record';         // commit() takes the core's record of what changed
     this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
+    this.meta = readMeta(null);    // meta as this context last read or wrote it (a commit's guess of base and groups)
     this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
     this.folding = null;           // the checkpoint being written in the background, if any
     this.foldAt = 0;               // after a failed checkpoint: the log size to wait for before the next try
@@ -190,6 +197,7 @@ export class IdbPersister {
     return transact(this.db, ['meta', 'groups', 'log'], 'readonly', async (tx) => {
       const store = tx.objectStore('groups');
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
+      this.meta = meta;
       if (meta.txId === sinceTxId) return { txId: meta.txId, chunkSize: meta.chunkSize, steps: [] };
       let steps;
       if (sinceTxId !== null && meta.base <= sinceTxId) {
@@ -292,23 +300,33 @@ export class IdbPersister {
   // The checkpoint being written, if any (close waits for it).
   flush() { return this.folding || Promise.resolve(); }
 
-  // One strict transaction: the CAS on meta's txId, one log record, meta. Checkpoints are
-  // storage.js's to start (foldDue, checkpoint).
+  // One strict transaction: the CAS on meta's txId, one log record, meta. Its three requests
+  // go out at once, meta's new value guessed from what this context last knew of the
+  // checkpoint (base, baseSize, groups): when the stored meta arrives — before the
+  // transaction can commit — a txId other than baseTxId aborts it (the record and meta put
+  // with it), and a checkpoint this context had not heard of is written over the guess.
+  // Checkpoints are storage.js's to start (foldDue, checkpoint).
   async commit(baseTxId, size, { record, indexes }, chunkSize) {
     this.check('cannot save');
-    const txId = baseTxId + 1;
-    await transact(this.db, ['meta', 'log'], 'readwrite', async (tx, fail) => {
-      const metaStore = tx.objectStore('meta');
-      const stored = readMeta(await request(metaStore.get('meta')));
-      if (stored.txId !== baseTxId) {
-        const err = storageError(`syncore: another context saved "${this.name}" first (txId ${stored.txId}, expected ${baseTxId})`);
-        err.conflict = true;
-        fail(err);
-        return;
-      }
+    const txId = baseTxId + 1, known = this.meta;
+    let written = { txId, size, chunkSize, base: known.base, baseSize: known.baseSize, groups: known.groups };
+    await transact(this.db, ['meta', 'log'], 'readwrite', (tx, fail) => {
+      const metaStore = tx.objectStore('meta'), read = metaStore.get('meta');
       tx.objectStore('log').put({ size, data: record }, txId);
-      metaStore.put({ txId, size, chunkSize, base: stored.base, baseSize: stored.baseSize, groups: stored.groups }, 'meta');
+      metaStore.put(written, 'meta');
+      read.onsuccess = () => {
+        const stored = readMeta(read.result);
+        if (stored.txId !== baseTxId) {
+          const err = storageError(`syncore: another context saved "${this.name}" first (txId ${stored.txId}, expected ${baseTxId})`);
+          err.conflict = true;
+          fail(err);
+        } else if (stored.base !== written.base || stored.baseSize !== written.baseSize || !sameList(stored.groups, written.groups)) {
+          written = { ...written, base: stored.base, baseSize: stored.baseSize, groups: stored.groups };
+          metaStore.put(written, 'meta');
+        }
+      };
     }, `cannot save "${this.name}"`);
+    this.meta = written;
     this.log.set(txId, { indexes, bytes: record.byteLength });
     if (this.lazy) this.records.set(txId, { size, chunks: decodeRecord(record) });
     return txId;
@@ -334,12 +352,13 @@ export class IdbPersister {
         // context that reached the same txId checkpoints under the same keys, with the same
         // bytes), nor a third context's, in flight from the new base, still to be named.
         for (const [g] of groups) if (stored.groups[g] !== txId) store.delete([g, txId]);
+        this.meta = stored;
         return stored.base;
       }
       const versions = stored.groups.slice(0, limit);
       while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
       for (const [g] of groups) versions[g] = txId;
-      metaStore.put({ ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
+      metaStore.put(this.meta = { ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
       tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
       // Any other checkpoint in flight started from the old base and will be dropped: every
       // value not named now is garbage (replaced groups, a crashed checkpoint's).

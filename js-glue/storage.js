@@ -34,6 +34,7 @@ const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const BACKENDS = ['auto', 'idb', 'opfs', 'memory'];
 const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
+const LEASE_MS = 20;         // longest a context keeps the write lock across back-to-back writes
 const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
 
 // ---------------------------------------------------------------- registry: name → backend
@@ -85,6 +86,8 @@ class Storage {
     this.path = `${backend}:${name}:${++imageCount}`;   // the VFS image; unique per Storage
     this.txId = 0, this.refs = 0;
     this.heardTxId = 0;            // the newest txId another context announced
+    this.lease = null;             // the write lock while this context holds it (writeLock)
+    this.writesQueued = 0;
     this.generation = 0;           // bumped when the image was replaced under open handles
     this.queue = Promise.resolve();
     this.listeners = new Set();
@@ -187,15 +190,43 @@ class Storage {
     }).catch(() => { /* the next write refreshes again */ });
   }
 
-  // Run fn() (synchronous core work) on a fresh image and persist what it dirtied.
+  // Run fn() (the core's work) on a fresh image and persist what it dirtied.
   // Resolves with fn's value once durable; fn's own error is rethrown after persisting.
   run(fn, { write = true, changedOf = null } = {}) {
-    return this.serialize(() => {
-      if (write && this.shared && typeof navigator !== 'undefined' && navigator.locks) {
-        return navigator.locks.request(`syncore:${this.name}`, () => this.attempt(fn, changedOf, true));
+    const locked = write && this.shared && typeof navigator !== 'undefined' && !!navigator.locks;
+    if (locked) this.writesQueued++;
+    return this.serialize(async () => {
+      if (!locked) return this.attempt(fn, changedOf, false);
+      try {
+        await this.writeLock();
+        return await this.attempt(fn, changedOf, true);
+      } finally {
+        this.writesQueued--;
+        clearTimeout(this.leaseTimer);
+        this.leaseTimer = setTimeout(() => { if (this.writesQueued === 0) this.dropLease(); });
       }
-      return this.attempt(fn, changedOf, false);
     });
+  }
+
+  // The store's Web Lock ('syncore:<name>'), kept between writes that follow each other:
+  // given back once no write is queued at the next task, or before a write once it has been
+  // held LEASE_MS, so another context waits at most about that long behind a burst.
+  writeLock() {
+    if (this.lease && this.lease.since !== null && performance.now() - this.lease.since > LEASE_MS) this.dropLease();
+    if (!this.lease) {
+      const lease = { since: null, release: null };
+      const held = new Promise((resolve) => { lease.release = resolve; });
+      lease.acquired = new Promise((resolve, reject) => {
+        navigator.locks.request(`syncore:${this.name}`, () => { lease.since = performance.now(); resolve(); return held; })
+          .catch(reject);
+      });
+      this.lease = lease;
+    }
+    return this.lease.acquired;
+  }
+
+  dropLease() {
+    if (this.lease) { this.lease.release(); this.lease = null; }
   }
 
   async attempt(fn, changedOf, locked) {
@@ -283,6 +314,8 @@ class Storage {
     if (openStorages.get(key) === this.entry) openStorages.delete(key);
     clearTimeout(this.foldTimer);
     await this.queue;
+    clearTimeout(this.leaseTimer);
+    this.dropLease();
     if (this.persister.foldDue && !this.broken) {
       try { await this.foldNow(); await this.persister.flush(); } catch (_) { /* the log keeps everything */ }
     }

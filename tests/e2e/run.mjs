@@ -566,6 +566,51 @@ test('a lazy idb store reads only the groups it needs; a group a checkpoint move
   equal((await rows(p1, 'lazy', 'c')).size, 5, 'page 2\'s writes after a reload');
 }, { only: ['chromium'] });
 
+test('a commit keeps a checkpoint another context wrote since this one last read meta', async () => {
+  const browser = await launchBrowser(profile());
+  const [p1, p2] = [await harness(browser), await harness(browser)];
+  await openWithTable(p1, 'guess');
+  await p2.evaluate(() => H.open('guess'));
+  await p2.evaluate(() => H.writeLoop('guess', 'p2', 0, 5));
+  await p1.evaluate(() => H.writeLoop('guess', 'p1', 0, 200, 3000));
+  await until(async () => (await idbState(p1, 'guess')).meta.base > 0, 10000, 'page 1\'s checkpoint');
+  const folded = (await idbState(p1, 'guess')).meta;
+  // Page 2 heard page 1's commits, not its checkpoint (checkpoints are not announced): its
+  // commits go out guessing the old base and groups, and must write the stored ones instead.
+  await p2.evaluate(() => H.writeLoop('guess', 'p2', 5, 10));
+  const after = (await idbState(p1, 'guess')).meta;
+  equal([after.base, after.baseSize, after.groups], [folded.base, folded.baseSize, folded.groups], 'meta still names page 1\'s checkpoint');
+  equal(after.txId, folded.txId + 5, 'page 2\'s five commits');
+  await reopened(p1, 'guess');
+  equal((await rows(p1, 'guess', 'p2')).size, 10, 'page 2\'s rows after a reload');
+  equal((await rows(p1, 'guess', 'p1')).size, 200, 'page 1\'s rows after a reload');
+  equal(await integrity(p1, 'guess'), 'ok', 'integrity_check');
+});
+
+test('back-to-back writes keep the write lock a moment; another context still gets it', async () => {
+  const browser = await launchBrowser(profile());
+  const [p1, p2] = [await harness(browser), await harness(browser)];
+  await openWithTable(p1, 'lease');
+  await p2.evaluate(() => H.open('lease'));
+  await p1.evaluate(() => {
+    window.lockRequests = 0;
+    const request = LockManager.prototype.request;
+    LockManager.prototype.request = function (...args) { window.lockRequests++; return request.apply(this, args); };
+  });
+  await p1.evaluate(() => H.writeLoop('lease', 'p1', 0, 100));
+  const requests = await p1.evaluate(() => window.lockRequests);
+  check(requests >= 1 && requests < 100, `100 back-to-back writes asked for the lock fewer times: ${requests}`);
+  // While page 1 writes on without a pause, page 2's writes are not held off until it stops.
+  const [p1Done, p2Done] = await Promise.all([
+    p1.evaluate(() => H.writeLoop('lease', 'p1', 100, 400).then(() => performance.timeOrigin + performance.now())),
+    p2.evaluate(() => H.writeLoop('lease', 'p2', 0, 5).then(() => performance.timeOrigin + performance.now())),
+  ]);
+  check(p2Done < p1Done, 'page 2\'s five writes finished while page 1 was still writing');
+  equal((await rows(p1, 'lease', 'p2')).size, 5, 'page 2\'s rows');
+  equal((await rows(p2, 'lease', 'p1')).size, 400, 'page 1\'s rows');
+  equal(await integrity(p2, 'lease'), 'ok', 'integrity_check');
+});
+
 // ---------------------------------------------------------------- runner
 
 const filter = argv[0] || '';
