@@ -84,8 +84,8 @@ int merge_set_base(sc_rec *rec, const sc_remote *rm) {
   return rc;
 }
 
-int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed) {
-  int rc = outbox_drop_record(st, c->name, rec->id);
+static int take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed, int has_ops) {
+  int rc = has_ops ? outbox_drop_record(st, c->name, rec->id) : SC_OK;
   if (rc == SC_OK) rc = run_sql2(st, "DELETE FROM conflicts WHERE coll=? AND record_id=?", c->name, rec->id);
   if (rc == SC_OK) rc = merge_set_base(rec, rm);
   if (rc == SC_OK) rc = store_rec_set_view_from_base(rec);
@@ -94,6 +94,14 @@ int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
   else rc = store_rec_save(st, c->name, rec);
   if (rc == SC_OK) rc = store_changed_add(changed, c->name, rec->id);
   return rc;
+}
+
+int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed) {
+  return take_remote(st, c, rec, rm, changed, 1);
+}
+
+int merge_take_remote_no_ops(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed) {
+  return take_remote(st, c, rec, rm, changed, 0);
 }
 
 /* The local side wins (data = NULL) or merged data replaces it: rebase the op onto rm. */

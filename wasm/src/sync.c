@@ -408,13 +408,13 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     rc = ack_op(st, &echo, id, version, ch, 0, changed, NULL);
   } else if (!rec.exists) {
     if ((rc = store_set_str(&rec.id, id)) != SC_OK) goto fail;
-    rc = merge_take_remote(st, c, &rec, &rm, data ? changed : NULL);
+    rc = (has_ops ? merge_take_remote : merge_take_remote_no_ops)(st, c, &rec, &rm, data ? changed : NULL);
   } else if (!has_ops) {
     /* Changes arrive in seq order, each the record's latest state, so it replaces ours;
     ** versions alone cannot tell (they restart when a purged tombstone is recreated).
     ** Skip only the echo of what we already hold. */
     if (version == rec.version && !rec.deleted == !!data && (!hlc || (rec.hlc && !strcmp(hlc, rec.hlc)))) goto fail;
-    rc = merge_take_remote(st, c, &rec, &rm, changed);
+    rc = merge_take_remote_no_ops(st, c, &rec, &rm, changed);
   } else {
     /* Skip only our base itself (the server did not move past it). Each change is the
     ** record's latest state and our acks precede this pull, so a lower version, or the
