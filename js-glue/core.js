@@ -9,7 +9,7 @@
 //   core.codes                        { SC_OK: 0, SC_BAD_INPUT: 1, … } from sc_constants_json
 //   core.writes                       { put: true, get: false, … } from sc_methods_json
 //   core.open(config) → pStore        sc_open (config = docs/CORE_API.md "open"); throws SyncoreError
-//   core.call(pStore, method, input)  sc_call → parsed JSON; throws SyncoreError(message, code)
+//   core.call(pStore, method, input)  sc_call_with_body → parsed JSON; throws SyncoreError(message, code)
 //   core.close(pStore)
 //   core.normalizeTime(value, assumeOffsetMinutes) → 'YYYY-…Z'; throws SyncoreError
 //   normalizeTimeSync(value, assumeOffsetMinutes)   the same on the loaded module (SPEC §2
@@ -155,7 +155,7 @@ class Core {
     this.gate = Promise.resolve();
     const promising = (name) => { const f = rawExport(m, name); return f ? WebAssembly.promising(f) : null; };
     this.async = host && host.suspending && this.hasCore
-      ? { open: promising('sc_open'), call: promising('sc_call'), sql: promising('sc_sql_exec') } : null;
+      ? { open: promising('sc_open'), call: promising('sc_call_with_body'), sql: promising('sc_sql_exec') } : null;
     this.jspi = !!(this.async && this.async.open && this.async.call && this.async.sql);
   }
 
@@ -252,14 +252,22 @@ class Core {
     return (async () => { try { return finish(await entry()); } finally { cleanup(); } })();
   }
 
-  call(pStore, method, input) { this.checkIdle(); return this.callWith(pStore, method, input, (...a) => this.m._sc_call(...a), false); }
+  call(pStore, method, input) { this.checkIdle(); return this.callWith(pStore, method, input, (...a) => this.m._sc_call_with_body(...a), false); }
   callAsync(pStore, method, input) { return this.suspendable(() => this.callWith(pStore, method, input, this.async.call, true)); }
 
+  // A server answer's body given as text (a pulled page) goes in beside the input, as it
+  // came: not escaped into the input's JSON and unescaped again (sc_call_with_body).
   callWith(pStore, method, input, entry, isAsync) {
     this.requireCore();
     const m = this.m;
+    let body = null;
+    if (input && input.answer && typeof input.answer.body === 'string') {
+      body = input.answer.body;
+      input = { ...input, answer: { ...input.answer, body: null } };
+    }
     const pMethod = this.allocString(method);
     const pInput = this.allocString(JSON.stringify(input === undefined ? {} : input));
+    const pBody = body === null ? 0 : this.allocString(body);
     const ppzOut = isAsync ? this.pAsyncSlot : this.pSlot;
     const finish = (rc) => {
       const out = this.takeString(ppzOut, (p) => m._sc_free(p));
@@ -267,7 +275,8 @@ class Core {
       return out === null ? null : JSON.parse(out);
     };
     new DataView(this.heap.buffer).setUint32(ppzOut, 0, true);
-    return this.around(() => entry(pStore, pMethod, pInput, ppzOut), finish, () => { m._free(pMethod); m._free(pInput); }, isAsync);
+    return this.around(() => entry(pStore, pMethod, pInput, pBody, ppzOut), finish,
+      () => { m._free(pMethod); m._free(pInput); if (pBody) m._free(pBody); }, isAsync);
   }
 
   closeAsync(pStore) { return this.suspendable(async () => this.close(pStore)); }

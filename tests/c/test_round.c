@@ -27,6 +27,29 @@ typedef struct host_log {
 
 typedef cJSON *(*fault_fn)(int i, char kind, void *ctx);
 
+/* As a browser host hands a pulled page: the body as the text received, beside the input
+** (sc_call_with_body), not inside it; cut_pull > 0 cuts that text of pull answer
+** number cut_pull - 1 short. */
+static int body_apart, cut_pull;
+
+static cJSON *step_with(sc_store *st, cJSON *answer, int i) {
+  if (!body_apart || !cJSON_IsObject(tk_get(answer, "body"))) return tk_call_json(st, "syncStep", tk_wrap("answer", answer));
+  cJSON *body = cJSON_DetachItemFromObjectCaseSensitive(answer, "body");
+  char *text = cJSON_PrintUnformatted(body), *in = NULL, *out = NULL;
+  cJSON_Delete(body);
+  if (cut_pull == i + 1) text[strlen(text) / 2] = 0;
+  cJSON *wrapped = tk_wrap("answer", answer);
+  in = cJSON_PrintUnformatted(wrapped);
+  cJSON_Delete(wrapped);
+  int rc = sc_call_with_body(st, "syncStep", in, text, &out);
+  if (rc != SC_OK) fail_msg("syncStep with the body apart: %s", sc_errmsg(st));
+  cJSON *step = cJSON_Parse(out);
+  sc_free(out);
+  free(in);
+  free(text);
+  return step;
+}
+
 static cJSON *answer_ok(cJSON *body) {
   cJSON *a = cJSON_CreateObject();
   cJSON_AddNumberToObject(a, "status", 200);
@@ -68,7 +91,7 @@ static host_log run_round(sc_store *st, tk_server *srv, int pull_limit, fault_fn
       }
     }
     cJSON_Delete(step);
-    step = tk_call_json(st, "syncStep", tk_wrap("answer", answer));
+    step = step_with(st, answer, log.n - 1);
   }
   assert_true(cJSON_IsNull(tk_get(step, "request")));
   log.result = cJSON_Duplicate(tk_get(step, "result"), 1);
@@ -134,6 +157,32 @@ static void round_should_pull_then_push_then_pull_again(void **state) {
   host_log again = run_round(f->b, &f->srv, 100, NULL, NULL);
   assert_string_equal(again.kinds, "p");
   cJSON_Delete(again.result);
+}
+
+/* The same round with every body handed apart as text; a page cut short is refused whole. */
+static void an_answer_body_given_apart_should_apply_as_the_same_body_inside(void **state) {
+  fx *f = *state;
+  body_apart = 1;
+  for (int i = 0; i < 5; i++) { char id[8]; snprintf(id, sizeof id, "a%d", i); put(f->a, id, i); }
+  host_log la = run_round(f->a, &f->srv, 2, NULL, NULL);
+  assert_string_equal(la.kinds, "pPPPppp");
+  assert_int_equal(tk_num(la.result, "pushed"), 5);
+  cut_pull = 1;   /* b's first page, cut in half: not JSON */
+  host_log cut = run_round(f->b, &f->srv, 2, NULL, NULL);
+  assert_non_null(strstr(tk_str(cut.result, "error"), "not JSON"));
+  assert_int_equal(value(f->b, "a0"), -1);
+  char *cursor = cursor_of(f->b);
+  assert_true(!cursor || !*cursor);
+  free(cursor);
+  cut_pull = 0;
+  host_log lb = run_round(f->b, &f->srv, 2, NULL, NULL);
+  body_apart = 0;
+  assert_int_equal(tk_num(lb.result, "pulled"), 5);
+  assert_int_equal(value(f->b, "a3"), 3);
+  assert_null(tk_get(lb.result, "error"));
+  cJSON_Delete(la.result);
+  cJSON_Delete(cut.result);
+  cJSON_Delete(lb.result);
 }
 
 static cJSON *gone_always(int i, char kind, void *ctx) {
@@ -288,6 +337,7 @@ static void bad_step_inputs_should_be_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(round_should_pull_then_push_then_pull_again, setup, teardown),
+    cmocka_unit_test_setup_teardown(an_answer_body_given_apart_should_apply_as_the_same_body_inside, setup, teardown),
     cmocka_unit_test_setup_teardown(a_410_should_resync_once_and_a_second_should_end_the_round, setup, teardown),
     cmocka_unit_test_setup_teardown(a_push_failure_should_end_the_round_and_keep_every_op, setup, teardown),
     cmocka_unit_test_setup_teardown(a_refused_answer_should_end_the_round_and_change_nothing, setup, teardown),

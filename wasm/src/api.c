@@ -518,6 +518,21 @@ const char *sc_methods_json(void) {
 }
 
 int sc_call(sc_store *st, const char *method, const char *input_json, char **pzOut) {
+  return sc_call_with_body(st, method, input_json, NULL, pzOut);
+}
+
+/* input.answer.body := body_text, parsed (or as the string when it is not JSON). */
+static int attach_body(cJSON *in, const char *body_text) {
+  cJSON *answer = cJSON_GetObjectItemCaseSensitive(in, "answer");
+  if (!body_text || !cJSON_IsObject(answer)) return SC_OK;
+  cJSON *body = cJSON_ParseWithOpts(body_text, NULL, 1);
+  if (!body && !(body = cJSON_CreateString(body_text))) return SC_ENOMEM;
+  cJSON_DeleteItemFromObjectCaseSensitive(answer, "body");
+  cJSON_AddItemToObject(answer, "body", body);
+  return SC_OK;
+}
+
+int sc_call_with_body(sc_store *st, const char *method, const char *input_json, const char *body_text, char **pzOut) {
   cJSON *in = NULL, *out = NULL;
   method_fn fn = NULL;
   int writes = 0, rc;
@@ -539,6 +554,7 @@ int sc_call(sc_store *st, const char *method, const char *input_json, char **pzO
     return store_fail(st, SC_ENOMEM, "out of memory");
   }
   if (!cJSON_IsObject(in)) { cJSON_Delete(in); return store_fail(st, SC_EBADINPUT, "%s: input must be a JSON object", method); }
+  if (attach_body(in, body_text) != SC_OK) { cJSON_Delete(in); return store_fail(st, SC_ENOMEM, "out of memory"); }
   sc_hlc clock_before = st->clock;
   if ((rc = store_exec(st, writes ? "BEGIN IMMEDIATE" : "BEGIN")) != SC_OK) { cJSON_Delete(in); return rc; }
   /* Other contexts on this database tick the same device's clock: start from theirs. */

@@ -66,6 +66,14 @@ int sc_open(const char *config_json, const sc_hooks *hooks, sc_store **ppStore, 
 ** nothing stored. */
 int sc_call(sc_store *store, const char *method, const char *input_json, char **pzOut);
 
+/* sc_call with the server's answer body apart: body_text (the bytes the transport
+** received, not escaped into input_json) becomes input.answer.body, parsed — or kept as a
+** string when it is not JSON, for the method to refuse as it refuses any unparsable answer.
+** Without input.answer (an object) body_text is ignored. Saves escaping and unescaping a
+** pulled page of hundreds of KB. */
+int sc_call_with_body(sc_store *store, const char *method, const char *input_json, const char *body_text,
+                      char **pzOut);
+
 /* The message of the last failing call on this store; valid until the next call. */
 const char *sc_errmsg(const sc_store *store);
 
