@@ -43,7 +43,7 @@ typedef struct req {
   int authorized;        /* the token was verified on the first call */
   uint64_t token_key;    /* tells a token's event streams from another's */
   unsigned status;
-  int ops, applied, batch;
+  int ops, applied, batch, retried;
   char partition[AUTH_PARTITION_MAX + 1];
   char error[200];
 } req;
@@ -80,7 +80,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   buf_printf(&x, ",\"status\":%u,\"ms\":%lld", r->status, (long long)(sync_now_ms() - r->start_ms));
   if (r->partition[0]) { buf_puts(&x, ",\"partition\":"); buf_json_str(&x, r->partition); }
   if (r->ops) buf_printf(&x, ",\"ops\":%d,\"applied\":%d", r->ops, r->applied);
-  if (r->batch > 1) buf_printf(&x, ",\"batch\":%d", r->batch);
+  if (r->batch > 1) buf_printf(&x, ",\"batch\":%d%s", r->batch, r->retried ? ",\"retried\":true" : "");
   if (r->error[0]) { buf_puts(&x, ",\"error\":"); buf_json_str(&x, r->error); }
   if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) buf_printf(&x, ",\"terminated\":%d", (int)toe);
   http_log(r->status >= 500 ? "error" : "info", "request", x.data);
@@ -292,6 +292,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, req *r) {
     r->ops = reply.ops;
     r->applied = reply.applied;
     r->batch = reply.batch;
+    r->retried = reply.retried;
     if (reply.changed && !db_pool_shared(pool)) events_poke(r->partition);
     return reply_sync(conn, r, &reply);
   }
@@ -321,7 +322,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, req *r) {
     return queue_json(conn, r, 200, db_strdup("{\"ok\":true}"), 0);
   if (cfg->static_dir && is_get && strncmp(r->url, "/sync/", 6) != 0) {
     unsigned status = 404;
-    struct MHD_Response *resp = files_response(r->url, &status);
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    struct MHD_Response *resp = files_response(r->url, inm, &status);
     if (resp) return queue(conn, r, status, resp);
     return queue_error(conn, r, status, status == 403 ? "forbidden" : "not found", 0);
   }

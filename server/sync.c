@@ -14,7 +14,13 @@
 **      and version, not a copy of its data (a replay answers the record itself
 **      while it is still at that version, else record null: docs/PROTOCOL.md §3.2).
 ** Only a storage failure aborts the whole request (500, rolled back): the client
-** resends the same op_ids and gets the same answers. Bodies pass json_guard's scan
+** resends the same op_ids and gets the same answers.
+** On PostgreSQL, pushes to one partition that wait for each other in this process
+** share a transaction (db.h, db_batch_*; run_batch): applied one after the other in
+** their order of arrival, each with its own answer, as if each had its own
+** transaction in that order. When such a transaction fails, it is rolled back and
+** its pushes run again one transaction each, so a push the database refuses fails
+** alone. Bodies pass json_guard's scan
 ** (shape {device_id, ops}, size of the tree) before a tree is built; an op that
 ** repeats a key anywhere is rejected.
 */
@@ -454,7 +460,8 @@ typedef struct push_job {
   int applied;
   int oom;              /* memory ran out: 503 */
   int rc;               /* DB_OK or DB_ERROR (then err, unless oom) */
-  int batch;            /* pushes in the transaction that answered it */
+  int batch;            /* pushes in the first transaction tried for it */
+  int retried;          /* that transaction failed: answered by one of its own */
   char err[512];
 } push_job;
 
@@ -558,6 +565,8 @@ static void run_batch(const srv_config *cfg, db_pool *pool, const char *partitio
     buf_free(&jobs[j]->res);
     jobs[j]->applied = jobs[j]->oom = 0;
     run_batch(cfg, pool, partition, &jobs[j], 1);
+    jobs[j]->batch = (int)n;
+    jobs[j]->retried = 1;
   }
 }
 
@@ -589,6 +598,7 @@ void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, cons
   }
   out->ops = job.nops;
   out->batch = job.batch;
+  out->retried = job.retried;
   if (job.rc != DB_OK && job.oom) {
     buf_free(&job.res);
     sync_error_reply(out, 503, "the server ran out of memory for this request, nothing was applied: retry later");

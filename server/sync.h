@@ -21,7 +21,8 @@ typedef struct sync_reply {
   int changed;       /* push: at least one op applied (poke the partition's streams) */
   int ops;           /* push: ops in the body (for the log) */
   int applied;       /* push: ops applied */
-  int batch;         /* push: pushes applied in the same transaction (db_batch_*), this one included */
+  int batch;         /* push: pushes in the first transaction tried for it (db_batch_*), itself included */
+  int retried;       /* push: that transaction failed, it was answered by a transaction of its own */
 } sync_reply;
 
 /* POST /sync/push for partition with body[len] (len bytes, body[len] == 0).

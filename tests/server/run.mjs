@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // make test-server: the conformance suite, the concurrency test and the SSE scale
 // test against build/syncore-server on SQLite and on a throw-away PostgreSQL 15.
-// and the security suite (security.mjs).
+// the combined-push tests (batch.mjs) and the security suite (security.mjs).
 // Usage: node tests/server/run.mjs [--only sqlite|postgres] [--suite conformance|security] [--grep TEXT] [--seconds N]
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { BIN, startPostgres, tmp } from './lib.mjs';
 import { conformanceTests } from './conformance.mjs';
 import { concurrencyTests, sseScaleTests, crossServerTests } from './concurrency.mjs';
 import { securityTests } from './security.mjs';
+import { batchTests } from './batch.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
@@ -26,7 +27,7 @@ async function runSuite(backend) {
   console.log(`# ${backend.name}`);
   const tests = [];
   if (!suite || suite === 'conformance')
-    tests.push(...conformanceTests(backend), ...crossServerTests(backend), ...concurrencyTests(backend, { seconds }), ...sseScaleTests(backend));
+    tests.push(...conformanceTests(backend), ...crossServerTests(backend), ...concurrencyTests(backend, { seconds }), ...batchTests(backend), ...sseScaleTests(backend));
   if (!suite || suite === 'security') tests.push(...securityTests(backend));
   for (const [name, fn] of tests) {
     const always = name.startsWith('setup') || name.startsWith('teardown');
