@@ -115,7 +115,20 @@ static int resolve_inside(const char *candidate, char *out) {
   return out[root_len] == 0 || out[root_len] == '/';
 }
 
-struct MHD_Response *files_response(const char *url, unsigned *pStatus) {
+/* Whether an If-None-Match list names etag ("*" or one of its comma-separated tags). */
+static int etag_matches(const char *list, const char *etag) {
+  size_t n = strlen(etag);
+  for (const char *p = list; p && *p;) {
+    while (*p == ' ' || *p == ',') p++;
+    if (p[0] == '*' ) return 1;
+    if (strncmp(p, "W/", 2) == 0) p += 2;
+    if (strncmp(p, etag, n) == 0 && (p[n] == 0 || p[n] == ',' || p[n] == ' ')) return 1;
+    p = strchr(p, ',');
+  }
+  return 0;
+}
+
+struct MHD_Response *files_response(const char *url, const char *if_none_match, unsigned *pStatus) {
   char path[PATH_MAX], real[PATH_MAX];
   struct stat st;
   *pStatus = 404;
@@ -130,12 +143,24 @@ struct MHD_Response *files_response(const char *url, unsigned *pStatus) {
   if (!S_ISREG(st.st_mode)) return NULL;
   /* A symlink inside the root may still lead to a dotfile or the server's files. */
   if (!segments_safe(real + root_len) || is_private(real, &st)) { *pStatus = 403; return NULL; }
+  char etag[64];
+  snprintf(etag, sizeof etag, "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size, (unsigned long long)st.st_mtim.tv_sec,
+           (long)st.st_mtim.tv_nsec);
+  if (if_none_match && etag_matches(if_none_match, etag)) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) { *pStatus = 500; return NULL; }
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    *pStatus = 304;
+    return r;
+  }
   int fd = open(real, O_RDONLY | O_CLOEXEC);
   if (fd < 0) { *pStatus = 403; return NULL; }
   struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
   if (!r) { close(fd); *pStatus = 500; return NULL; }
   MHD_add_response_header(r, "Content-Type", files_mime(real));
   MHD_add_response_header(r, "Cache-Control", "no-cache");
+  MHD_add_response_header(r, "ETag", etag);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
   *pStatus = 200;
   return r;

@@ -14,8 +14,11 @@
 int files_init(const char *root, const char *const *private_paths);
 
 /* The response for url (already percent-decoded by MHD), or NULL with *pStatus set
-** to 404 (absent, outside the root or not a regular file) or 403. */
-struct MHD_Response *files_response(const char *url, unsigned *pStatus);
+** to 404 (absent, outside the root or not a regular file) or 403. Every file carries an
+** ETag (its size and modification time); if_none_match (the request's If-None-Match, or
+** NULL) naming it answers 304 with no body, so a browser revalidates its cached copy (and
+** keeps what it compiled of a .wasm) instead of fetching it again. */
+struct MHD_Response *files_response(const char *url, const char *if_none_match, unsigned *pStatus);
 
 /* The MIME type of path by its extension. */
 const char *files_mime(const char *path);

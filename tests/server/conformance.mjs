@@ -383,6 +383,21 @@ export function conformanceTests(backend) {
       }
       assert.deepEqual(new Uint8Array(await (await fetch(`${s.base}/app.wasm`)).arrayBuffer()), new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
       assert.equal(await (await fetch(`${s.base}/sub/`)).text(), 'sub index');
+      // Revalidation: the ETag names the file's version; naming it again answers 304 (no body)
+      // until the file changes.
+      const first = await fetch(`${s.base}/app.wasm`);
+      const etag = first.headers.get('etag');
+      assert.match(etag || '', /^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
+      assert.equal(first.headers.get('cache-control'), 'no-cache');
+      const again = await rawRequest(s.port, `GET /app.wasm HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/"x", ${etag}\r\nConnection: close\r\n\r\n`);
+      assert.match(again, /^HTTP\/1\.1 304/);
+      assert.ok(!again.includes('asm'), 'a 304 has no body');
+      const other = await fetch(`${s.base}/app.wasm`, { headers: { 'if-none-match': '"0-0-0"' } });
+      assert.equal(other.status, 200);
+      writeFileSync(join(root, 'app.wasm'), new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0]));
+      const changed = await fetch(`${s.base}/app.wasm`, { headers: { 'if-none-match': etag } });
+      assert.equal(changed.status, 200, 'a changed file is sent again');
+      assert.notEqual(changed.headers.get('etag'), etag);
       assert.equal((await fetch(`${s.base}/missing.js`)).status, 404);
       const rel = join('..', outside.split('/').pop(), 'secret.txt');
       for (const path of [`/${rel}`, `/%2e%2e/${rel.slice(3)}`, `/sub/../../${rel.slice(3)}`, '/..%2f..%2fetc/passwd', '/../../../../etc/passwd', '/link.txt', '/sub/..', '/.']) {
