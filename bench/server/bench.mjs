@@ -107,13 +107,14 @@ for (const r of results) {
 if (results.length >= 2) {
   const [sq, pg, base] = results;
   lines.push('', `PostgreSQL / SQLite push throughput: ${(pg.push.rps / sq.push.rps).toFixed(2)} to one partition,`,
-    `${(pg.pushMany.rps / sq.pushMany.rps).toFixed(2)} to ${PARTITIONS} partitions (a PostgreSQL push costs two round trips:`,
-    'one pipeline for BEGIN, the partition lock and every op_id and record it names, one for the',
-    'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c).');
+    `${(pg.pushMany.rps / sq.pushMany.rps).toFixed(2)} to ${PARTITIONS} partitions. A PostgreSQL transaction costs two round trips`,
+    '(one pipeline for BEGIN, the partition lock and the op_ids and records named, one for the',
+    'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c), and pushes to one partition',
+    'that wait for each other share one (server/sync.c, run_batch).');
   lines.push('', 'One client pushing one request at a time (no lock waits), p50 / p10 per push of ' + OPS + ' creates:',
     results.map((r) => `${r.name} ${r.latency.p50.toFixed(2)} / ${r.latency.p10.toFixed(2)} ms`).join('; ') + '.');
-  if (base) lines.push('', `Against the baseline build (\`BENCH_BASELINE_BIN\`, ${process.env.BENCH_BASELINE_NAME || 'another build'}: one round trip per statement,`,
-    `~4 per op), same run: ${(pg.push.rps / base.push.rps).toFixed(2)}× the push throughput to one partition,`,
+  if (base) lines.push('', `Against the baseline build (\`BENCH_BASELINE_BIN\`, ${process.env.BENCH_BASELINE_NAME || 'another build'}),`,
+    `same run: ${(pg.push.rps / base.push.rps).toFixed(2)}× the push throughput to one partition,`,
     `${(pg.pushMany.rps / base.pushMany.rps).toFixed(2)}× to ${PARTITIONS} partitions.`);
 }
 lines.push('', 'SQLite serializes writers in one process (one push transaction at a time, WAL, synchronous=NORMAL);',
