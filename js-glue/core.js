@@ -328,19 +328,30 @@ class Core {
   // written (an absent group is rebuilt from storage when it is fetched).
   loadImage(pImage, size, chunks) {
     if (this.m._sc_vfs_resize(pImage, size) !== 0) throw storageError('syncore: out of memory loading the database');
-    const base = this.m._sc_vfs_data(pImage) >>> 0;
-    const heap = this.heap;
-    const lazy = this.absentCount(pImage) > 0;
+    const data = this.m._sc_vfs_data(pImage) >>> 0;
+    if (!data && size) return this.loadGroups(pImage, size, chunks);
+    const base = data, heap = this.heap;
     for (const [index, bytes] of chunks) {
       const offset = index * this.chunkSize;
       if (offset >= size) continue;
-      if (lazy && !this.groupPresent(pImage, Math.floor(index / this.groupChunks))) continue;   // rebuilt when fetched
       if (typeof bytes === 'function') {
         bytes(heap.subarray(base + offset, base + Math.min(size, offset + this.chunkSize)));
         continue;
       }
       const n = Math.min(bytes.byteLength, size - offset);
       heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, n), base + offset);
+    }
+  }
+
+  // loadImage on a lazy image: chunks (one each) of present groups, into their group.
+  loadGroups(pImage, size, chunks) {
+    for (const [index, bytes] of chunks) {
+      const offset = index * this.chunkSize, g = Math.floor(index / this.groupChunks);
+      if (offset >= size || !this.groupPresent(pImage, g)) continue;   // an absent group is rebuilt when fetched
+      const at = this.groupPtr(pImage, g) + (index % this.groupChunks) * this.chunkSize;
+      const length = Math.min(this.chunkSize, size - offset), heap = this.heap;
+      if (typeof bytes === 'function') bytes(heap.subarray(at, at + length));
+      else heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, Math.min(length, bytes.byteLength)), at);
     }
   }
 
@@ -404,6 +415,14 @@ class Core {
   groupPresent(pImage, group) { return this.m._sc_vfs_group_present(pImage, group) !== 0; }
   setPresent(pImage, group, present) { this.m._sc_vfs_set_present(pImage, group, present ? 1 : 0); }
   absentCount(pImage) { return this.m._sc_vfs_absent_count(pImage); }
+  // A lazy image keeps each group apart: the address of group's bytes (allocated if needed).
+  groupPtr(pImage, group) {
+    const p = this.m._sc_vfs_group_ptr(pImage, group) >>> 0;
+    if (!p) throw storageError('syncore: out of memory reading the database');
+    return p;
+  }
+  residentBytes(pImage) { return this.m._sc_vfs_resident_bytes(pImage); }
+  trim(pImage, maxBytes) { return this.m._sc_vfs_trim(pImage, maxBytes); }
 
   sqlClose(pDb) { this.m._sc_sql_close(pDb); }
 }

@@ -63,6 +63,7 @@ const IDB_VERSION = 3;             // 1: chunks + meta; 2: + log; 3: groups (cop
 const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB chunks)
 const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
+const FOLD_BATCH = 16;             // groups per transaction of a lazy image's checkpoint (4 MiB)
 
 function applyDelta(base, delta) {
   const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
@@ -297,6 +298,27 @@ export class IdbPersister {
       .finally(() => { this.folding = null; });
   }
 
+  // A lazy image's checkpoint at txId, made from storage alone: each group the log touched,
+  // rebuilt as of txId (fetchGroups: its value + the records up to txId), FOLD_BATCH groups
+  // per transaction, so neither the image nor memory needs the whole store; then meta moves
+  // as in fold(). A checkpoint another context made past txId makes it stale: dropped.
+  checkpointFromStorage(txId, size, chunkSize) {
+    if (this.folding) return;
+    const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes), base = this.base;
+    const groups = this.foldGroups(size, chunkSize);
+    this.folding = (async () => {
+      for (let i = 0; i < groups.length; i += FOLD_BATCH) {
+        const batch = groups.slice(i, i + FOLD_BATCH);
+        const bytes = await this.fetchGroups(batch, txId, chunkSize);
+        await transact(this.db, ['groups'], 'readwrite', (tx) => {
+          for (const g of batch) tx.objectStore('groups').put(bytes.get(g).slice(0, Math.min(groupBytes, size - g * groupBytes)).buffer, [g, txId]);
+        }, `cannot checkpoint "${this.name}"`);
+      }
+      await this.nameCheckpoint({ txId, size, base, limit, groups });
+    })().then(() => { this.foldAt = 0; }, () => { this.foldAt = this.log.size + 16; })
+      .finally(() => { this.folding = null; });
+  }
+
   // The checkpoint being written, if any (close waits for it).
   flush() { return this.folding || Promise.resolve(); }
 
@@ -343,6 +365,11 @@ export class IdbPersister {
       const store = tx.objectStore('groups');
       for (const [g, data] of groups) store.put(data.buffer, [g, txId]);
     }, `cannot checkpoint "${this.name}"`);
+    await this.nameCheckpoint({ txId, size, base, limit, groups: groups.map(([g]) => g) });
+  }
+
+  // A checkpoint's second transaction: its group values (put under [g, txId]) named in meta.
+  async nameCheckpoint({ txId, size, base, limit, groups }) {
     this.check('cannot checkpoint');
     const moved = await transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx) => {
       const metaStore = tx.objectStore('meta'), store = tx.objectStore('groups');
@@ -351,13 +378,13 @@ export class IdbPersister {
         // Another context checkpointed first: drop our values only — not those meta names (a
         // context that reached the same txId checkpoints under the same keys, with the same
         // bytes), nor a third context's, in flight from the new base, still to be named.
-        for (const [g] of groups) if (stored.groups[g] !== txId) store.delete([g, txId]);
+        for (const g of groups) if (stored.groups[g] !== txId) store.delete([g, txId]);
         this.meta = stored;
         return stored.base;
       }
       const versions = stored.groups.slice(0, limit);
       while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
-      for (const [g] of groups) versions[g] = txId;
+      for (const g of groups) versions[g] = txId;
       metaStore.put(this.meta = { ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
       tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
       // Any other checkpoint in flight started from the old base and will be dropped: every

@@ -36,6 +36,7 @@ const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
 const LEASE_MS = 20;         // longest a context keeps the write lock across back-to-back writes
 const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
+const CACHE_BYTES = 64 << 20; // the groups a lazy image keeps in memory between calls (and when it fetches)
 
 // ---------------------------------------------------------------- registry: name → backend
 
@@ -87,6 +88,7 @@ class Storage {
     this.txId = 0, this.refs = 0;
     this.heardTxId = 0;            // the newest txId another context announced
     this.lease = null;             // the write lock while this context holds it (writeLock)
+    this.cacheBytes = CACHE_BYTES; // a lazy image's page cache (fetchInto, attempt trim to it)
     this.writesQueued = 0;
     this.generation = 0;           // bumped when the image was replaced under open handles
     this.queue = Promise.resolve();
@@ -133,33 +135,45 @@ class Storage {
   // Lazy images: bring absent group g into the image, as of the state the image is at, with
   // the absent groups around it (READ_AHEAD: tables grow in runs of pages, so the next read
   // is often near) in the same transaction. The module's fetch import calls this while a
-  // call waits; folds and fetchAll call it directly.
+  // call waits; imageBytes calls it directly.
   async fetchInto(group) {
     const core = this.core, groupBytes = core.groupChunks * core.chunkSize;
     const size = core.imageSize(this.pImage), count = Math.ceil(size / groupBytes), wanted = [group];
     for (let g = Math.max(0, group - 1); g < count && wanted.length < READ_AHEAD; g++) {
       if (g !== group && !core.groupPresent(this.pImage, g)) wanted.push(g);
     }
+    // The page cache stays within cacheBytes: clean groups this state holds anyway, the
+    // least recently used first, make room (read again when needed: storage has them).
+    core.trim(this.pImage, Math.max(0, this.cacheBytes - wanted.length * groupBytes));
     const groups = await this.persister.fetchGroups(wanted, this.txId, core.chunkSize);
-    const base = core.m._sc_vfs_data(this.pImage) >>> 0, heap = core.heap;
     for (const [g, bytes] of groups) {
       if (core.groupPresent(this.pImage, g)) continue;
-      heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - g * groupBytes))), base + g * groupBytes);
+      const at = core.groupPtr(this.pImage, g);   // may grow memory: the heap view after it
+      core.heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - g * groupBytes))), at);
       core.setPresent(this.pImage, g, true);
     }
   }
 
-  // (inside the queue) Every absent group read in: the whole image, as an eager load has it.
-  async fetchAll() {
-    const core = this.core, groups = Math.ceil(core.imageSize(this.pImage) / (core.groupChunks * core.chunkSize));
-    for (let g = 0; this.lazy && g < groups; g++) if (!core.groupPresent(this.pImage, g)) await this.fetchInto(g);
+  // (inside the queue) A copy of the whole image, every absent group read in on the way
+  // (tests, diagnostics).
+  async imageBytes() {
+    const core = this.core, size = core.imageSize(this.pImage), groupBytes = core.groupChunks * core.chunkSize;
+    const out = new Uint8Array(size);
+    for (let at = 0; at < size; at += groupBytes) {
+      if (this.lazy && !core.groupPresent(this.pImage, at / groupBytes)) await this.fetchInto(at / groupBytes);
+      out.set(this.readBytes(at, at + groupBytes), at);
+    }
+    return out;
   }
 
-  // A copy of bytes [offset, end) of the image as it is now (cut at its size).
+  // (A lazy image holds its groups apart: offset and end within one group.)
   readBytes(offset, end) {
-    const core = this.core, size = core.imageSize(this.pImage);
-    const base = core.m._sc_vfs_data(this.pImage) >>> 0;
-    return core.heap.slice(base + Math.min(size, offset), base + Math.min(size, end));
+    const core = this.core, size = core.imageSize(this.pImage), from = Math.min(size, offset), to = Math.min(size, end);
+    const data = core.m._sc_vfs_data(this.pImage) >>> 0;
+    if (data || from === to) return core.heap.slice(data + from, data + to);
+    const groupBytes = core.groupChunks * core.chunkSize, g = Math.floor(from / groupBytes);
+    const at = core.groupPtr(this.pImage, g) + from - g * groupBytes;
+    return core.heap.slice(at, at + to - from);
   }
 
   serialize(task) {
@@ -249,7 +263,11 @@ class Storage {
       if (core.lockLevel(this.pImage) !== 0) {
         throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
       }
-      if (core.dirtyCount(this.pImage) === 0) { if (error) throw error; return value; }
+      if (core.dirtyCount(this.pImage) === 0) {
+        if (this.lazy) core.trim(this.pImage, this.cacheBytes);
+        if (error) throw error;
+        return value;
+      }
       const wants = this.persister.wants;
       const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
@@ -262,6 +280,7 @@ class Storage {
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
       await this.scheduleFold();
+      if (this.lazy) core.trim(this.pImage, this.cacheBytes);
       if (error) throw error;
       return value;
     }
@@ -278,17 +297,13 @@ class Storage {
     else if (due === 'idle') this.foldTimer = setTimeout(() => this.serialize(() => this.foldNow()).catch(() => {}), FOLD_IDLE_MS);
   }
 
-  // (inside the queue) A lazy image first reads the groups the checkpoint writes that it
-  // does not hold; a failure leaves the log as it is, to fold later.
+  // (inside the queue) A lazy image's checkpoint is made from storage (the image may not
+  // hold the groups it writes); any other's from the image as committed.
   async foldNow() {
     const core = this.core, size = core.imageSize(this.pImage);
     if (core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0 || !this.persister.foldDue(size)) return;
-    if (this.lazy) {
-      try {
-        for (const g of this.persister.foldGroups(size, core.chunkSize)) if (!core.groupPresent(this.pImage, g)) await this.fetchInto(g);
-      } catch (_) { return; }
-    }
-    this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
+    if (this.lazy) this.persister.checkpointFromStorage(this.txId, size, core.chunkSize);
+    else this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
   }
 
   // After a failed persist that could not even reload, the image holds unsaved data: refuse.

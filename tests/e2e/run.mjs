@@ -559,6 +559,14 @@ test('a lazy idb store reads only the groups it needs; a group a checkpoint move
     'page 2 reads the current state whole (rows, updated rows)');
   check((await p2.evaluate(() => H.groups('lazy'))).txId > afterRead.txId, 'page 2 reloaded at the newer state');
   equal(await integrity(p2, 'lazy'), 'ok', 'integrity_check on page 2');
+  // A page cache of 1 MiB: a whole-table read stays within it (between calls and while
+  // it fetches), and reads what it gave back again.
+  await p2.evaluate(() => H.setCache('lazy', 1 << 20));
+  equal(await p2.evaluate(() => H.sql('lazy', "SELECT count(*), sum(length(pad)) FROM t")), [[2610, (2400 + 4 + 200) * 3000 + 6]],
+    'a full scan with a small cache (rows a 2400-2409 not a multiple of 3 hold randomblob(0): 1 byte)');
+  const small = await p2.evaluate(() => H.groups('lazy'));
+  check(small.resident <= 1 << 20 && small.absent >= small.total - 4, `the cache kept to 1 MiB: ${JSON.stringify(small)}`);
+  equal(await integrity(p2, 'lazy'), 'ok', 'integrity_check with a small cache');
   await p2.evaluate(() => H.writeLoop('lazy', 'c', 0, 5));
   await p1.evaluate(() => H.refresh('lazy'));
   equal(await image(p2, 'lazy'), await image(p1, 'lazy'), 'the same image in both pages after page 2 wrote');

@@ -51,9 +51,15 @@ struct vfs_mem_image {
   unsigned char *orig;      /* orig_used slots of VFS_MEM_CHUNK bytes            */
   size_t orig_used, orig_slots;
   /* Lazy images (vfs_mem_image_set_lazy): one bit per group of capacity, set while the
-  ** group's bytes are not in data yet (the fetch hook brings them). NULL: all present. */
+  ** group's bytes are not here yet (the fetch hook brings them). NULL: all present.
+  ** A lazy image keeps no contiguous data: each group is its own VFS_MEM_GROUP bytes
+  ** (gmem[g], NULL while absent or never written: zeros), with the tick of its last use
+  ** (gtick) for vfs_mem_image_trim. */
   unsigned char *absent;
   size_t absent_bytes;
+  unsigned char **gmem;
+  uint64_t *gtick, tick;
+  size_t gslots, gbytes;    /* entries in gmem/gtick; bytes they hold               */
 };
 
 typedef struct vfs_mem_file {
@@ -64,6 +70,7 @@ typedef struct vfs_mem_file {
 
 static vfs_mem_image *g_images;   /* the registry (the wasm build is single-threaded) */
 static vfs_mem_fetch_fn g_fetch;  /* brings an absent group of a lazy image          */
+static const unsigned char g_zeros[VFS_MEM_CHUNK];
 
 /* ---------------------------------------------------------------- images */
 
@@ -100,6 +107,9 @@ static void image_free(vfs_mem_image *image) {
   free(image->orig_slot);
   free(image->orig);
   free(image->absent);
+  for (size_t g = 0; g < image->gslots; g++) free(image->gmem[g]);
+  free(image->gmem);
+  free(image->gtick);
   free(image);
 }
 
@@ -146,12 +156,86 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
   memset(dirty + image->dirty_bytes, 0, dirty_bytes - image->dirty_bytes);
   image->dirty = dirty;
   image->dirty_bytes = dirty_bytes;
+  if (image->absent) {   /* lazy: room for the groups' slots, each group allocated when written */
+    size_t slots = groups_for(capacity);
+    unsigned char **gmem = realloc(image->gmem, slots * sizeof *gmem);
+    if (!gmem) return SQLITE_NOMEM;
+    image->gmem = gmem;
+    uint64_t *gtick = realloc(image->gtick, slots * sizeof *gtick);
+    if (!gtick) return SQLITE_NOMEM;
+    image->gtick = gtick;
+    for (size_t g = image->gslots; g < slots; g++) { gmem[g] = NULL; gtick[g] = 0; }
+    image->gslots = slots;
+    image->capacity = capacity;
+    return SQLITE_OK;
+  }
   data = realloc(image->data, capacity);
   if (!data) return SQLITE_NOMEM;
   memset(data + image->capacity, 0, capacity - image->capacity);
   image->data = data;
   image->capacity = capacity;
   return SQLITE_OK;
+}
+
+/* ---- bytes of an image, contiguous or in groups (lazy) ---- */
+
+/* The memory of group g of a lazy image, allocated (zeroed) when create; NULL without. */
+static unsigned char *group_mem(vfs_mem_image *image, size_t g, int create) {
+  if (g >= image->gslots) return NULL;
+  if (!image->gmem[g] && create) {
+    if ((image->gmem[g] = calloc(1, VFS_MEM_GROUP)) == NULL) return NULL;
+    image->gbytes += VFS_MEM_GROUP;
+  }
+  image->gtick[g] = ++image->tick;
+  return image->gmem[g];
+}
+
+/* Chunk's bytes (zeros for a lazy group with no memory). */
+static const unsigned char *chunk_bytes(vfs_mem_image *image, size_t chunk) {
+  if (!image->absent) return image->data + chunk * VFS_MEM_CHUNK;
+  size_t g = chunk / VFS_MEM_GROUP_CHUNKS;
+  unsigned char *mem = g < image->gslots ? image->gmem[g] : NULL;
+  return mem ? mem + (chunk % VFS_MEM_GROUP_CHUNKS) * VFS_MEM_CHUNK : g_zeros;
+}
+
+static void copy_out(vfs_mem_image *image, size_t off, unsigned char *buf, size_t n) {
+  if (!image->absent) { memcpy(buf, image->data + off, n); return; }
+  while (n) {
+    size_t g = off / VFS_MEM_GROUP, at = off % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < n ? VFS_MEM_GROUP - at : n;
+    const unsigned char *mem = group_mem(image, g, 0);
+    if (mem) memcpy(buf, mem + at, k); else memset(buf, 0, k);
+    buf += k, off += k, n -= k;
+  }
+}
+
+static int copy_in(vfs_mem_image *image, size_t off, const unsigned char *buf, size_t n) {
+  if (!image->absent) { memcpy(image->data + off, buf, n); return SQLITE_OK; }
+  while (n) {
+    size_t g = off / VFS_MEM_GROUP, at = off % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < n ? VFS_MEM_GROUP - at : n;
+    unsigned char *mem = group_mem(image, g, 1);
+    if (!mem) return SQLITE_NOMEM;
+    memcpy(mem + at, buf, k);
+    buf += k, off += k, n -= k;
+  }
+  return SQLITE_OK;
+}
+
+static void zero_range(vfs_mem_image *image, size_t from, size_t to) {
+  if (from >= to) return;
+  if (!image->absent) { memset(image->data + from, 0, to - from); return; }
+  while (from < to) {
+    size_t g = from / VFS_MEM_GROUP, at = from % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < to - from ? VFS_MEM_GROUP - at : to - from;
+    unsigned char *mem = g < image->gslots ? image->gmem[g] : NULL;
+    if (mem) memset(mem + at, 0, k);
+    from += k;
+  }
+}
+
+static void group_free(vfs_mem_image *image, size_t g) {
+  if (g >= image->gslots || !image->gmem[g]) return;
+  free(image->gmem[g]);
+  image->gmem[g] = NULL;
+  image->gbytes -= VFS_MEM_GROUP;
 }
 
 static int is_dirty(const vfs_mem_image *image, size_t chunk) {
@@ -194,7 +278,7 @@ static void keep_original(vfs_mem_image *image, size_t chunk) {
     image->orig = orig;
     image->orig_slots = slots;
   }
-  memcpy(image->orig + image->orig_used * VFS_MEM_CHUNK, image->data + chunk * VFS_MEM_CHUNK, VFS_MEM_CHUNK);
+  memcpy(image->orig + image->orig_used * VFS_MEM_CHUNK, chunk_bytes(image, chunk), VFS_MEM_CHUNK);
   image->orig_slot[chunk] = (uint32_t)++image->orig_used;
 }
 
@@ -216,8 +300,11 @@ static int image_set_size(vfs_mem_image *image, size_t size, int track) {
   if (rc != SQLITE_OK) return rc;
   if (size < image->size) {
     if (track && size % VFS_MEM_CHUNK) mark_dirty(image, size, 1);
-    memset(image->data + size, 0, image->size - size);
-    for (size_t group = groups_for(size); group < groups_for(image->size); group++) set_absent(image, group, 0);
+    zero_range(image, size, image->size);
+    for (size_t group = groups_for(size); group < groups_for(image->size); group++) {
+      set_absent(image, group, 0);
+      group_free(image, group);   /* zeros */
+    }
   } else if (track && size > image->size) {
     mark_dirty(image, image->size, size - image->size);
   }
@@ -234,7 +321,7 @@ int vfs_mem_image_find(const char *name, int create, vfs_mem_image **ppImage) {
   return SQLITE_OK;
 }
 
-unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->data; }
+unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->absent ? NULL : image->data; }
 size_t vfs_mem_image_size(const vfs_mem_image *image) { return image->size; }
 
 int vfs_mem_image_resize(vfs_mem_image *image, size_t size) {
@@ -279,22 +366,68 @@ void vfs_mem_image_clear_dirty(vfs_mem_image *image) {
 void vfs_mem_set_fetch(vfs_mem_fetch_fn fn) { g_fetch = fn; }
 
 int vfs_mem_image_set_lazy(vfs_mem_image *image, size_t size) {
-  int rc = absent_reserve(image, image->capacity > size ? image->capacity : size);
-  if (rc == SQLITE_OK) rc = vfs_mem_image_resize(image, size);
-  if (rc != SQLITE_OK) return rc;
+  int rc;
+  if (!image->absent) {   /* from contiguous to groups: nothing kept (every group absent below) */
+    free(image->data);
+    image->data = NULL;
+    image->capacity = 0;
+    image->size = 0;
+    if ((rc = absent_reserve(image, size)) != SQLITE_OK) return rc;
+  }
+  if ((rc = absent_reserve(image, image->capacity > size ? image->capacity : size)) != SQLITE_OK) return rc;
+  if ((rc = vfs_mem_image_resize(image, size)) != SQLITE_OK) return rc;
   vfs_mem_image_clear_dirty(image);
   memset(image->absent, 0, image->absent_bytes);
+  for (size_t group = 0; group < image->gslots; group++) group_free(image, group);
   for (size_t group = 0; group < groups_for(size); group++) set_absent(image, group, 1);
   return SQLITE_OK;
+}
+
+unsigned char *vfs_mem_image_group(vfs_mem_image *image, size_t group) {
+  if (!image->absent) return group * VFS_MEM_GROUP < image->capacity ? image->data + group * VFS_MEM_GROUP : NULL;
+  return group_mem(image, group, 1);
+}
+
+size_t vfs_mem_image_resident_bytes(const vfs_mem_image *image) {
+  return image->absent ? image->gbytes : image->capacity;
+}
+
+/* Whether any chunk of group is dirty. */
+static int group_dirty(const vfs_mem_image *image, size_t group) {
+  size_t chunk = group * VFS_MEM_GROUP_CHUNKS, end = chunk + VFS_MEM_GROUP_CHUNKS, n = chunks_for(image->size);
+  for (; chunk < end && chunk < n; chunk++) if (is_dirty(image, chunk)) return 1;
+  return 0;
+}
+
+static const uint64_t *g_trim_ticks;   /* for by_tick (single-threaded) */
+static int by_tick(const void *a, const void *b) {
+  uint64_t x = g_trim_ticks[*(const size_t *)a], y = g_trim_ticks[*(const size_t *)b];
+  return x < y ? -1 : x > y;
+}
+
+size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes) {
+  size_t n = 0, evicted = 0, stored = groups_for(image->size);
+  if (!image->absent || image->gbytes <= max_bytes) return 0;
+  size_t *candidates = malloc(image->gslots * sizeof *candidates);
+  if (!candidates) return 0;
+  for (size_t g = 0; g < stored && g < image->gslots; g++)
+    if (image->gmem[g] && !is_absent(image, g) && !group_dirty(image, g)) candidates[n++] = g;
+  g_trim_ticks = image->gtick;
+  qsort(candidates, n, sizeof *candidates, by_tick);   /* least recently used first */
+  for (size_t i = 0; i < n && image->gbytes > max_bytes; i++, evicted++) {
+    group_free(image, candidates[i]);
+    set_absent(image, candidates[i], 1);
+  }
+  free(candidates);
+  return evicted;
 }
 
 int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group) { return !is_absent(image, group); }
 
 void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present) {
   if (!present) {   /* never drop what only the heap holds */
-    size_t chunk = group * VFS_MEM_GROUP_CHUNKS, end = chunk + VFS_MEM_GROUP_CHUNKS;
-    if (group >= groups_for(image->size)) return;
-    for (; chunk < end && chunk < chunks_for(image->size); chunk++) if (is_dirty(image, chunk)) return;
+    if (group >= groups_for(image->size) || group_dirty(image, group)) return;
+    group_free(image, group);
   }
   set_absent(image, group, !present);
 }
@@ -363,7 +496,7 @@ int vfs_mem_image_encode(const vfs_mem_image *image, unsigned char **pOut, size_
   for (int64_t c = vfs_mem_image_next_dirty(image, 0); c >= 0; c = vfs_mem_image_next_dirty(image, c + 1), k++) {
     size_t chunk = (size_t)c, offset = chunk * VFS_MEM_CHUNK;
     size_t length = image->size - offset < VFS_MEM_CHUNK ? image->size - offset : VFS_MEM_CHUNK;
-    const unsigned char *bytes = image->data + offset;
+    const unsigned char *bytes = chunk_bytes((vfs_mem_image *)image, chunk);
     uint32_t slot = image->orig_slot ? image->orig_slot[chunk] : 0;
     int inside = (chunk + 1) * VFS_MEM_CHUNK <= image->base_size && length == VFS_MEM_CHUNK;
     size_t body = NO_DELTA;
@@ -420,7 +553,7 @@ static int file_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 of
   int rc = ensure_present(image, off, off + want);
   if (rc != SQLITE_OK) return rc;
   if (off < image->size) have = image->size - off < want ? image->size - off : want;
-  if (have) memcpy(buf, image->data + off, have);
+  if (have) copy_out(image, off, buf, have);
   if (have < want) {
     memset((unsigned char *)buf + have, 0, want - have);
     return SQLITE_IOERR_SHORT_READ;
@@ -441,8 +574,7 @@ static int file_write(sqlite3_file *file, const void *buf, int amount, sqlite3_i
     image->size = off + length;
   }
   mark_dirty(image, off, length);
-  memcpy(image->data + off, buf, length);
-  return SQLITE_OK;
+  return copy_in(image, off, buf, length) == SQLITE_OK ? SQLITE_OK : SQLITE_FULL;
 }
 
 static int file_truncate(sqlite3_file *file, sqlite3_int64 size) {

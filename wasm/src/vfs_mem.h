@@ -33,7 +33,8 @@ int vfs_mem_register(int make_default);
 ** Returns SQLITE_OK, SQLITE_NOMEM or SQLITE_NOTFOUND. */
 int vfs_mem_image_find(const char *name, int create, vfs_mem_image **ppImage);
 
-/* The image's bytes (valid until the next call that may grow it) and its size. */
+/* The image's bytes (valid until the next call that may grow it; NULL for a lazy image,
+** see vfs_mem_image_group) and its size. */
 unsigned char *vfs_mem_image_data(vfs_mem_image *image);
 size_t vfs_mem_image_size(const vfs_mem_image *image);
 
@@ -94,6 +95,21 @@ void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present);
 
 /* Number of absent groups (0 for an image that is not lazy). */
 size_t vfs_mem_image_absent_count(const vfs_mem_image *image);
+
+/* A lazy image holds its groups apart (vfs_mem_image_data is NULL): the memory of group
+** (VFS_MEM_GROUP bytes, allocated zeroed if it had none), for the host to write a fetched
+** group into or read one from; NULL when out of memory. For an image that is not lazy,
+** the group's place in the contiguous data. */
+unsigned char *vfs_mem_image_group(vfs_mem_image *image, size_t group);
+
+/* Bytes of memory holding the image's groups (a lazy image), or its capacity. */
+size_t vfs_mem_image_resident_bytes(const vfs_mem_image *image);
+
+/* A lazy image's page cache kept to max_bytes: the least recently used groups that are
+** present, clean and inside the size are given back and marked absent (fetched again when
+** SQLite next needs them). Only between calls, with every change persisted. Returns the
+** number of groups given back. */
+size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes);
 
 /* Delete the image called name. SQLITE_BUSY (nothing changed) while a handle has it
 ** open; SQLITE_OK also when it did not exist. */

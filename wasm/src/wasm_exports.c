@@ -118,6 +118,9 @@ EMSCRIPTEN_KEEPALIVE int sc_vfs_group_present(vfs_mem_image *image, int group) {
 EMSCRIPTEN_KEEPALIVE void sc_vfs_set_present(vfs_mem_image *image, int group, int present) { vfs_mem_image_set_present(image, (size_t)group, present); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_absent_count(vfs_mem_image *image) { return (int)vfs_mem_image_absent_count(image); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_group_chunks(void) { return (int)VFS_MEM_GROUP_CHUNKS; }
+EMSCRIPTEN_KEEPALIVE unsigned char *sc_vfs_group_ptr(vfs_mem_image *image, int group) { return vfs_mem_image_group(image, (size_t)group); }
+EMSCRIPTEN_KEEPALIVE double sc_vfs_resident_bytes(vfs_mem_image *image) { return (double)vfs_mem_image_resident_bytes(image); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_trim(vfs_mem_image *image, double max_bytes) { return (int)vfs_mem_image_trim(image, (size_t)max_bytes); }
 
 /* The record of the dirty chunks (vfs_mem.h): its length, the malloc'd bytes at *pOut
 ** (free with free()), or -1 when out of memory. */

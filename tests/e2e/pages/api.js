@@ -56,10 +56,8 @@ export function makeApi(report = () => {}) {
     },
     // The image this context holds: txId and an FNV-1a digest of its bytes.
     async image(name) {
-      const { core, storage } = db(name);
-      await storage.serialize(() => storage.fetchAll());   // a lazy image: every group read in
-      const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
-      const bytes = core.heap.subarray(base, base + size);
+      const { storage } = db(name);
+      const bytes = await storage.serialize(() => storage.imageBytes()), size = bytes.length;
       let hash = 2166136261;
       for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 16777619) >>> 0;
       return { txId: storage.txId, size, digest: hash };
@@ -68,8 +66,11 @@ export function makeApi(report = () => {}) {
     groups(name) {
       const { core, storage } = db(name);
       const total = Math.ceil(core.imageSize(storage.pImage) / (core.groupChunks * core.chunkSize));
-      return { lazy: !!storage.lazy, jspi: core.jspi, total, absent: core.absentCount(storage.pImage), txId: storage.txId };
+      return { lazy: !!storage.lazy, jspi: core.jspi, total, absent: core.absentCount(storage.pImage), txId: storage.txId,
+        resident: core.residentBytes(storage.pImage) };
     },
+    // A lazy image's page cache size (bytes).
+    setCache(name, bytes) { db(name).storage.cacheBytes = bytes; },
     // Stop hearing other contexts' commit broadcasts (to make this context fall behind).
     deafen(name) { db(name).storage.channel.onmessage = null; },
     // What the IndexedDB of a store holds: meta, the log's txIds, the number of chunks.
@@ -84,9 +85,7 @@ export function makeApi(report = () => {}) {
     // chunks, an empty log, meta with its checkpoint).
     async writeLegacyCopy(src, dst, version = 1) {
       const { core, storage } = db(src);
-      await storage.serialize(() => storage.fetchAll());
-      const size = core.imageSize(storage.pImage), base = core.m._sc_vfs_data(storage.pImage) >>> 0;
-      const bytes = core.heap.slice(base, base + size), chunkSize = core.chunkSize;
+      const bytes = await storage.serialize(() => storage.imageBytes()), size = bytes.length, chunkSize = core.chunkSize;
       const idb = await new Promise((resolve, reject) => {
         const req = indexedDB.open(`syncore:${dst}`, version);
         req.onupgradeneeded = () => {
