@@ -64,6 +64,7 @@ const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB
 const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
 const FOLD_BATCH = 16;             // groups per transaction of a lazy image's checkpoint (4 MiB)
+const LAZY_LOG_BYTES = 64 << 20;   // a lazy image folds past a quarter of this when idle, past all of it at once
 
 function applyDelta(base, delta) {
   const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
@@ -283,8 +284,11 @@ export class IdbPersister {
     if (this.folding || this.log.size < this.foldAt) return null;
     let bytes = 0;
     for (const { bytes: n } of this.log.values()) bytes += n;
-    if (this.log.size > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, size)) return 'now';
-    return this.log.size > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, size / 4) ? 'idle' : null;
+    // A lazy image keeps the log's records in memory (and reads them all at open): its
+    // thresholds stop growing with the image at LAZY_LOG_BYTES.
+    const image = this.lazy ? Math.min(size, LAZY_LOG_BYTES) : size;
+    if (this.log.size > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, image)) return 'now';
+    return this.log.size > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, image / 4) ? 'idle' : null;
   }
 
   // A checkpoint of the image as it is now — state txId, every log record up to it known to

@@ -36,7 +36,7 @@ const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
 const LEASE_MS = 20;         // longest a context keeps the write lock across back-to-back writes
 const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
-const CACHE_BYTES = 64 << 20; // the groups a lazy image keeps in memory between calls (and when it fetches)
+const CACHE_BYTES = 256 << 20; // the groups a lazy image keeps in memory between calls (and when it fetches)
 
 // ---------------------------------------------------------------- registry: name → backend
 

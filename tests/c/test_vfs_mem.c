@@ -380,6 +380,44 @@ static void writes_on_a_lazy_image_should_replay_onto_what_was_stored(void **sta
   assert_int_equal(vfs_mem_image_delete("lazy-w.db"), SQLITE_OK);
 }
 
+/* A new store is lazy from its first byte: it grows in groups, never as one block, and its
+** page cache gives back what storage holds. */
+static void a_new_lazy_image_should_grow_in_groups_and_keep_to_its_cache(void **state) {
+  size_t stored = 0;
+  vfs_mem_image *image = NULL;
+  unsigned char *rec = NULL;
+  size_t length = 0;
+  (void)state;
+  assert_int_equal(vfs_mem_image_find("lazy-new.db", 1, &image), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_set_lazy(image, 0), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_keep_originals(image), SQLITE_OK);
+  sqlite3 *db = open_db("lazy-new.db");
+  exec(db, "PRAGMA journal_mode=MEMORY; CREATE TABLE t(id INTEGER PRIMARY KEY, x BLOB)");
+  exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)"
+           " INSERT INTO t SELECT i, randomblob(200) FROM n");
+  assert_null(vfs_mem_image_data(image));
+  size_t size = vfs_mem_image_size(image), groups = (size + VFS_MEM_GROUP - 1) / VFS_MEM_GROUP;
+  assert_true(groups >= 8);
+  assert_int_equal(vfs_mem_image_resident_bytes(image), groups * VFS_MEM_GROUP);
+  assert_int_equal(vfs_mem_image_trim(image, VFS_MEM_GROUP), 0);   /* nothing persisted yet: all dirty */
+  memset(lazy_storage, 0, sizeof lazy_storage);
+  assert_int_equal(vfs_mem_image_encode(image, &rec, &length), SQLITE_OK);
+  replay(rec, length, lazy_storage, &stored, size);
+  free(rec);
+  vfs_mem_image_clear_dirty(image);
+  assert_int_equal(vfs_mem_image_trim(image, 2 * VFS_MEM_GROUP), groups - 2);
+  assert_true(vfs_mem_image_resident_bytes(image) <= 2 * VFS_MEM_GROUP);
+  vfs_mem_set_fetch(lazy_fetch);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t WHERE length(x) = 200"), 12000);
+  sqlite3_close(db);   /* SQLite's own cache still held pages it wrote: a new connection reads all */
+  db = open_db("lazy-new.db");
+  assert_integrity_ok(db);
+  assert_lazy_equal(image, lazy_storage, size);
+  sqlite3_close(db);
+  vfs_mem_set_fetch(NULL);
+  assert_int_equal(vfs_mem_image_delete("lazy-new.db"), SQLITE_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(vfs_mem_should_mark_only_the_chunks_a_commit_touched),
@@ -391,6 +429,7 @@ int main(void) {
     cmocka_unit_test(a_second_writer_should_get_busy_while_the_first_holds_the_write_lock),
     cmocka_unit_test(a_lazy_image_should_fetch_only_the_groups_a_query_reads),
     cmocka_unit_test(writes_on_a_lazy_image_should_replay_onto_what_was_stored),
+    cmocka_unit_test(a_new_lazy_image_should_grow_in_groups_and_keep_to_its_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

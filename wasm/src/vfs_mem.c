@@ -55,6 +55,7 @@ struct vfs_mem_image {
   ** A lazy image keeps no contiguous data: each group is its own VFS_MEM_GROUP bytes
   ** (gmem[g], NULL while absent or never written: zeros), with the tick of its last use
   ** (gtick) for vfs_mem_image_trim. */
+  int lazy;
   unsigned char *absent;
   size_t absent_bytes;
   unsigned char **gmem;
@@ -149,14 +150,14 @@ static int image_reserve(vfs_mem_image *image, size_t size) {
     memset(slots + chunks_for(image->capacity), 0, (chunks_for(capacity) - chunks_for(image->capacity)) * sizeof *slots);
     image->orig_slot = slots;
   }
-  if (image->absent && absent_reserve(image, capacity) != SQLITE_OK) return SQLITE_NOMEM;
+  if (image->lazy && absent_reserve(image, capacity) != SQLITE_OK) return SQLITE_NOMEM;
   dirty_bytes = (chunks_for(capacity) + 7) / 8;
   dirty = realloc(image->dirty, dirty_bytes);
   if (!dirty) return SQLITE_NOMEM;
   memset(dirty + image->dirty_bytes, 0, dirty_bytes - image->dirty_bytes);
   image->dirty = dirty;
   image->dirty_bytes = dirty_bytes;
-  if (image->absent) {   /* lazy: room for the groups' slots, each group allocated when written */
+  if (image->lazy) {   /* lazy: room for the groups' slots, each group allocated when written */
     size_t slots = groups_for(capacity);
     unsigned char **gmem = realloc(image->gmem, slots * sizeof *gmem);
     if (!gmem) return SQLITE_NOMEM;
@@ -192,14 +193,14 @@ static unsigned char *group_mem(vfs_mem_image *image, size_t g, int create) {
 
 /* Chunk's bytes (zeros for a lazy group with no memory). */
 static const unsigned char *chunk_bytes(vfs_mem_image *image, size_t chunk) {
-  if (!image->absent) return image->data + chunk * VFS_MEM_CHUNK;
+  if (!image->lazy) return image->data + chunk * VFS_MEM_CHUNK;
   size_t g = chunk / VFS_MEM_GROUP_CHUNKS;
   unsigned char *mem = g < image->gslots ? image->gmem[g] : NULL;
   return mem ? mem + (chunk % VFS_MEM_GROUP_CHUNKS) * VFS_MEM_CHUNK : g_zeros;
 }
 
 static void copy_out(vfs_mem_image *image, size_t off, unsigned char *buf, size_t n) {
-  if (!image->absent) { memcpy(buf, image->data + off, n); return; }
+  if (!image->lazy) { memcpy(buf, image->data + off, n); return; }
   while (n) {
     size_t g = off / VFS_MEM_GROUP, at = off % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < n ? VFS_MEM_GROUP - at : n;
     const unsigned char *mem = group_mem(image, g, 0);
@@ -209,7 +210,7 @@ static void copy_out(vfs_mem_image *image, size_t off, unsigned char *buf, size_
 }
 
 static int copy_in(vfs_mem_image *image, size_t off, const unsigned char *buf, size_t n) {
-  if (!image->absent) { memcpy(image->data + off, buf, n); return SQLITE_OK; }
+  if (!image->lazy) { memcpy(image->data + off, buf, n); return SQLITE_OK; }
   while (n) {
     size_t g = off / VFS_MEM_GROUP, at = off % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < n ? VFS_MEM_GROUP - at : n;
     unsigned char *mem = group_mem(image, g, 1);
@@ -222,7 +223,7 @@ static int copy_in(vfs_mem_image *image, size_t off, const unsigned char *buf, s
 
 static void zero_range(vfs_mem_image *image, size_t from, size_t to) {
   if (from >= to) return;
-  if (!image->absent) { memset(image->data + from, 0, to - from); return; }
+  if (!image->lazy) { memset(image->data + from, 0, to - from); return; }
   while (from < to) {
     size_t g = from / VFS_MEM_GROUP, at = from % VFS_MEM_GROUP, k = VFS_MEM_GROUP - at < to - from ? VFS_MEM_GROUP - at : to - from;
     unsigned char *mem = g < image->gslots ? image->gmem[g] : NULL;
@@ -321,7 +322,7 @@ int vfs_mem_image_find(const char *name, int create, vfs_mem_image **ppImage) {
   return SQLITE_OK;
 }
 
-unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->absent ? NULL : image->data; }
+unsigned char *vfs_mem_image_data(vfs_mem_image *image) { return image->lazy ? NULL : image->data; }
 size_t vfs_mem_image_size(const vfs_mem_image *image) { return image->size; }
 
 int vfs_mem_image_resize(vfs_mem_image *image, size_t size) {
@@ -367,29 +368,29 @@ void vfs_mem_set_fetch(vfs_mem_fetch_fn fn) { g_fetch = fn; }
 
 int vfs_mem_image_set_lazy(vfs_mem_image *image, size_t size) {
   int rc;
-  if (!image->absent) {   /* from contiguous to groups: nothing kept (every group absent below) */
+  if (!image->lazy) {   /* from contiguous to groups: nothing kept (every group absent below) */
     free(image->data);
     image->data = NULL;
     image->capacity = 0;
     image->size = 0;
-    if ((rc = absent_reserve(image, size)) != SQLITE_OK) return rc;
+    image->lazy = 1;
   }
   if ((rc = absent_reserve(image, image->capacity > size ? image->capacity : size)) != SQLITE_OK) return rc;
   if ((rc = vfs_mem_image_resize(image, size)) != SQLITE_OK) return rc;
   vfs_mem_image_clear_dirty(image);
-  memset(image->absent, 0, image->absent_bytes);
+  if (image->absent) memset(image->absent, 0, image->absent_bytes);
   for (size_t group = 0; group < image->gslots; group++) group_free(image, group);
   for (size_t group = 0; group < groups_for(size); group++) set_absent(image, group, 1);
   return SQLITE_OK;
 }
 
 unsigned char *vfs_mem_image_group(vfs_mem_image *image, size_t group) {
-  if (!image->absent) return group * VFS_MEM_GROUP < image->capacity ? image->data + group * VFS_MEM_GROUP : NULL;
+  if (!image->lazy) return group * VFS_MEM_GROUP < image->capacity ? image->data + group * VFS_MEM_GROUP : NULL;
   return group_mem(image, group, 1);
 }
 
 size_t vfs_mem_image_resident_bytes(const vfs_mem_image *image) {
-  return image->absent ? image->gbytes : image->capacity;
+  return image->lazy ? image->gbytes : image->capacity;
 }
 
 /* Whether any chunk of group is dirty. */
@@ -407,7 +408,7 @@ static int by_tick(const void *a, const void *b) {
 
 size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes) {
   size_t n = 0, evicted = 0, stored = groups_for(image->size);
-  if (!image->absent || image->gbytes <= max_bytes) return 0;
+  if (!image->lazy || image->gbytes <= max_bytes) return 0;
   size_t *candidates = malloc(image->gslots * sizeof *candidates);
   if (!candidates) return 0;
   for (size_t g = 0; g < stored && g < image->gslots; g++)
