@@ -7,7 +7,8 @@
 // are core.js.
 //
 // Internal API (for syncore.js and the tests):
-//   const db = await openDatabase(core, { name, storage, config })
+//   const db = await openDatabase(core, { name, storage, config, cacheBytes })
+//                                    cacheBytes: a lazy image's page cache (default CACHE_BYTES)
 //                                    storage 'auto'|'idb'|'opfs'|'memory'; config = sc_open's (path/vfs added here);
 //                                    core may be a promise of it: the store is read while the module loads
 //   db.backend                       the backend the store lives on
@@ -468,8 +469,9 @@ class Database {
   }
 }
 
-export async function openDatabase(coreOrPromise, { name, storage = 'auto', config = {} }) {
+export async function openDatabase(coreOrPromise, { name, storage = 'auto', config = {}, cacheBytes }) {
   const s = await openStorage(coreOrPromise, { name, storage });
+  if (cacheBytes) s.cacheBytes = Math.max(s.refs > 1 ? s.cacheBytes : 0, cacheBytes);   // the largest any connection asks
   const core = s.core;
   const db = new Database(core, s, { ...config, name });
   if (core.hasCore) {

@@ -35,6 +35,8 @@ export interface Transport {
 export interface StoreOptions {
   name: string;
   storage?: 'auto' | 'idb' | 'opfs' | 'memory';
+  /** Bytes of the store kept in memory where pages are read on demand (IndexedDB with JSPI); default 256 MiB. */
+  cacheSize?: number;
   remote?: { url: string; token?: () => Promise<string> | string; transport?: Transport };
   collections: Record<string, CollectionConfig>;
   sync?: { auto?: boolean; reconnectDebounceMs?: number; intervalMs?: number; batchSize?: number; retrySchedule?: number[] };

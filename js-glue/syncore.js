@@ -63,6 +63,9 @@ function checkOptions(options) {
   if (options.remote !== undefined && (!options.remote || (typeof options.remote.url !== 'string' && !options.remote.transport))) {
     throw badInput('openStore: remote needs a url (or a transport)');
   }
+  if (options.cacheSize !== undefined && !(Number.isSafeInteger(options.cacheSize) && options.cacheSize >= 1 << 20)) {
+    throw badInput('openStore: cacheSize must be a whole number of bytes, at least 1 MiB');
+  }
   const sync = options.sync === undefined ? {} : options.sync;
   if (!sync || typeof sync !== 'object') throw badInput('openStore: sync must be an object');
   for (const key of ['reconnectDebounceMs', 'intervalMs']) {
@@ -82,7 +85,7 @@ export async function openStore(options) {
     collections: options.collections,
     sync: { batchSize: sync.batchSize, retrySchedule: sync.retrySchedule },
   };
-  const db = await openDatabase(ready, { name: options.name, storage, config });   // reads the store while the module loads
+  const db = await openDatabase(ready, { name: options.name, storage, config, cacheBytes: options.cacheSize });   // reads the store while the module loads
   if (options.remote) watchSyncFallback();
   const store = new Store(db, options, sync);
   // status() is synchronous; where calls can wait for storage (JSPI) it answers from the

@@ -10,7 +10,7 @@ import { COLLECTION } from './data.mjs';
 export const describe = { label: 'syncore', settings: "strategy 'ask', sync.auto off, store.sync() over its HTTP transport, push held off",
   durability: { idb: "IndexedDB durability 'strict' (its own, not changeable)", opfs: 'OPFS sync access handle flush per commit' } };
 
-export async function open({ name, remote, storage = 'idb' }) {
+export async function open({ name, remote, storage = 'idb', cacheSize }) {
   const url = `${remote.base}/sync`;
   const http = createHttpTransport({ url, token: remote.token });
   const transport = {
@@ -18,7 +18,7 @@ export async function open({ name, remote, storage = 'idb' }) {
     push: async () => { throw Object.assign(new Error('bench: push held off'), { status: 0, retryAfter: 0 }); },
   };
   const store = await openStore({ name: `bench-${name}`, storage, remote: { url, transport },
-    collections: { [COLLECTION]: { strategy: 'ask' } }, sync: { auto: false } });
+    collections: { [COLLECTION]: { strategy: 'ask' } }, sync: { auto: false }, ...(cacheSize ? { cacheSize } : {}) });
   let progress = null;
   store.on('progress', (p) => { progress = { ...p, at: performance.now() }; });
   return {

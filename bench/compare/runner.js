@@ -15,11 +15,11 @@ export function createRunner(loaders) {
     return loaders[name]();
   };
   const commands = {
-    async open({ contestant: which, name, remote, storage, sizes }) {
+    async open({ contestant: which, name, remote, storage, sizes, cacheSize }) {
       const mod = await load(which);
       sc = scenario(sizes);
       const t = performance.now();
-      contestant = await mod.open({ name, remote, storage });
+      contestant = await mod.open({ name, remote, storage, cacheSize });
       const d = mod.describe;
       const durability = typeof d.durability === 'object' ? d.durability[storage ?? 'idb'] : d.durability;
       return { ms: performance.now() - t, describe: { ...d, durability, version: d.version?.() ?? null } };

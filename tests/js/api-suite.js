@@ -118,6 +118,8 @@ export async function runApiSuite(lib, { storage, prefix }) {
     await rejects(openStore({ ...base, collections: { 'bad name!': {} } }), 'SC_BAD_INPUT', 'a bad collection name');
     await rejects(openStore({ ...base, sync: { auto: false, intervalMs: -5 } }), 'SC_BAD_INPUT', 'a negative interval');
     await rejects(openStore({ ...base, deviceId: 'no spaces allowed' }), 'SC_BAD_INPUT', 'a bad device id');
+    await rejects(openStore({ ...base, cacheSize: 4096 }), 'SC_BAD_INPUT', 'a cache under 1 MiB');
+    await rejects(openStore({ ...base, cacheSize: '64MB' }), 'SC_BAD_INPUT', 'a cache size as text');
   });
 
   await test('append-only: put over an existing id, patch and delete fail', async () => {
