@@ -64,6 +64,7 @@ const GROUP_CHUNKS = 64;           // chunks per group value (256 KiB with 4 KiB
 const FOLD_RECORDS = 128;          // fold the log into the groups when it would exceed this many records
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
 const FOLD_BATCH = 16;             // groups per transaction of a lazy image's checkpoint (4 MiB)
+const LAZY_MIN_BYTES = 64 << 20;   // a store this large when opened is read on demand (where the module can wait)
 const LAZY_LOG_BYTES = 64 << 20;   // a lazy image folds past a quarter of this when idle, past all of it at once
 
 function applyDelta(base, delta) {
@@ -152,9 +153,11 @@ function staleError(name, g) {
 export class IdbPersister {
   // lazy: load() reads meta and the log only; the image's groups are read on demand
   // (fetchGroups, for a lazy image, storage.js) — where the module can wait (JSPI).
-  constructor(db, name, lazy = false) {
+  constructor(db, name, lazy = false, lazyMinBytes = LAZY_MIN_BYTES) {
     this.db = db, this.name = name, this.closed = false;
-    this.lazy = lazy;
+    this.lazy = lazy;              // the module can wait for a group (JSPI)
+    this.lazyImage = false;        // … and this store is read on demand (lazyMinBytes; once so, for good)
+    this.lazyMinBytes = lazyMinBytes;
     this.records = new Map();      // lazy: txId → {size, chunks} of every log record after base this context knows
     this.wants = 'record';         // commit() takes the core's record of what changed
     this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
@@ -165,14 +168,14 @@ export class IdbPersister {
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
-  static async open(name, { lazy = false } = {}) {
+  static async open(name, { lazy = false, lazyMinBytes } = {}) {
     const db = await openIdb(`syncore:${name}`, (d, oldVersion, tx) => {
       if (oldVersion < 1) d.createObjectStore('meta');
       if (oldVersion < 2) d.createObjectStore('log');
       d.createObjectStore('groups');
       if (oldVersion >= 1) migrateChunks(tx);
     }, IDB_VERSION);
-    return new IdbPersister(db, name, lazy);
+    return new IdbPersister(db, name, lazy, lazyMinBytes);
   }
 
   check(what) {
@@ -186,7 +189,7 @@ export class IdbPersister {
     return keys.map((txId, i) => {
       const chunks = decodeRecord(values[i].data);
       this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: values[i].data.byteLength });
-      if (this.lazy) this.records.set(txId, { size: values[i].size, chunks });
+      if (this.lazyImage) this.records.set(txId, { size: values[i].size, chunks });
       return { size: values[i].size, chunks };
     });
   }
@@ -204,7 +207,8 @@ export class IdbPersister {
       let steps;
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
-      } else if (this.lazy) {
+      } else if (this.lazy && (this.lazyImage || (sinceTxId === null && meta.size >= this.lazyMinBytes))) {
+        this.lazyImage = true;
         // The image starts over with every group absent: only the log is read (kept, for
         // rebuilding groups); a group is read when SQLite first needs it (fetchGroups).
         this.log.clear();
@@ -286,7 +290,7 @@ export class IdbPersister {
     for (const { bytes: n } of this.log.values()) bytes += n;
     // A lazy image keeps the log's records in memory (and reads them all at open): its
     // thresholds stop growing with the image at LAZY_LOG_BYTES.
-    const image = this.lazy ? Math.min(size, LAZY_LOG_BYTES) : size;
+    const image = this.lazyImage ? Math.min(size, LAZY_LOG_BYTES) : size;
     if (this.log.size > 4 * FOLD_RECORDS || bytes > Math.max(4 * FOLD_BYTES, image)) return 'now';
     return this.log.size > FOLD_RECORDS || bytes > Math.max(FOLD_BYTES, image / 4) ? 'idle' : null;
   }
@@ -354,7 +358,7 @@ export class IdbPersister {
     }, `cannot save "${this.name}"`);
     this.meta = written;
     this.log.set(txId, { indexes, bytes: record.byteLength });
-    if (this.lazy) this.records.set(txId, { size, chunks: decodeRecord(record) });
+    if (this.lazyImage) this.records.set(txId, { size, chunks: decodeRecord(record) });
     return txId;
   }
 

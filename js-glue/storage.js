@@ -8,7 +8,8 @@
 //
 // Internal API (for syncore.js and the tests):
 //   const db = await openDatabase(core, { name, storage, config, cacheBytes })
-//                                    cacheBytes: a lazy image's page cache (default CACHE_BYTES)
+//                                    cacheBytes: a lazy image's page cache (default CACHE_BYTES);
+//                                    lazyMinBytes: the size from which a store opens lazily (tests)
 //                                    storage 'auto'|'idb'|'opfs'|'memory'; config = sc_open's (path/vfs added here);
 //                                    core may be a promise of it: the store is read while the module loads
 //   db.backend                       the backend the store lives on
@@ -103,7 +104,7 @@ class Storage {
     const core = this.core;
     let state = await (pending || this.persister.load());
     if (state.lazy && !core.jspi) {   // the module could not be set up for JSPI after all
-      this.persister.lazy = false;
+      this.persister.lazy = this.persister.lazyImage = false;
       state = await this.persister.load();
     }
     core.deleteImage(this.path);
@@ -112,8 +113,6 @@ class Storage {
     if (state.chunkSize && state.chunkSize !== core.chunkSize) {
       throw storageError(`syncore: "${this.name}" was stored with ${state.chunkSize}-byte chunks, this build uses ${core.chunkSize}`);
     }
-    this.lazy = !!state.lazy;
-    if (this.lazy) core.setFetcher(this.pImage, (group) => this.fetchInto(group));
     this.apply(state);
     core.clearDirty(this.pImage);
     this.txId = state.txId;
@@ -127,7 +126,11 @@ class Storage {
   // Write a persister's state into the image: its steps in order, or one {size, chunks}.
   // A chunk given as a function is a delta, applied in place onto the chunk as replayed so far.
   apply(state) {
-    if (state.lazy) this.core.setLazy(this.pImage, state.lazy.size);   // every group absent
+    if (state.lazy) {   // every group absent (a store may turn lazy at a reload, never back)
+      if (!this.lazy) this.core.setFetcher(this.pImage, (group) => this.fetchInto(group));
+      this.lazy = true;
+      this.core.setLazy(this.pImage, state.lazy.size);
+    }
     for (const step of state.steps || [state]) {
       this.core.loadImage(this.pImage, step.size, step.chunks);
     }
@@ -344,7 +347,7 @@ class Storage {
 
 // The Storage of a store in this context (shared by its connections). core may be a promise:
 // the registry and the stored image are read meanwhile.
-export async function openStorage(coreOrPromise, { name, storage = 'auto' }) {
+export async function openStorage(coreOrPromise, { name, storage = 'auto', lazyMinBytes }) {
   if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SyncoreError('syncore: name must match [A-Za-z0-9_-]{1,64}', 'SC_BAD_INPUT');
   if (!BACKENDS.includes(storage)) throw new SyncoreError(`syncore: storage must be one of ${BACKENDS.join(', ')}`, 'SC_BAD_INPUT');
   if (storage === 'memory') {
@@ -360,7 +363,7 @@ export async function openStorage(coreOrPromise, { name, storage = 'auto' }) {
   if (cached && (await cached.catch(() => null))?.persister.closed) openStorages.delete(key);   // its database went away
   if (!openStorages.has(key)) {
     const opening = (async () => {
-      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name, { lazy: jspiAvailable() });
+      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name, { lazy: jspiAvailable(), lazyMinBytes });
       try {
         const reading = persister.load();
         reading.catch(() => {});   // awaited below, after the module
@@ -469,8 +472,8 @@ class Database {
   }
 }
 
-export async function openDatabase(coreOrPromise, { name, storage = 'auto', config = {}, cacheBytes }) {
-  const s = await openStorage(coreOrPromise, { name, storage });
+export async function openDatabase(coreOrPromise, { name, storage = 'auto', config = {}, cacheBytes, lazyMinBytes }) {
+  const s = await openStorage(coreOrPromise, { name, storage, lazyMinBytes });
   if (cacheBytes) s.cacheBytes = Math.max(s.refs > 1 ? s.cacheBytes : 0, cacheBytes);   // the largest any connection asks
   const core = s.core;
   const db = new Database(core, s, { ...config, name });

@@ -6,6 +6,7 @@
 .PHONY: test-browser
 test-browser: wasm | deps-browser
 	node tests/e2e/run.mjs
+	node tests/e2e/run.mjs --lazy
 
 TEST_TARGETS += test-browser
 

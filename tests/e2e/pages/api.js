@@ -5,6 +5,10 @@ import { loadCore } from '/js-glue/core.js';
 import { openDatabase, deleteStoredDatabase } from '/js-glue/storage.js';
 import { IdbPersister } from '/js-glue/storage-idb.js';
 
+// ?lazy on the page (run.mjs --lazy): every IndexedDB store that is not empty opens lazily
+// (where the browser has JSPI), so the whole suite runs on lazy images too.
+const LAZY_MIN = typeof location !== 'undefined' && /[?&]lazy\b/.test(location.search) ? 1 : undefined;
+
 export function makeApi(report = () => {}) {
   const dbs = new Map();
   const remote = [];
@@ -13,9 +17,9 @@ export function makeApi(report = () => {}) {
     return dbs.get(name);
   };
   return {
-    async open(name, storage = 'auto', config = {}) {
+    async open(name, storage = 'auto', config = {}, lazyMinBytes = LAZY_MIN) {
       const core = await loadCore();
-      const d = await openDatabase(core, { name, storage, config });
+      const d = await openDatabase(core, { name, storage, config, lazyMinBytes });
       d.onRemoteCommit((event) => remote.push(event));
       dbs.set(name, d);
       return d.backend;

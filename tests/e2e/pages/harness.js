@@ -28,7 +28,7 @@ function proxy(post, onMessage) {
 
 const api = makeApi(report);
 api.worker = () => {
-  const worker = new Worker('./worker.js', { type: 'module' });
+  const worker = new Worker(`./worker.js${location.search}`, { type: 'module' });   // ?lazy passes on
   return proxy((m) => worker.postMessage(m), (fn) => { worker.onmessage = (e) => fn(e.data); });
 };
 api.classicWorker = () => {
