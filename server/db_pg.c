@@ -134,14 +134,17 @@ static int exec_simple(db_conn *c, const char *sql) {
   return rc;
 }
 
+static int prepare_stmt(db_conn *c, int i) {
+  PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+  int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  if (!ok) fail_with(c, stmts[i].name, res);
+  PQclear(res);
+  return ok ? DB_OK : DB_ERROR;
+}
+
 static int prepare_all(db_conn *c) {
-  for (int i = 0; i < ST__N; i++) {
-    PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) fail_with(c, stmts[i].name, res);
-    PQclear(res);
-    if (!ok) return DB_ERROR;
-  }
+  for (int i = 0; i < ST__N; i++)
+    if (prepare_stmt(c, i) != DB_OK) return DB_ERROR;
   return DB_OK;
 }
 
@@ -160,12 +163,7 @@ static int prepare_lookups_again(db_conn *c) {
     if (!stmts[i].replan) continue;
     char sql[64];
     snprintf(sql, sizeof sql, "DEALLOCATE %s", stmts[i].name);
-    if (exec_simple(c, sql) != DB_OK) return DB_ERROR;
-    PGresult *res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) fail_with(c, stmts[i].name, res);
-    PQclear(res);
-    if (!ok) return DB_ERROR;
+    if (exec_simple(c, sql) != DB_OK || prepare_stmt(c, i) != DB_OK) return DB_ERROR;
   }
   return DB_OK;
 }
