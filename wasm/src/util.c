@@ -93,27 +93,19 @@ int util_json_repeated_key_here(const cJSON *obj, const char **pKey) {
   return SC_OK;
 }
 
-/* The first repeated key under node, without a path (the common case: none). */
-static int repeated_key_anywhere(const cJSON *node, const char **pKey) {
-  int rc = SC_OK;
-  *pKey = NULL;
-  if (cJSON_IsObject(node) && (rc = util_json_repeated_key_here(node, pKey)) != SC_OK) return rc;
-  if (*pKey || !(cJSON_IsObject(node) || cJSON_IsArray(node))) return SC_OK;
-  for (const cJSON *c = node->child; c && rc == SC_OK && !*pKey; c = c->next) rc = repeated_key_anywhere(c, pKey);
-  return rc;
-}
-
-static int repeated_key_path(const cJSON *node, const char **pKey, char *path, size_t n) {
-  size_t len = strlen(path);
+/* The first repeated key under node; with path, where it is (each node's path is printed
+** on the way, so the common case — no repeat — walks without one first). */
+static int repeated_key_walk(const cJSON *node, const char **pKey, char *path, size_t n) {
+  size_t len = path ? strlen(path) : 0;
   int rc = SC_OK, i = 0;
   *pKey = NULL;
   if (cJSON_IsObject(node) && (rc = util_json_repeated_key_here(node, pKey)) != SC_OK) return rc;
   if (*pKey || !(cJSON_IsObject(node) || cJSON_IsArray(node))) return SC_OK;
   for (const cJSON *c = node->child; c && rc == SC_OK && !*pKey; c = c->next, i++) {
-    if (cJSON_IsObject(node)) snprintf(path + len, n - len, "%s%.64s", len ? "." : "", c->string);
-    else snprintf(path + len, n - len, "[%d]", i);
-    rc = repeated_key_path(c, pKey, path, n);
-    if (!*pKey) path[len] = 0;   /* keep the path only to the repeat */
+    if (path && cJSON_IsObject(node)) snprintf(path + len, n - len, "%s%.64s", len ? "." : "", c->string);
+    else if (path) snprintf(path + len, n - len, "[%d]", i);
+    rc = repeated_key_walk(c, pKey, path, n);
+    if (path && !*pKey) path[len] = 0;   /* keep the path only to the repeat */
   }
   return rc;
 }
@@ -121,9 +113,9 @@ static int repeated_key_path(const cJSON *node, const char **pKey, char *path, s
 /* A pass without paths first; only a document with a repeat is walked again to name where
 ** (printing every node's path was a tenth of a pulled page's time). */
 int util_json_repeated_key(const cJSON *node, const char **pKey, char *path, size_t n) {
-  int rc = repeated_key_anywhere(node, pKey);
+  int rc = repeated_key_walk(node, pKey, NULL, 0);
   if (rc != SC_OK || !*pKey) return rc;
-  return repeated_key_path(node, pKey, path, n);
+  return repeated_key_walk(node, pKey, path, n);
 }
 
 int util_json_equal(const cJSON *a, const cJSON *b) {

@@ -425,13 +425,7 @@ size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes) {
 
 int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group) { return !is_absent(image, group); }
 
-void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present) {
-  if (!present) {   /* never drop what only the heap holds */
-    if (group >= groups_for(image->size) || group_dirty(image, group)) return;
-    group_free(image, group);
-  }
-  set_absent(image, group, !present);
-}
+void vfs_mem_image_set_present(vfs_mem_image *image, size_t group) { set_absent(image, group, 0); }
 
 size_t vfs_mem_image_absent_count(const vfs_mem_image *image) {
   size_t count = 0;

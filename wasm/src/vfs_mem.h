@@ -88,10 +88,10 @@ void vfs_mem_set_fetch(vfs_mem_fetch_fn fn);
 ** SQLITE_OK or SQLITE_NOMEM. */
 int vfs_mem_image_set_lazy(vfs_mem_image *image, size_t size);
 
-/* Whether group is present (always, for an image that is not lazy); mark it present
-** (the host wrote its bytes) or absent (the host will fetch it again; never a dirty one). */
+/* Whether group is present (always, for an image that is not lazy); mark it present (the
+** host wrote its bytes outside a fetch; groups become absent only by vfs_mem_image_trim). */
 int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group);
-void vfs_mem_image_set_present(vfs_mem_image *image, size_t group, int present);
+void vfs_mem_image_set_present(vfs_mem_image *image, size_t group);
 
 /* Number of absent groups (0 for an image that is not lazy). */
 size_t vfs_mem_image_absent_count(const vfs_mem_image *image);

@@ -19,8 +19,6 @@
 #include "cJSON.h"
 #include "vfs_mem.h"
 
-/* ---------------------------------------------------------------- SQLite OS layer */
-
 /* ---------------------------------------------------------------- libc time, for SQLite */
 
 /* With SQLITE_OMIT_DATETIME_FUNCS, SQLite still defines CURRENT_TIME, CURRENT_DATE and
@@ -74,6 +72,8 @@ static int host_fetch(vfs_mem_image *image, size_t group) {
   return sc_host_fetch(image, (int)group) == 0 ? SQLITE_OK : SQLITE_IOERR;
 }
 
+/* ---------------------------------------------------------------- SQLite OS layer */
+
 /* Called by sqlite3_initialize(): with SQLITE_OS_OTHER there is no built-in VFS. */
 int sqlite3_os_init(void) {
   vfs_mem_set_fetch(host_fetch);
@@ -115,7 +115,7 @@ EMSCRIPTEN_KEEPALIVE int sc_vfs_keep_originals(vfs_mem_image *image) { return vf
 EMSCRIPTEN_KEEPALIVE void sc_vfs_may_suspend(int on) { g_may_suspend = on; }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_set_lazy(vfs_mem_image *image, size_t size) { return vfs_mem_image_set_lazy(image, size); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_group_present(vfs_mem_image *image, int group) { return vfs_mem_image_group_present(image, (size_t)group); }
-EMSCRIPTEN_KEEPALIVE void sc_vfs_set_present(vfs_mem_image *image, int group, int present) { vfs_mem_image_set_present(image, (size_t)group, present); }
+EMSCRIPTEN_KEEPALIVE void sc_vfs_set_present(vfs_mem_image *image, int group) { vfs_mem_image_set_present(image, (size_t)group); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_absent_count(vfs_mem_image *image) { return (int)vfs_mem_image_absent_count(image); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_group_chunks(void) { return (int)VFS_MEM_GROUP_CHUNKS; }
 EMSCRIPTEN_KEEPALIVE unsigned char *sc_vfs_group_ptr(vfs_mem_image *image, int group) { return vfs_mem_image_group(image, (size_t)group); }
