@@ -23,10 +23,11 @@
 //                                     the dirty chunks as one log record of what changed (vfs_mem.h)
 //   core.sqlOpen(name) → pDb; core.sql(pDb, text) → rows (arrays); core.sqlClose(pDb)
 // Lazy images (pages read on demand, where the browser has JSPI: core.jspi):
-//   core.openAsync / callAsync / sqlAsync   the same calls through WebAssembly.promising: a
+//   core.openAsync / callAsync / sqlOpenAsync / sqlAsync   the same through WebAssembly.promising: a
 //                                     page the image lacks suspends the module while
 //                                     core.setFetcher(pImage, async (group) => …) writes it in
-//   core.setLazy(pImage, size), core.groupPresent/setPresent(pImage, group), core.absentCount
+//   core.setLazy(pImage, size), core.groupPresent/setPresent(pImage, group), core.absentCount,
+//   core.groupPtr(pImage, group), core.trim(pImage, maxBytes), core.residentBytes(pImage)
 //   core.busy                         an async call is suspended: nothing else may enter
 // Names of exported C functions must match wasm/exports.json and wasm/src/wasm_exports.c.
 
@@ -50,8 +51,8 @@ const decoder = new TextDecoder();
 let modulePromise = null;
 let loadedCore = null;      // the context's Core once loaded (normalizeTimeSync needs it)
 
-// JSPI (WebAssembly.Suspending / promising): present in Chromium, absent in Firefox ESR,
-// WebKit and Node 20. Where it is, the host's fetch import suspends the module.
+// JSPI (WebAssembly.Suspending / promising): present in Chromium and Firefox, absent in
+// WebKit and Node 20 (docs/BROWSERS.md). Where it is, the host's fetch import suspends the module.
 export const jspiAvailable = () => typeof WebAssembly === 'object' && typeof WebAssembly.Suspending === 'function'
   && typeof WebAssembly.promising === 'function';
 
@@ -155,8 +156,9 @@ class Core {
     this.gate = Promise.resolve();
     const promising = (name) => { const f = rawExport(m, name); return f ? WebAssembly.promising(f) : null; };
     this.async = host && host.suspending && this.hasCore
-      ? { open: promising('sc_open'), call: promising('sc_call_with_body'), sql: promising('sc_sql_exec') } : null;
-    this.jspi = !!(this.async && this.async.open && this.async.call && this.async.sql);
+      ? { open: promising('sc_open'), call: promising('sc_call_with_body'), sqlOpen: promising('sc_sql_open'),
+          sql: promising('sc_sql_exec') } : null;
+    this.jspi = !!(this.async && Object.values(this.async).every(Boolean));
   }
 
   // Run an async entry into the module alone (one suspended call at a time per module;
@@ -383,14 +385,18 @@ class Core {
   }
 
   // ---------------------------------------------------------------- raw SQL (tests, diagnostics)
-  sqlOpen(name) {
-    const pName = this.allocString(name);
-    try {
-      const rc = this.m._sc_sql_open(pName, this.pSlot);
-      const pDb = this.readPointer(this.pSlot);
+  // (SQLite reads the file's header when it opens it: on a lazy image, sqlOpenAsync.)
+  sqlOpen(name) { this.checkIdle(); return this.sqlOpenCall(name, (...a) => this.m._sc_sql_open(...a), false); }
+  sqlOpenAsync(name) { return this.suspendable(() => this.sqlOpenCall(name, this.async.sqlOpen, true)); }
+
+  sqlOpenCall(name, entry, isAsync) {
+    const pName = this.allocString(name), slot = isAsync ? this.pAsyncSlot : this.pSlot;
+    const finish = (rc) => {
+      const pDb = this.readPointer(slot);
       if (rc !== 0) { if (pDb) this.m._sc_sql_close(pDb); throw storageError(`syncore: cannot open ${name} (SQLite ${rc})`); }
       return pDb;
-    } finally { this.m._free(pName); }
+    };
+    return this.around(() => entry(pName, slot), finish, () => this.m._free(pName), isAsync);
   }
 
   sql(pDb, text) { this.checkIdle(); return this.sqlCall(pDb, text, (...a) => this.m._sc_sql_exec(...a), false); }
@@ -413,7 +419,7 @@ class Core {
     if (this.m._sc_vfs_set_lazy(pImage, size) !== 0) throw storageError('syncore: out of memory opening the database');
   }
   groupPresent(pImage, group) { return this.m._sc_vfs_group_present(pImage, group) !== 0; }
-  setPresent(pImage, group, present) { this.m._sc_vfs_set_present(pImage, group, present ? 1 : 0); }
+  setPresent(pImage, group) { this.m._sc_vfs_set_present(pImage, group); }
   absentCount(pImage) { return this.m._sc_vfs_absent_count(pImage); }
   // A lazy image keeps each group apart: the address of group's bytes (allocated if needed).
   groupPtr(pImage, group) {

@@ -107,12 +107,6 @@ function decodeRecord(buffer) {
 // meta as stored: {txId, size, chunkSize, base, baseSize, groups}; groups[g] is the
 // checkpoint that wrote group g, its value's key being [g, groups[g]]. Stores of the earlier
 // layouts are upgraded before this reads them (migrateChunks).
-function sameList(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function readMeta(value) {
   const meta = value || { txId: 0, size: 0 };
   return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, base: meta.base || 0, baseSize: meta.baseSize || 0,
@@ -142,6 +136,29 @@ function migrateChunks(tx) {
   };
 }
 
+function sameList(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// A log record as this context keeps it: the chunk indexes it wrote and its size in bytes
+// (for checkpoints); for a lazy image also the image size it left and its chunks by group
+// (group → [[index, bytes | delta]…], for rebuilding groups: fetchGroups).
+function logEntry(lazy, size, data, chunks) {
+  const entry = { indexes: chunks.map(([index]) => index), bytes: data.byteLength };
+  if (lazy) {
+    entry.size = size;
+    entry.byGroup = new Map();
+    for (const chunk of chunks) {
+      const g = Math.floor(chunk[0] / GROUP_CHUNKS);
+      if (!entry.byGroup.has(g)) entry.byGroup.set(g, []);
+      entry.byGroup.get(g).push(chunk);
+    }
+  }
+  return entry;
+}
+
 // The error of a group fetch that cannot rebuild the state the image is at: another
 // context checkpointed past it. The call is re-run on a reloaded image (storage.js).
 function staleError(name, g) {
@@ -158,11 +175,10 @@ export class IdbPersister {
     this.lazy = lazy;              // the module can wait for a group (JSPI)
     this.lazyImage = false;        // … and this store is read on demand (lazyMinBytes; once so, for good)
     this.lazyMinBytes = lazyMinBytes;
-    this.records = new Map();      // lazy: txId → {size, chunks} of every log record after base this context knows
     this.wants = 'record';         // commit() takes the core's record of what changed
     this.base = 0;                 // the checkpoint the image was built on (meta.base), as this context last knew it
     this.meta = readMeta(null);    // meta as this context last read or wrote it (a commit's guess of base and groups)
-    this.log = new Map();          // txId → {indexes, bytes} of the log records after base this context applied
+    this.log = new Map();          // txId → logEntry() of the log records after base this context applied
     this.folding = null;           // the checkpoint being written in the background, if any
     this.foldAt = 0;               // after a failed checkpoint: the log size to wait for before the next try
     db.onversionchange = () => { db.close(); this.closed = true; };
@@ -188,8 +204,7 @@ export class IdbPersister {
     const [keys, values] = await Promise.all([request(log.getAllKeys(range)), request(log.getAll(range))]);
     return keys.map((txId, i) => {
       const chunks = decodeRecord(values[i].data);
-      this.log.set(txId, { indexes: chunks.map(([index]) => index), bytes: values[i].data.byteLength });
-      if (this.lazyImage) this.records.set(txId, { size: values[i].size, chunks });
+      this.log.set(txId, logEntry(this.lazyImage, values[i].size, values[i].data, chunks));
       return { size: values[i].size, chunks };
     });
   }
@@ -212,7 +227,6 @@ export class IdbPersister {
         // The image starts over with every group absent: only the log is read (kept, for
         // rebuilding groups); a group is read when SQLite first needs it (fetchGroups).
         this.log.clear();
-        this.records.clear();
         await this.readLog(tx, meta.base);
         this.base = meta.base;
         return { txId: meta.txId, chunkSize: meta.chunkSize, lazy: { size: meta.size }, steps: [] };
@@ -237,14 +251,14 @@ export class IdbPersister {
   // transaction → Map g → bytes: the group value meta names (zeros past the checkpoint's
   // size) + the log records after it, replayed as a load does (cut at each record's size, its
   // chunks of g written). Invariant 8 (docs/STORAGE.md): no record between that value and
-  // base touched g, and every one after base up to txId is in this.records. A value newer
+  // base touched g, and every one after base up to txId is in this.log. A value newer
   // than txId means another context checkpointed past this state: staleError.
   async fetchGroups(wanted, txId, chunkSize) {
     this.check('cannot read the store');
     const groupBytes = GROUP_CHUNKS * chunkSize;
     return transact(this.db, ['meta', 'groups'], 'readonly', async (tx) => {
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
-      const after = [...this.records.keys()].filter((t) => t <= txId).sort((a, b) => a - b);
+      const after = [...this.log.keys()].filter((t) => t <= txId).sort((a, b) => a - b).map((t) => [t, this.log.get(t)]);
       const one = async (g) => {
         const start = g * groupBytes, stored = start < meta.baseSize;
         const from = stored ? meta.groups[g] : meta.base;
@@ -255,13 +269,12 @@ export class IdbPersister {
           if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
           bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
         }
-        for (const t of after) {
+        for (const [t, { size, byGroup }] of after) {
           if (t <= from) continue;
-          const { size, chunks } = this.records.get(t);
           if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
-          for (const [index, body] of chunks) {
+          for (const [index, body] of byGroup.get(g) || []) {
             const offset = index * chunkSize - start;
-            if (offset < 0 || offset >= groupBytes || index * chunkSize >= size) continue;
+            if (index * chunkSize >= size) continue;
             const length = Math.min(chunkSize, size - index * chunkSize);
             if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
             else bytes.set(body.subarray(0, length), offset);
@@ -301,8 +314,13 @@ export class IdbPersister {
     if (this.folding) return;
     const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
     const groups = this.foldGroups(size, chunkSize).map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
-    this.folding = this.fold({ txId, size, base: this.base, limit, groups }).then(() => { this.foldAt = 0; },
-      () => { this.foldAt = this.log.size + 16; })   // the log keeps everything; try again 16 commits on
+    this.background(this.fold({ txId, size, base: this.base, limit, groups }));
+  }
+
+  // A checkpoint being written: none other starts meanwhile; a failed one leaves the log
+  // whole and is tried again 16 commits on.
+  background(folding) {
+    this.folding = folding.then(() => { this.foldAt = 0; }, () => { this.foldAt = this.log.size + 16; })
       .finally(() => { this.folding = null; });
   }
 
@@ -314,7 +332,7 @@ export class IdbPersister {
     if (this.folding) return;
     const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes), base = this.base;
     const groups = this.foldGroups(size, chunkSize);
-    this.folding = (async () => {
+    this.background((async () => {
       for (let i = 0; i < groups.length; i += FOLD_BATCH) {
         const batch = groups.slice(i, i + FOLD_BATCH);
         const bytes = await this.fetchGroups(batch, txId, chunkSize);
@@ -323,8 +341,7 @@ export class IdbPersister {
         }, `cannot checkpoint "${this.name}"`);
       }
       await this.nameCheckpoint({ txId, size, base, limit, groups });
-    })().then(() => { this.foldAt = 0; }, () => { this.foldAt = this.log.size + 16; })
-      .finally(() => { this.folding = null; });
+    })());
   }
 
   // The checkpoint being written, if any (close waits for it).
@@ -357,8 +374,7 @@ export class IdbPersister {
       };
     }, `cannot save "${this.name}"`);
     this.meta = written;
-    this.log.set(txId, { indexes, bytes: record.byteLength });
-    if (this.lazyImage) this.records.set(txId, { size, chunks: decodeRecord(record) });
+    this.log.set(txId, this.lazyImage ? logEntry(true, size, record, decodeRecord(record)) : { indexes, bytes: record.byteLength });
     return txId;
   }
 
@@ -403,7 +419,6 @@ export class IdbPersister {
     }, `cannot checkpoint "${this.name}"`);
     if (moved > this.base) this.base = moved;
     for (const t of this.log.keys()) if (t <= this.base) this.log.delete(t);
-    for (const t of this.records.keys()) if (t <= this.base) this.records.delete(t);
   }
 
   close() { this.db.close(); this.closed = true; }

@@ -154,7 +154,7 @@ class Storage {
       if (core.groupPresent(this.pImage, g)) continue;
       const at = core.groupPtr(this.pImage, g);   // may grow memory: the heap view after it
       core.heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - g * groupBytes))), at);
-      core.setPresent(this.pImage, g, true);
+      core.setPresent(this.pImage, g);
     }
   }
 
@@ -214,14 +214,17 @@ class Storage {
     const locked = write && this.shared && typeof navigator !== 'undefined' && !!navigator.locks;
     if (locked) this.writesQueued++;
     return this.serialize(async () => {
-      if (!locked) return this.attempt(fn, changedOf, false);
       try {
+        if (!locked) return await this.attempt(fn, changedOf, false);
         await this.writeLock();
         return await this.attempt(fn, changedOf, true);
       } finally {
-        this.writesQueued--;
-        clearTimeout(this.leaseTimer);
-        this.leaseTimer = setTimeout(() => { if (this.writesQueued === 0) this.dropLease(); });
+        if (this.lazy) this.core.trim(this.pImage, this.cacheBytes);   // the page cache, between calls
+        if (locked) {
+          this.writesQueued--;
+          clearTimeout(this.leaseTimer);
+          this.leaseTimer = setTimeout(() => { if (this.writesQueued === 0) this.dropLease(); });
+        }
       }
     });
   }
@@ -267,11 +270,7 @@ class Storage {
       if (core.lockLevel(this.pImage) !== 0) {
         throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
       }
-      if (core.dirtyCount(this.pImage) === 0) {
-        if (this.lazy) core.trim(this.pImage, this.cacheBytes);
-        if (error) throw error;
-        return value;
-      }
+      if (core.dirtyCount(this.pImage) === 0) { if (error) throw error; return value; }
       const wants = this.persister.wants;
       const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
@@ -284,7 +283,6 @@ class Storage {
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
       await this.scheduleFold();
-      if (this.lazy) core.trim(this.pImage, this.cacheBytes);
       if (error) throw error;
       return value;
     }
@@ -449,9 +447,11 @@ class Database {
     const readOnly = /^\s*(select|pragma\s+(integrity_check|quick_check|page_count|user_version\s*;?\s*$))/i.test(text);
     return this.storage.run(async () => {
       if (this.closed) throw new SyncoreError('syncore: the store is closed', 'SC_CLOSED');
-      if (this.lazy && !this.core.groupPresent(this.storage.pImage, 0)) await this.storage.fetchInto(0);
-      const pDb = this.core.sqlOpen(this.storage.path);   // reads the header: group 0 (fetched by the run)
-      if (!this.waits) { try { return this.core.sql(pDb, text); } finally { this.core.sqlClose(pDb); } }
+      if (!this.waits) {
+        const pDb = this.core.sqlOpen(this.storage.path);
+        try { return this.core.sql(pDb, text); } finally { this.core.sqlClose(pDb); }
+      }
+      const pDb = await this.core.sqlOpenAsync(this.storage.path);
       return this.core.sqlAsync(pDb, text).finally(() => this.core.sqlClose(pDb));
     }, { write: !readOnly });
   }

@@ -88,9 +88,9 @@ export async function openStore(options) {
   const db = await openDatabase(ready, { name: options.name, storage, config, cacheBytes: options.cacheSize });   // reads the store while the module loads
   if (options.remote) watchSyncFallback();
   const store = new Store(db, options, sync);
-  // status() is synchronous; where calls can wait for storage (JSPI) it answers from the
-  // last status read when the module is busy or the pages it needs are not read yet.
-  if (db.waits) {
+  // status() is synchronous; on a store read on demand it answers from the last status
+  // read when the module is busy or the pages it needs are not read yet: read one now.
+  if (db.lazy) {
     try { store._status = await db.readAsync('status', {}); } catch (err) { await store.close().catch(() => {}); throw err; }
   }
   return store;
@@ -253,7 +253,7 @@ class Store {
     let s;
     try {
       s = this._status = this._db.read('status', {});
-    } catch (err) {
+    } catch (err) {   // a store read on demand, or another store's call waiting for storage
       if (!this._db.waits || !this._status) throw err;
       s = this._status;   // busy, or a page not read yet: the last answer, and a fresh one soon
       if (!this._statusSoon && !(this._statusAt > Date.now() - 50)) {
