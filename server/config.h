@@ -32,7 +32,7 @@ typedef struct srv_config {
   const char *static_dir;        /* NULL = no static files                    */
   const char *cors_origin;       /* NULL = no CORS headers                     */
   int dev;                       /* POST /auth/dev-token                       */
-  unsigned threads;              /* MHD worker threads = DB connections        */
+  unsigned threads;              /* MHD worker threads (+ as many push writers) */
   size_t max_body;               /* bytes, 413 beyond                           */
   int max_ops;                   /* ops per push, 413 beyond                    */
   int max_depth;                 /* JSON nesting                                */

@@ -1,8 +1,6 @@
 /*
-** db.c — picks the backend from the --db URL, keeps the connection pool the
-** worker threads borrow from, and the queues of pushes waiting for a partition
-** that one of them applies together (db.h, db_batch_*). What the storage does is
-** in db_sqlite.c / db_pg.c; how a batch is applied is sync.c's.
+** db.c — picks the backend from the --db URL and keeps the connection pool the
+** worker threads borrow from. What the storage does is in db_sqlite.c / db_pg.c.
 */
 #include "db.h"
 
@@ -10,15 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A partition whose batch a thread leads, and the pushes waiting for it. */
-typedef struct batch_slot {
-  struct batch_slot *next;
-  char *partition;
-  db_batch_entry *head, *tail;
-} batch_slot;
-
-enum { BATCH_WAIT, BATCH_LEAD, BATCH_DONE };
 
 struct db_pool {
   const db_backend *backend;
@@ -28,9 +17,6 @@ struct db_pool {
   db_conn **free_conns;
   unsigned free_count;
   unsigned size;
-  pthread_mutex_t batch_mu;
-  pthread_cond_t batch_cv;
-  batch_slot *slots;     /* one per partition being applied; few (at most one per thread) */
 };
 
 char *db_strdup(const char *s) {
@@ -103,8 +89,6 @@ int db_pool_open_backend(const db_backend *backend, const char *target, unsigned
   pool->size = size ? size : 1;
   pthread_mutex_init(&pool->mu, NULL);
   pthread_cond_init(&pool->cv, NULL);
-  pthread_mutex_init(&pool->batch_mu, NULL);
-  pthread_cond_init(&pool->batch_cv, NULL);
   pool->free_conns = calloc(pool->size, sizeof *pool->free_conns);
   if (!pool->free_conns) abort();
   for (unsigned i = 0; i < pool->size; i++) {
@@ -134,8 +118,6 @@ void db_pool_close(db_pool *pool) {
   free(pool->url);
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
-  pthread_mutex_destroy(&pool->batch_mu);
-  pthread_cond_destroy(&pool->batch_cv);
   free(pool);
 }
 
@@ -166,69 +148,4 @@ void db_release(db_pool *pool, db_conn *conn) {
   pthread_mutex_unlock(&pool->mu);
 }
 
-/* ---------------------------------------------------------------- batches */
-
 int db_pool_batches(const db_pool *pool) { return pool->backend == &db_pg_backend; }
-
-static batch_slot **slot_find(db_pool *pool, const char *partition) {
-  batch_slot **at = &pool->slots;
-  while (*at && strcmp((*at)->partition, partition) != 0) at = &(*at)->next;
-  return at;
-}
-
-int db_batch_join(db_pool *pool, const char *partition, db_batch_entry *e) {
-  pthread_mutex_lock(&pool->batch_mu);
-  batch_slot **at = slot_find(pool, partition);
-  e->next = NULL;
-  if (!*at) {
-    batch_slot *slot = calloc(1, sizeof *slot);
-    if (!slot) abort();
-    slot->partition = db_strdup(partition);
-    *at = slot;
-    e->state = BATCH_LEAD;
-  } else {
-    batch_slot *slot = *at;
-    e->state = BATCH_WAIT;
-    if (slot->tail) slot->tail->next = e; else slot->head = e;
-    slot->tail = e;
-    while (e->state == BATCH_WAIT) pthread_cond_wait(&pool->batch_cv, &pool->batch_mu);
-  }
-  int lead = e->state == BATCH_LEAD;
-  pthread_mutex_unlock(&pool->batch_mu);
-  return lead;
-}
-
-size_t db_batch_take(db_pool *pool, const char *partition, db_batch_entry *lead, db_batch_entry **out,
-                     size_t max, size_t max_weight) {
-  size_t n = 0, weight = lead->weight;
-  out[n++] = lead;
-  pthread_mutex_lock(&pool->batch_mu);
-  batch_slot *slot = *slot_find(pool, partition);
-  while (slot && slot->head && n < max && weight + slot->head->weight <= max_weight) {
-    db_batch_entry *e = slot->head;
-    slot->head = e->next;
-    if (!slot->head) slot->tail = NULL;
-    weight += e->weight;
-    out[n++] = e;
-  }
-  pthread_mutex_unlock(&pool->batch_mu);
-  return n;
-}
-
-void db_batch_finish(db_pool *pool, const char *partition, db_batch_entry **entries, size_t n) {
-  pthread_mutex_lock(&pool->batch_mu);
-  for (size_t i = 1; i < n; i++) entries[i]->state = BATCH_DONE;
-  batch_slot **at = slot_find(pool, partition), *slot = *at;
-  if (slot && slot->head) {
-    db_batch_entry *next = slot->head;
-    slot->head = next->next;
-    if (!slot->head) slot->tail = NULL;
-    next->state = BATCH_LEAD;
-  } else if (slot) {
-    *at = slot->next;
-    free(slot->partition);
-    free(slot);
-  }
-  pthread_cond_broadcast(&pool->batch_cv);
-  pthread_mutex_unlock(&pool->batch_mu);
-}

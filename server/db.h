@@ -126,38 +126,10 @@ int db_pool_connect_extra(db_pool *pool, db_conn **ppConn, char *zErr, size_t nE
 db_conn *db_acquire(db_pool *pool);
 void db_release(db_pool *pool, db_conn *conn);
 
-/* Pushes to one partition combined (group commit), where db_pool_batches says so
-** (PostgreSQL: a transaction costs round trips and a lock hand-over between server
-** processes; SQLite's in-process transaction is left alone). A push that arrives
-** while another thread of this process holds the partition's transaction waits;
-** when that transaction ends, the pushes that waited meanwhile are applied by one
-** of them (the leader) in one transaction, in their order of arrival. Usage:
-**   db_batch_entry e = {.job = job, .weight = nops};
-**   if (db_batch_join(pool, partition, &e)) {          this thread leads
-**     n = db_batch_take(pool, partition, &e, entries, max, max_weight);
-**     … apply entries[0..n), entries[0] == &e …
-**     db_batch_finish(pool, partition, entries, n);    wakes them; the lead passes on
-**   }                                                   else another thread applied e's job
-** The leader writes each job's outcome before db_batch_finish; the waiting thread
-** reads it after db_batch_join returns 0 (the pool's mutex orders the two). */
-typedef struct db_batch_entry {
-  void *job;                     /* the caller's */
-  size_t weight;                 /* a batch stops before max_weight (it always takes its leader) */
-  int state;                     /* the pool's */
-  struct db_batch_entry *next;   /* the pool's */
-} db_batch_entry;
-
+/* Whether pushes to one partition should be combined into one transaction (group
+** commit, writers.h): PostgreSQL, where a transaction costs round trips and a lock
+** hand-over between server processes; SQLite's in-process transaction is left alone. */
 int db_pool_batches(const db_pool *pool);
-/* Blocks while another thread leads partition's batch: 1 when this thread is to lead
-** (e's job not applied yet), 0 when e's job was applied by another thread. */
-int db_batch_join(db_pool *pool, const char *partition, db_batch_entry *e);
-/* The leader's batch into out[0..n): lead first, then the entries waiting for
-** partition in arrival order, at most max of them and below max_weight in total. */
-size_t db_batch_take(db_pool *pool, const char *partition, db_batch_entry *lead, db_batch_entry **out,
-                     size_t max, size_t max_weight);
-/* The leader, once every job of entries[0..n) has its outcome: wakes their threads
-** and hands the lead to the first entry still waiting. Touches no entry afterwards. */
-void db_batch_finish(db_pool *pool, const char *partition, db_batch_entry **entries, size_t n);
 
 void db_record_clear(db_record *rec);
 void db_pull_page_clear(db_pull_page *page);

@@ -8,8 +8,12 @@
 ** MHD closes the connection without reading the body — and a Content-Length
 ** beyond --max-body is answered 413 the same way. Only then is a body
 ** accumulated (up to --max-body). Routes: /sync/push, /sync/pull, /sync/events,
-** /auth/dev-token (--dev), /healthz, else --static files. The log line is
-** written when MHD reports the request complete, so it carries the final status.
+** /auth/dev-token (--dev), /healthz, else --static files. A push to a backend
+** that combines pushes (PostgreSQL) is parsed here, queued for its partition's
+** writer (writers.h) and its connection suspended, so this thread serves its other
+** connections meanwhile; the writer resumes it and the answer goes out from here.
+** The log line is written when MHD reports the request complete, so it carries the
+** final status.
 ** Connections are capped per client address (MHD), silent ones time out (MHD),
 ** and slow request heads are cut by conns.c.
 */
@@ -18,11 +22,13 @@
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "auth.h"
 #include "buf.h"
@@ -33,6 +39,7 @@
 #include "ratelimit.h"
 #include "sync.h"
 #include "time.h"
+#include "writers.h"
 
 typedef struct req {
   int64_t start_ms;
@@ -46,10 +53,23 @@ typedef struct req {
   int ops, applied, batch, retried;
   char partition[AUTH_PARTITION_MAX + 1];
   char error[200];
+  /* a push handed to the writers: its connection is suspended meanwhile */
+  int push_state;
+  int handed;            /* counted in pushes_out until the request completes */
+  struct MHD_Connection *conn;
+  writers_entry push;
 } req;
+
+enum { PUSH_NONE, PUSH_QUEUED, PUSH_DONE };
 
 static const srv_config *cfg;
 static db_pool *pool;
+static writers *push_writers;   /* NULL: pushes are applied in the thread that received them */
+/* Pushes handed to the writers whose request has not completed: http_stop lets
+** their answers go out before it stops MHD. */
+static pthread_mutex_t pushes_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pushes_cv = PTHREAD_COND_INITIALIZER;
+static unsigned pushes_out;
 
 void http_log(const char *level, const char *msg, const char *extra) {
   char ts[SC_TIME_TEXT_LEN + 1];
@@ -72,6 +92,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   req *r = *con_cls;
   (void)cls;
   if (!r) return;
+  if (r->push_state == PUSH_DONE) {
+    /* Applied, but the connection closed before its answer (the client went away
+    ** while its push waited): the job is freed here, the log still says what it did. */
+    sync_reply reply;
+    sync_push_answer(r->push.job, &reply);
+    r->ops = reply.ops;
+    r->applied = reply.applied;
+    r->batch = reply.batch;
+    r->retried = reply.retried;
+    free(reply.body);
+  }
+  if (r->handed) {
+    pthread_mutex_lock(&pushes_mu);
+    if (--pushes_out == 0) pthread_cond_broadcast(&pushes_cv);
+    pthread_mutex_unlock(&pushes_mu);
+  }
   srv_buf x = {0};
   buf_puts(&x, ",\"method\":");
   buf_json_str(&x, r->method);
@@ -236,6 +272,54 @@ static enum MHD_Result route_dev_token(struct MHD_Connection *conn, req *r, int6
   return queue_json(conn, r, 200, buf_take(&b), 0);
 }
 
+static enum MHD_Result answer_push(struct MHD_Connection *conn, req *r, sync_reply *reply) {
+  r->ops = reply->ops;
+  r->applied = reply->applied;
+  r->batch = reply->batch;
+  r->retried = reply->retried;
+  if (reply->changed && !db_pool_shared(pool)) events_poke(r->partition);
+  return reply_sync(conn, r, reply);
+}
+
+/* A writer thread: r's push is applied. After the resume r is MHD's thread's again
+** (which calls the access handler, and so route_push, once more). */
+static void on_push_done(writers_entry *e) {
+  req *r = e->ctx;
+  r->push_state = PUSH_DONE;
+  MHD_resume_connection(r->conn);
+}
+
+/* With writers, a push is parsed here, queued, and its connection suspended: this
+** thread goes on with its other connections, and the push joins whatever else its
+** partition has queued meanwhile. The answer is sent when the writer resumes it. */
+static enum MHD_Result route_push(struct MHD_Connection *conn, req *r, int64_t now_ms) {
+  sync_reply reply;
+  const char *body = r->body.data ? r->body.data : "";
+  if (r->push_state == PUSH_DONE) {
+    sync_push_answer(r->push.job, &reply);
+    r->push_state = PUSH_NONE;
+    return answer_push(conn, r, &reply);
+  }
+  if (!push_writers) {
+    sync_push(cfg, pool, r->partition, body, r->body.len, now_ms, &reply);
+    return answer_push(conn, r, &reply);
+  }
+  r->push.job = sync_push_parse(cfg, body, r->body.len, now_ms, &reply);
+  if (!r->push.job) return answer_push(conn, r, &reply);
+  buf_free(&r->body);   /* the job holds the tree */
+  r->push.done = on_push_done;
+  r->push.ctx = r;
+  r->conn = conn;
+  r->push_state = PUSH_QUEUED;
+  r->handed = 1;
+  pthread_mutex_lock(&pushes_mu);
+  pushes_out++;
+  pthread_mutex_unlock(&pushes_mu);
+  MHD_suspend_connection(conn);   /* before queueing: the writer may be done at once */
+  writers_submit(push_writers, r->partition, &r->push);
+  return MHD_YES;
+}
+
 static enum MHD_Result route_events(struct MHD_Connection *conn, req *r) {
   struct MHD_Response *resp = NULL;
   int rc = events_open(r->partition, r->token_key, conn, &resp);
@@ -288,13 +372,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, req *r) {
   if (strcmp(r->url, "/sync/push") == 0) {
     if (!is_post) return method_not_allowed(conn, r, "POST, OPTIONS");
     if (!r->authorized && authorize(conn, r, 0, &ret, now_ms) != 0) return ret;
-    sync_push(cfg, pool, r->partition, r->body.data ? r->body.data : "", r->body.len, now_ms, &reply);
-    r->ops = reply.ops;
-    r->applied = reply.applied;
-    r->batch = reply.batch;
-    r->retried = reply.retried;
-    if (reply.changed && !db_pool_shared(pool)) events_poke(r->partition);
-    return reply_sync(conn, r, &reply);
+    return route_push(conn, r, now_ms);
   }
   if (strcmp(r->url, "/sync/pull") == 0) {
     if (!is_get) return method_not_allowed(conn, r, "GET, OPTIONS");
@@ -412,6 +490,11 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
     http_log("error", "--static is not a directory", NULL);
     return NULL;
   }
+  char why[256];
+  if (db_pool_batches(pool) && !(push_writers = writers_start(cfg, pool, cfg->threads, why, sizeof why))) {
+    http_log("error", why, NULL);
+    return NULL;
+  }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
   struct MHD_Daemon *d = MHD_start_daemon(
@@ -427,11 +510,17 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
       MHD_OPTION_END);
   if (!d) {
     http_log("error", "cannot listen (address in use or not permitted?)", NULL);
+    writers_stop(push_writers);
+    writers_free(push_writers);
+    push_writers = NULL;
     return NULL;
   }
   if (conns_start(cfg->header_timeout_s, cfg->idle_timeout_s) != 0) {
     http_log("error", "cannot start the request deadline thread", NULL);
     MHD_stop_daemon(d);
+    writers_stop(push_writers);
+    writers_free(push_writers);
+    push_writers = NULL;
     return NULL;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -439,10 +528,26 @@ struct MHD_Daemon *http_start(const srv_config *config, db_pool *db, unsigned sh
   return d;
 }
 
+/* Up to ms for the answers of the pushes the writers resumed to go out. */
+static void wait_pushes_answered(int ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&pushes_mu);
+  while (pushes_out > 0 && pthread_cond_timedwait(&pushes_cv, &pushes_mu, &until) == 0) {}
+  pthread_mutex_unlock(&pushes_mu);
+}
+
 void http_stop(struct MHD_Daemon *daemon) {
   if (!daemon) return;
   MHD_quiesce_daemon(daemon);
   events_stop(3000);
+  writers_stop(push_writers);   /* every suspended push applied and resumed: MHD may stop */
+  wait_pushes_answered(3000);
   MHD_stop_daemon(daemon);
+  writers_free(push_writers);
+  push_writers = NULL;
   conns_stop();
 }

@@ -15,12 +15,11 @@
 **      while it is still at that version, else record null: docs/PROTOCOL.md §3.2).
 ** Only a storage failure aborts the whole request (500, rolled back): the client
 ** resends the same op_ids and gets the same answers.
-** On PostgreSQL, pushes to one partition that wait for each other in this process
-** share a transaction (db.h, db_batch_*; run_batch): applied one after the other in
-** their order of arrival, each with its own answer, as if each had its own
-** transaction in that order. When such a transaction fails, it is rolled back and
-** its pushes run again one transaction each, so a push the database refuses fails
-** alone. Bodies pass json_guard's scan
+** Several pushes to one partition may share a transaction (sync_push_apply, which
+** writers.c calls on PostgreSQL): applied one after the other in the order given,
+** each with its own answer, as if each had its own transaction in that order. When
+** such a transaction fails, it is rolled back and its pushes run again one
+** transaction each, so a push the database refuses fails alone. Bodies pass json_guard's scan
 ** (shape {device_id, ops}, size of the tree) before a tree is built; an op that
 ** repeats a key anywhere is rejected.
 */
@@ -450,8 +449,9 @@ static cJSON *parse_push_body(const srv_config *cfg, const char *body, size_t le
 }
 
 /* One push request on its way through a (possibly shared) transaction: its parsed
-** body in, its answer out. */
-typedef struct push_job {
+** body in, its outcome out. */
+struct sync_push_job {
+  cJSON *root;          /* the body's tree (owned) */
   const cJSON *ops;
   const char *device_id;
   int64_t now_ms;
@@ -463,7 +463,8 @@ typedef struct push_job {
   int batch;            /* pushes in the first transaction tried for it */
   int retried;          /* that transaction failed: answered by one of its own */
   char err[512];
-} push_job;
+};
+typedef sync_push_job push_job;
 
 /* The op_ids and record keys the jobs' ops name (a hint for push_begin; one
 ** allocation, left empty when memory is short: the backend then reads them one by
@@ -530,26 +531,24 @@ static int apply_job(push_state *st, push_job *job) {
   return rc;
 }
 
-/* jobs[0..n) in one transaction of partition, in order. Any failure rolls the whole
-** transaction back; a batch of several is then run again one push per transaction,
-** so that the failing push fails alone and the others are answered as if it never
-** came (nothing of the failed transaction stayed). */
-static void run_batch(const srv_config *cfg, db_pool *pool, const char *partition, push_job **jobs,
-                      size_t n) {
-  push_state st = {cfg, db_pool_backend(pool), NULL, partition, NULL, 0, 0, 0, 0};
+/* Any failure rolls the whole transaction back; a batch of several is then run again
+** one push per transaction, so that the failing push fails alone and the others are
+** answered as if it never came (nothing of the failed transaction stayed). */
+void sync_push_apply(const srv_config *cfg, const db_backend *be, db_conn *conn, const char *partition,
+                     sync_push_job **jobs, size_t n) {
+  push_state st = {cfg, be, conn, partition, NULL, 0, 0, 0, 0};
   db_push_keys keys = {0};
   int rc, changed = 0;
   size_t done = 0;
   collect_keys(cfg, jobs, n, &keys);
-  st.conn = db_acquire(pool);
-  rc = st.be->push_begin(st.conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
+  rc = be->push_begin(conn, partition, keys.op_ids ? &keys : NULL, &st.seq);
   free(keys.op_ids);
   for (; rc == DB_OK && done < n; done++) {
     rc = apply_job(&st, jobs[done]);
     changed |= jobs[done]->applied > 0;
   }
   if (done > 0) {
-    int end = st.be->push_end(st.conn, partition, st.seq, changed, rc == DB_OK);
+    int end = be->push_end(conn, partition, st.seq, changed, rc == DB_OK);
     if (rc == DB_OK) rc = end;
   }
   for (size_t j = 0; j < n; j++) {
@@ -557,63 +556,70 @@ static void run_batch(const srv_config *cfg, db_pool *pool, const char *partitio
     job->rc = rc;
     job->batch = (int)n;
     job->oom = rc != DB_OK && st.oom && j + 1 == done;
-    if (rc != DB_OK && !job->oom) snprintf(job->err, sizeof job->err, "%s", st.be->errmsg(st.conn));
+    if (rc != DB_OK && !job->oom) snprintf(job->err, sizeof job->err, "%s", be->errmsg(conn));
   }
-  db_release(pool, st.conn);
   if (rc == DB_OK || n == 1) return;
   for (size_t j = 0; j < n; j++) {
     buf_free(&jobs[j]->res);
     jobs[j]->applied = jobs[j]->oom = 0;
-    run_batch(cfg, pool, partition, &jobs[j], 1);
+    sync_push_apply(cfg, be, conn, partition, &jobs[j], 1);
     jobs[j]->batch = (int)n;
     jobs[j]->retried = 1;
   }
 }
 
-/* At most this many pushes in one transaction (and at most --max-ops ops, unless
-** one push alone). */
-#define BATCH_MAX 64
-
-void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
-               size_t len, int64_t now_ms, sync_reply *out) {
+sync_push_job *sync_push_parse(const srv_config *cfg, const char *body, size_t len, int64_t now_ms,
+                               sync_reply *out) {
   memset(out, 0, sizeof *out);
   cJSON *root = parse_push_body(cfg, body, len, out);
-  if (!root) return;
-  push_job job = {0}, *self = &job;
-  job.ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
-  job.device_id = get_string(root, "device_id");
-  job.now_ms = now_ms;
-  job.nops = cJSON_GetArraySize(job.ops);
-  if (!db_pool_batches(pool)) {
-    run_batch(cfg, pool, partition, &self, 1);
-  } else {
-    db_batch_entry entry = {&job, (size_t)job.nops, 0, NULL}, *entries[BATCH_MAX];
-    push_job *jobs[BATCH_MAX];
-    if (db_batch_join(pool, partition, &entry)) {
-      size_t n = db_batch_take(pool, partition, &entry, entries, BATCH_MAX, (size_t)cfg->max_ops);
-      for (size_t i = 0; i < n; i++) jobs[i] = entries[i]->job;
-      run_batch(cfg, pool, partition, jobs, n);
-      db_batch_finish(pool, partition, entries, n);
-    }
-  }
-  out->ops = job.nops;
-  out->batch = job.batch;
-  out->retried = job.retried;
-  if (job.rc != DB_OK && job.oom) {
-    buf_free(&job.res);
+  if (!root) return NULL;
+  push_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    cJSON_Delete(root);
     sync_error_reply(out, 503, "the server ran out of memory for this request, nothing was applied: retry later");
-  } else if (job.rc != DB_OK) {
+    return NULL;
+  }
+  job->root = root;
+  job->ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
+  job->device_id = get_string(root, "device_id");
+  job->now_ms = now_ms;
+  job->nops = cJSON_GetArraySize(job->ops);
+  return job;
+}
+
+size_t sync_push_job_ops(const sync_push_job *job) { return (size_t)job->nops; }
+
+void sync_push_answer(sync_push_job *job, sync_reply *out) {
+  memset(out, 0, sizeof *out);
+  out->ops = job->nops;
+  out->batch = job->batch;
+  out->retried = job->retried;
+  if (job->rc != DB_OK && job->oom) {
+    buf_free(&job->res);
+    sync_error_reply(out, 503, "the server ran out of memory for this request, nothing was applied: retry later");
+  } else if (job->rc != DB_OK) {
     char why[600];
-    snprintf(why, sizeof why, "storage failed, nothing was applied: %s", job.err);
-    buf_free(&job.res);
+    snprintf(why, sizeof why, "storage failed, nothing was applied: %s", job->err);
+    buf_free(&job->res);
     sync_error_reply(out, 500, why);
   } else {
     out->status = 200;
-    out->body = buf_take(&job.res);
-    out->changed = job.applied > 0;
-    out->applied = job.applied;
+    out->body = buf_take(&job->res);
+    out->changed = job->applied > 0;
+    out->applied = job->applied;
   }
-  cJSON_Delete(root);
+  cJSON_Delete(job->root);
+  free(job);
+}
+
+void sync_push(const srv_config *cfg, db_pool *pool, const char *partition, const char *body,
+               size_t len, int64_t now_ms, sync_reply *out) {
+  push_job *job = sync_push_parse(cfg, body, len, now_ms, out);
+  if (!job) return;
+  db_conn *conn = db_acquire(pool);
+  sync_push_apply(cfg, db_pool_backend(pool), conn, partition, &job, 1);
+  db_release(pool, conn);
+  sync_push_answer(job, out);
 }
 
 /* ------------------------------------------------------------------ pull */

@@ -1,13 +1,20 @@
-// Pushes combined into one transaction (server/db.h, db_batch_*; PostgreSQL only, where
-// pushes to one partition that wait for each other are applied together by one
-// thread). Judged from the tests' own model, not from the server's word:
+// Pushes combined into one transaction (server/writers.h; PostgreSQL only, where pushes
+// to one partition that wait for each other are applied together by one writer thread,
+// their connections suspended meanwhile). Judged from the tests' own model, not from
+// the server's word:
 //   - concurrent pushes to one partition and to several at once: every op's answer is
 //     one a serial order of the pushes gives (each record's applied versions 1..n, each
 //     once; one winner per contested create; a shared op_id applied once, the others
 //     duplicate; conflicts answer a version and record that existed), and the pulled
 //     end state is exactly the applied ops', partition by partition;
 //   - a push that PostgreSQL refuses inside a batch fails alone, with nothing of it
-//     stored; the others of its batch are applied as if it never came.
+//     stored; the others of its batch are applied as if it never came;
+//   - pushes waiting for their partition hold no HTTP thread: with --threads 2, two
+//     dozen wait while the server still answers a pull and a push to another
+//     partition, and they are applied as one batch, each with its own answer;
+//   - a client that leaves while its push waits does not wedge the partition (its
+//     push is applied, its retry answered duplicate), and a server stopped while
+//     pushes wait applies and answers them before it exits.
 // Batches are made certain, not hoped for: a psql session holds the partitions' rows
 // locked while the pushes arrive, so the first push of each partition waits in
 // PostgreSQL and the others queue behind it in the server; the server's log line says
@@ -15,6 +22,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { startServer, client, tokenFor, op, uid, until } from './lib.mjs';
 
 const PSQL = '/usr/lib/postgresql/15/bin/psql';
@@ -56,6 +64,32 @@ async function pushFreshOk(srv, token, ops, device_id) {
   const r = await pushFresh(srv, token, ops, device_id);
   if (r.status !== 200) throw new Error(`push ${r.status}: ${r.body}`);
   return JSON.parse(r.body);
+}
+
+// A push on a connection of its own: `sent` once the request is written out, `answer`
+// when the answer is in (both settle; `answer` is observed, so a failure is not
+// reported as unhandled before the test awaits it).
+function pushSent(srv, token, ops, device_id) {
+  const body = JSON.stringify({ device_id, ops });
+  let sent;
+  const sentP = new Promise((res) => { sent = res; });
+  const answer = new Promise((res, rej) => {
+    const rq = http.request(`${srv.base}/sync/push`, { method: 'POST', agent: false, headers: {
+      authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+    (r) => { let text = ''; r.on('data', (d) => { text += d; }); r.on('end', () => res({ status: r.statusCode, body: text })); });
+    rq.on('error', rej);
+    rq.end(body, sent);
+  });
+  answer.catch(() => {});
+  return { ops, sent: sentP, answer };
+}
+
+// p, or an error after ms: what must be answered while pushes wait for a locked
+// partition (a server whose threads those pushes held would never answer).
+function within(what, p, ms = 10000) {
+  let timer;
+  const late = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`${what}: no answer in ${ms / 1000} s`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 const pushLines = (srv) => srv.logs.filter((l) => l.includes('"path":"/sync/push"')).map((l) => JSON.parse(l));
@@ -280,6 +314,135 @@ export function batchTests(backend) {
       for (let i = 0; i < 5 && !shared; i++) shared += await poisonedTry(srv, backend, db) ? 1 : 0;
       assert.ok(shared, 'in 5 tries the poisoned push never shared a batch');
     } finally { await srv.stop(); }
+  }]);
+
+  // A partition whose row a psql session holds, a push waiting for it in PostgreSQL
+  // (the plug) and more queued behind it in the server.
+  const lockedPartition = async (srv, db, prefix) => {
+    const sub = uid(prefix);
+    const token = tokenFor(sub);
+    const c = client(srv, token);
+    const model = partitionModel(`u:${sub}`);
+    const firstOps = [op('create', 'items', 'ctr', { k: 'ctr0' })];
+    model.pushes.push({ ops: firstOps, res: await c.push(firstOps) });
+    const lock = await holdPartitions(backend, db, [model.name]);
+    const plug = pushSent(srv, token, [op('create', 'items', 'plug', { k: 'plug' })], 'plug');
+    try { await lock.waiters(1); } catch (e) { await lock.release(); throw e; }
+    return { sub, token, c, model, lock, plug };
+  };
+
+  tests.push(['pushes_waiting_for_a_locked_partition_should_hold_no_http_thread_and_each_get_its_own_answer', async () => {
+    const db = backend.freshDb();
+    const srv = await startServer(db, ['--rate', '0', '--threads', '2']);
+    const N = 24, POISONED = 11;
+    try {
+      await client(srv, tokenFor(uid('init-'))).push([op('create', 'items', 'x', {})]);
+      backend.query(db, "ALTER TABLE syncore_records ADD CONSTRAINT test_no_poison"
+        + " CHECK (data IS NULL OR data NOT LIKE '%poison%')");
+      const { token, c, model, lock, plug } = await lockedPartition(srv, db, 'many-');
+      const shared = op('create', 'items', 'dup', { k: 'dup' });
+      const pushes = [];
+      let other;
+      try {
+        for (let i = 0; i < N; i++) {
+          const ops = i === POISONED
+            ? [op('create', 'items', 'poison-ok', { fine: true }), op('create', 'items', 'poison', { poison: true })]
+            : [op('create', 'items', `own-${i}`, { i }), op('create', 'items', 'contested', { i }),
+              op('update', 'items', 'ctr', { i }, 1), { ...shared }];
+          if (i % 5 === 0 && i !== POISONED) ops.push(op('create', 'bad collection', `r-${i}`, { i }));
+          pushes.push(pushSent(srv, token, ops, `dev${i}`));
+        }
+        await Promise.all(pushes.map((p) => p.sent));
+        // all of them wait, and both HTTP threads still serve: a pull of the locked
+        // partition, a push to another one (applied by another writer)
+        await within('a pull while pushes wait', c.pull());
+        other = await within('a push to another partition while pushes wait',
+          client(srv, tokenFor(uid('other-'))).push([op('create', 'items', 'o', { o: 1 })]));
+      } finally { await lock.release(); }
+      assert.equal(other.results[0].status, 'applied');
+      const plugged = await within('the plug\'s answer', plug.answer);
+      assert.equal(plugged.status, 200, plugged.body);
+      model.pushes.push({ ops: plug.ops, res: JSON.parse(plugged.body) });
+      const answers = await within('the answers of the pushes that waited', Promise.all(pushes.map((p) => p.answer)));
+      answers.forEach((a, i) => {
+        if (i === POISONED) {
+          assert.equal(a.status, 500, a.body);
+          assert.match(JSON.parse(a.body).error, /nothing was applied/);
+          return;
+        }
+        assert.equal(a.status, 200, a.body);
+        model.pushes.push({ ops: pushes[i].ops, res: JSON.parse(a.body) });
+      });
+      const { changes } = await c.pullAll();
+      assert.ok(!changes.some((ch) => ch.id.startsWith('poison')), 'the refused push left a record');
+      judge(model, changes);
+      // they were queued though two threads serve HTTP: the refused push's batch held
+      // more than two pushes, and was run again push by push
+      const bad = pushLines(srv).find((l) => l.partition === model.name && l.status === 500);
+      assert.ok(bad.retried && bad.batch > 2, JSON.stringify(bad));
+    } finally { await srv.stop(); }
+  }]);
+
+  tests.push(['a_client_gone_while_its_push_waits_should_not_wedge_the_partition', async () => {
+    const db = backend.freshDb();
+    const srv = await startServer(db, ['--rate', '0', '--threads', '2']);
+    try {
+      const { token, c, model, lock, plug } = await lockedPartition(srv, db, 'gone-');
+      const goneOps = [op('create', 'items', 'gone', { k: 'gone' })];
+      let after;
+      try {
+        // a client that sends its push and leaves before the answer
+        const body = JSON.stringify({ device_id: 'gone', ops: goneOps });
+        const sock = net.connect(srv.port, '127.0.0.1');
+        sock.on('error', () => {});
+        await new Promise((res) => sock.write(`POST /sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+          + `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`
+          + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, res));
+        await within('a pull while pushes wait', c.pull());   // the server read it meanwhile
+        sock.destroy();
+        after = pushSent(srv, token, [op('create', 'items', 'after', { k: 'after' })], 'after');
+        await after.sent;
+        await within('a pull while pushes wait', c.pull());
+      } finally { await lock.release(); }
+      assert.equal((await within('the plug\'s answer', plug.answer)).status, 200);
+      assert.equal((await within('the answer of the push after', after.answer)).status, 200);
+      const next = await c.push([op('create', 'items', 'next', { k: 'next' })]);
+      assert.equal(next.results[0].status, 'applied');
+      // the push of the client that left was applied all the same: its retry is a duplicate
+      const ids = new Set((await c.pullAll()).changes.map((ch) => ch.id));
+      for (const id of ['ctr', 'plug', 'gone', 'after', 'next']) assert.ok(ids.has(id), `${id} missing`);
+      const again = await c.push(goneOps, 'gone');
+      assert.equal(again.results[0].status, 'duplicate', JSON.stringify(again.results[0]));
+      // and its log line says so, and that its connection ended without the answer
+      const line = await until('the log line of the push whose client left', () => pushLines(srv)
+        .find((l) => l.partition === model.name && l.terminated !== undefined && l.applied === 1));
+      assert.equal(line.ops, 1);
+    } finally { await srv.stop(); }
+    assert.deepEqual(srv.exited(), { code: 0, sig: null });
+  }]);
+
+  tests.push(['a_server_stopped_while_pushes_wait_should_apply_and_answer_them_first', async () => {
+    const db = backend.freshDb();
+    const srv = await startServer(db, ['--rate', '0', '--threads', '2']);
+    let ids;
+    try {
+      const { token, c, lock, plug } = await lockedPartition(srv, db, 'stop-');
+      const pushes = [plug];
+      try {
+        for (let i = 0; i < 5; i++) pushes.push(pushSent(srv, token, [op('create', 'items', `w-${i}`, { i })], `dev${i}`));
+        await Promise.all(pushes.map((p) => p.sent));
+        await within('a pull while pushes wait', c.pull());
+        srv.child.kill('SIGTERM');
+        await until('the server stopping', () => srv.logs.some((l) => l.includes('"stopping"')));
+      } finally { await lock.release(); }
+      for (const a of await within('the answers of the pushes that waited', Promise.all(pushes.map((p) => p.answer))))
+        assert.equal(a.status, 200, a.body);
+      await until('the server exit', () => srv.exited());
+      assert.deepEqual(srv.exited(), { code: 0, sig: null });
+      const again = await startServer(db, ['--rate', '0']);
+      try { ids = new Set((await client(again, token).pullAll()).changes.map((ch) => ch.id)); } finally { await again.stop(); }
+    } finally { await srv.stop(); }
+    for (const id of ['ctr', 'plug', 'w-0', 'w-1', 'w-2', 'w-3', 'w-4']) assert.ok(ids.has(id), `${id} missing`);
   }]);
   return tests;
 }
