@@ -33,9 +33,29 @@ function wrk(url, token, extra = [], env = {}) {
 // the same run on PostgreSQL, for a before/after figure under the same load.
 const BASELINE = process.env.BENCH_BASELINE_BIN;
 
+// The push lines the server logged since `from` (a byte offset of its log): every push
+// must have applied all its ops (the workload is fresh creates; a push answered
+// otherwise measures something else), and how many pushes shared a transaction.
+function pushLog(logPath, from) {
+  const text = readFileSync(logPath, 'utf8');
+  let pushes = 0, ops = 0, applied = 0, batched = 0;
+  for (const line of text.slice(from).split('\n')) {
+    if (!line.includes('"path":"/sync/push"') || !line.includes('"status":200')) continue;
+    const l = JSON.parse(line);
+    pushes++;
+    ops += l.ops;
+    applied += l.applied;
+    batched += l.batch || 1;
+  }
+  if (applied !== ops) throw new Error(`${pushes} pushes applied ${applied} of their ${ops} ops: not fresh creates`);
+  return { end: text.length, perTransaction: pushes ? batched / pushes : 0 };
+}
+
 async function measure(name, dbUrl, bin) {
   const dir = tmp('syncore-bench-');
-  const srv = await startServer(dbUrl, ['--rate', '0', '--threads', '4', '--static', dir], { logToFile: true, bin });
+  const logDir = tmp('syncore-bench-log-');
+  const logPath = join(logDir, 'server.log');
+  const srv = await startServer(dbUrl, ['--rate', '0', '--threads', '4', '--static', dir], { logToFile: true, bin, dir: logDir });
   try {
     const token = tokenFor('bench');
     const c = client(srv, token);
@@ -58,15 +78,20 @@ async function measure(name, dbUrl, bin) {
     writeFileSync(join(dir, 'same-size.json'), 'x'.repeat(sample.length));
     const staticR = wrk(`${srv.base}/same-size.json`);
     const pull = wrk(pullUrl, token);
+    let log = pushLog(logPath, 0);
     const push = wrk(`${srv.base}/sync/push`, token, ['-s', join(ROOT, 'bench/server/push.lua')]);
+    log = pushLog(logPath, log.end);
+    push.perTransaction = log.perTransaction;
     const tokensFile = join(dir, 'tokens.txt');
     writeFileSync(tokensFile, Array.from({ length: PARTITIONS }, (_, i) => tokenFor(`bench-p${i}`)).join('\n') + '\n');
     const pushMany = wrk(`${srv.base}/sync/push`, token, ['-s', join(ROOT, 'bench/server/push.lua')],
       { BENCH_TOKENS: tokensFile });
+    pushMany.perTransaction = pushLog(logPath, log.end).perTransaction;
     return { name, bytes: sample.length, staticR, pull, push, pushMany, latency: { p10: lat[10], p50: lat[50] } };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(logDir, { recursive: true, force: true });
   }
 }
 
@@ -109,8 +134,10 @@ if (results.length >= 2) {
   lines.push('', `PostgreSQL / SQLite push throughput: ${(pg.push.rps / sq.push.rps).toFixed(2)} to one partition,`,
     `${(pg.pushMany.rps / sq.pushMany.rps).toFixed(2)} to ${PARTITIONS} partitions. A PostgreSQL transaction costs two round trips`,
     '(one pipeline for BEGIN, the partition lock and the op_ids and records named, one for the',
-    'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c), and pushes to one partition',
-    'that wait for each other share one (server/sync.c, run_batch).');
+    'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c); the pushes to a partition that',
+    'arrive while its transaction runs wait without a thread (their connections suspended) and the next',
+    'transaction applies them together (server/writers.c). Pushes per PostgreSQL transaction, mean over the',
+    `pushes: ${results.slice(1).map((r) => `${r.name} ${r.push.perTransaction.toFixed(1)} to one partition, ${r.pushMany.perTransaction.toFixed(1)} to ${PARTITIONS}`).join('; ')}.`);
   lines.push('', 'One client pushing one request at a time (no lock waits), p50 / p10 per push of ' + OPS + ' creates:',
     results.map((r) => `${r.name} ${r.latency.p50.toFixed(2)} / ${r.latency.p10.toFixed(2)} ms`).join('; ') + '.');
   if (base) lines.push('', `Against the baseline build (\`BENCH_BASELINE_BIN\`, ${process.env.BENCH_BASELINE_NAME || 'another build'}),`,

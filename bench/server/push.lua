@@ -3,13 +3,17 @@
 -- token a line) the requests take the tokens in turn: pushes to many partitions.
 local counter = 0
 local ops = tonumber(os.getenv("BENCH_OPS") or "10")
-local tid = 0
+local threads = 0
 local tokens = {}
+-- setup runs in wrk's main Lua state; thread:set makes `tid` a global of that thread's
+-- own state (a chunk-level local would shadow it there, every thread then being 0 and
+-- drawing the same math.random sequence: the same requests twice).
 function setup(thread)
-  tid = tid + 1
-  thread:set("tid", tid)
+  threads = threads + 1
+  thread:set("tid", threads)
 end
 function init(args)
+  math.randomseed(tid * 7919 + os.time())
   local path = os.getenv("BENCH_TOKENS")
   if path and path ~= "" then
     for line in io.lines(path) do tokens[#tokens + 1] = line end
@@ -22,7 +26,7 @@ function request()
   local hlc = string.format("%015d-00000-bench", now * 1000)
   local parts = {}
   for k = 1, ops do
-    local id = string.format("t%s-%d-%d-%d", tostring(tid), counter, k, math.random(1, 1e9))
+    local id = string.format("t%d-%d-%d-%d", tid, counter, k, math.random(1, 1e9))
     parts[k] = string.format('{"op_id":"%s","collection":"items","id":"%s","kind":"create","base_version":0,' ..
       '"data":{"name":"item %d","qty":%d,"tags":["a","b"]},"updated_at":"%s","hlc":"%s"}', id, id, k, counter, ts, hlc)
   end
