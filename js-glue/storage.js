@@ -14,6 +14,9 @@
 //                                    core may be a promise of it: the store is read while the module loads
 //   db.backend                       the backend the store lives on
 //   await db.call(method, input)     → the core's result, durable when resolved
+//   await db.callPipelined(m, input, since) → { value, durable, generation }: resolved once the
+//                                    commit is issued; durable settles when it is saved; a step
+//                                    whose previous one (since = its generation) was undone fails
 //   db.read(method, input)           synchronous call on the image as this context last saw it
 //                                    (for reads; anything it dirtied is persisted in the background);
 //                                    on a lazy store it fails (SC_BUSY/SC_STORAGE) where it would
@@ -89,6 +92,8 @@ class Storage {
     this.path = `${backend}:${name}:${++imageCount}`;   // the VFS image; unique per Storage
     this.txId = 0, this.refs = 0;
     this.heardTxId = 0;            // the newest txId another context announced
+    this.inflight = null;          // { done } a pipelined call's commit not yet settled (run)
+    this.saveFailure = null;       // { err, generation } the last pipelined save that failed
     this.lease = null;             // the write lock while this context holds it (writeLock)
     this.cacheBytes = CACHE_BYTES; // a lazy image's page cache (fetchInto, attempt trim to it)
     this.writesQueued = 0;
@@ -210,14 +215,29 @@ class Storage {
 
   // Run fn() (the core's work) on a fresh image and persist what it dirtied.
   // Resolves with fn's value once durable; fn's own error is rethrown after persisting.
-  run(fn, { write = true, changedOf = null } = {}) {
+  // pipelined (a sync round's steps, syncore.js): resolves with { value, durable } once the
+  // commit is issued, so the caller can fetch and hand over the next page while IndexedDB
+  // writes this one; durable settles when it is saved. At most one commit is in flight: the
+  // next call settles it before issuing its own (settle), and every other call settles it
+  // before it starts, so only consecutive pipelined calls ever see an image ahead of storage.
+  // `since` (pipelined): the generation the caller's previous step returned; if the image
+  // was reloaded since (that step's save failed, or storage replaced the image), the step
+  // would run on a state its input does not follow from: it fails instead.
+  run(fn, { write = true, changedOf = null, pipelined = false, since } = {}) {
     const locked = write && this.shared && typeof navigator !== 'undefined' && !!navigator.locks;
     if (locked) this.writesQueued++;
     return this.serialize(async () => {
       try {
-        if (!locked) return await this.attempt(fn, changedOf, false);
-        await this.writeLock();
-        return await this.attempt(fn, changedOf, true);
+        if (!pipelined || this.lazy) {
+          await this.settle();
+          if (pipelined) this.checkSince(since);
+          const value = locked ? (await this.writeLock(), await this.attempt(fn, changedOf, true))
+            : await this.attempt(fn, changedOf, false);
+          return pipelined ? { value, durable: Promise.resolve(), generation: this.generation } : value;
+        }
+        this.checkSince(since);
+        if (locked) await this.writeLock();
+        return await this.attempt(fn, changedOf, locked, true);
       } finally {
         if (this.lazy) this.core.trim(this.pImage, this.cacheBytes);   // the page cache, between calls
         if (locked) {
@@ -227,6 +247,25 @@ class Storage {
         }
       }
     });
+  }
+
+  // (inside the queue) Wait for the commit a pipelined call left in flight. Saved: the
+  // checkpoint it may call for is scheduled. Failed: the image, ahead of storage, is
+  // reloaded, and the failure is returned (the pipelined call that ran on top of it fails
+  // with it; any other call runs on the reloaded image as usual).
+  async settle() {
+    const flight = this.inflight;
+    if (!flight) return null;
+    this.inflight = null;
+    try {
+      await flight.done;
+    } catch (err) {
+      try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; }
+      this.saveFailure = { err, generation: this.generation };
+      return err;
+    }
+    await this.scheduleFold();
+    return null;
   }
 
   // The store's Web Lock ('syncore:<name>'), kept between writes that follow each other:
@@ -250,14 +289,18 @@ class Storage {
     if (this.lease) { this.lease.release(); this.lease = null; }
   }
 
-  async attempt(fn, changedOf, locked) {
+  async attempt(fn, changedOf, locked, pipelined = false) {
     const core = this.core;
     this.checkUsable();
     for (let tries = 0; ; tries++) {
       // Under the lock, the stored state is read first only when another context announced
       // a newer commit (or cannot announce one): otherwise the image is run on as it is, and
       // the compare-and-swap of the commit catches a commit not heard of (discard, re-run).
-      if (tries > 0 || (locked && (!this.channel || this.heardTxId > this.txId))) await this.refresh();
+      if (tries > 0 || (locked && (!this.channel || this.heardTxId > this.txId))) {
+        const failed = await this.settle();
+        if (failed && pipelined) throw this.saveError(failed);
+        await this.refresh();
+      }
       let value, error = null;
       try { value = await fn(); } catch (err) { error = err; }
       const fetchError = this.lazy ? core.takeFetchError() : null;
@@ -270,22 +313,66 @@ class Storage {
       if (core.lockLevel(this.pImage) !== 0) {
         throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
       }
-      if (core.dirtyCount(this.pImage) === 0) { if (error) throw error; return value; }
+      if (core.dirtyCount(this.pImage) === 0) {
+        if (error) throw error;
+        if (!pipelined) return value;
+        // Nothing of its own to save, but it ran on the commit in flight (if any).
+        const flight = this.inflight;
+        return { value, durable: flight ? flight.done.then(() => undefined, (err) => { throw this.saveError(err); }) : Promise.resolve(),
+          generation: this.generation };
+      }
       const wants = this.persister.wants;
       const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
+      if (pipelined) {
+        // This call ran on the image of the commit in flight: that one must be saved first.
+        // If it failed, the image was reloaded without it and this call's work is void.
+        const failed = await this.settle();
+        if (failed) throw this.saveError(failed);
+        if (!error) {
+          const base = this.txId, size = core.imageSize(this.pImage);
+          const done = this.persister.commit(base, size, changes, core.chunkSize).then((txId) => {
+            this.txId = txId;
+            if (this.channel) this.channel.postMessage({ txId, changed: changedOf ? changedOf(value) : null });
+            return txId;
+          });
+          this.inflight = { done };
+          // Settled by the next call, or here once saved (a checkpoint it calls for; a failure's reload).
+          done.then(() => this.serialize(() => this.settle()), () => this.serialize(() => this.settle())).catch(() => {});
+          return { value, durable: done.then(() => undefined, (err) => { throw this.saveError(err); }), generation: this.generation };
+        }
+      }
       try {
         this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize);
       } catch (err) {
         try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
         if (err.conflict && tries < 3) continue;
-        throw err instanceof SyncoreError ? err : storageError(`syncore: cannot save "${this.name}"`, err);
+        throw this.saveError(err);
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
       await this.scheduleFold();
       if (error) throw error;
-      return value;
+      return pipelined ? { value, durable: Promise.resolve(), generation: this.generation } : value;
     }
+  }
+
+  // (pipelined) Refuse a step whose previous step's image is gone: its save failed (that
+  // failure), or the image was reloaded for another reason (a conflict: start again).
+  checkSince(since) {
+    if (since === undefined || since === this.generation) return;
+    const f = this.saveFailure;
+    if (f && f.generation === this.generation) throw this.saveError(f.err);
+    const err = storageError(`syncore: "${this.name}" was reloaded during the sync round`);
+    err.conflict = true;
+    throw err;
+  }
+
+  // A failed save as the caller sees it; `conflict` (another context saved first) kept, so a
+  // sync round can start again from what is stored.
+  saveError(err) {
+    const out = err instanceof SyncoreError ? err : storageError(`syncore: cannot save "${this.name}"`, err);
+    if (err.conflict) out.conflict = true;
+    return out;
   }
 
   // After a commit: a log the persister wants folded 'now' is checkpointed at once; one it
@@ -330,7 +417,8 @@ class Storage {
     const key = `${this.backend}:${this.name}`;
     if (openStorages.get(key) === this.entry) openStorages.delete(key);
     clearTimeout(this.foldTimer);
-    await this.queue;
+    await this.serialize(() => this.settle()).catch(() => {});
+    clearTimeout(this.foldTimer);
     clearTimeout(this.leaseTimer);
     this.dropLease();
     if (this.persister.foldDue && !this.broken) {
@@ -422,6 +510,13 @@ class Database {
   call(method, input) {
     return this.storage.run(() => this.invoke(method, input),
       { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null });
+  }
+
+  // The same, resolving once the commit is issued: { value, durable, generation } (storage.run
+  // pipelined); since: the generation the previous step of the same sequence returned.
+  callPipelined(method, input, since) {
+    return this.storage.run(() => this.invoke(method, input),
+      { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null, pipelined: true, since });
   }
 
   read(method, input) {

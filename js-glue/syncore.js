@@ -317,35 +317,48 @@ class Store {
   }
 
   // The round is the core's (syncStep, wasm/src/round.c): it names each request, this
-  // loop makes it through the transport and hands back the answer or the failure.
+  // loop makes it through the transport and hands back the answer or the failure. Steps are
+  // pipelined (storage.js run): the next page is fetched and applied while IndexedDB saves
+  // the one before; what a step announces is emitted once it is saved. A step whose save
+  // lost to another context's commit (a write between two pages) starts the round again
+  // from what is stored: the page it carried is pulled again.
   async _runSync(force) {
-    let step;
-    try {
-      step = await this._db.call('syncStep', { start: { force, batchSize: this._sync.batchSize, pullLimit: PULL_LIMIT } });
-      let ahead = null;   // the next page, fetched while the core applies this one
-      for (;;) {
-        this._emitStep(step);
-        if (!step.request || this._closed) break;
-        const { request } = step;
-        const answer = ahead && request.kind === 'pull' && JSON.stringify(request.query) === ahead.query
-          ? await ahead.answer : await this._send(request);
-        ahead = null;
-        const cursor = request.kind === 'pull' && answer.status === 200 ? nextCursor(answer.body) : null;
-        if (cursor !== null) {
-          // The round most likely asks for the page after this one next (same query, this
-          // page's cursor); if it asks anything else, this answer is dropped. A pull changes
-          // nothing, and the core still checks whatever it is handed.
-          const query = { ...request.query, cursor };
-          ahead = { query: JSON.stringify(query), answer: this._send({ kind: 'pull', query }) };
+    for (let restart = 0; ; restart++) {
+      let step = null, saved = Promise.resolve(), since;
+      try {
+        const call = async (input) => {
+          const { value, durable, generation } = await this._db.callPipelined('syncStep', input, since);
+          since = generation;
+          saved = saved.then(() => durable).then(() => this._emitStep(value));
+          return value;
+        };
+        step = await call({ start: { force, batchSize: this._sync.batchSize, pullLimit: PULL_LIMIT } });
+        let ahead = null;   // the next page, fetched while the core applies this one
+        while (step.request && !this._closed) {
+          const { request } = step;
+          const answer = ahead && request.kind === 'pull' && JSON.stringify(request.query) === ahead.query
+            ? await ahead.answer : await this._send(request);
+          ahead = null;
+          const cursor = request.kind === 'pull' && answer.status === 200 ? nextCursor(answer.body) : null;
+          if (cursor !== null) {
+            // The round most likely asks for the page after this one next (same query, this
+            // page's cursor); if it asks anything else, this answer is dropped. A pull changes
+            // nothing, and the core still checks whatever it is handed.
+            const query = { ...request.query, cursor };
+            ahead = { query: JSON.stringify(query), answer: this._send({ kind: 'pull', query }) };
+          }
+          step = await call({ answer });
         }
-        step = await this._db.call('syncStep', { answer });
+        await saved;
+      } catch (e) {
+        saved.catch(() => {});
+        if (this._closed) return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: e.message };
+        if (e.conflict && restart < 2) continue;
+        try { step = await this._db.call('syncStep', { end: { error: e.message } }); } catch { step = null; }
+        return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, ...(step && step.result), error: e.message };
       }
-    } catch (e) {
-      if (this._closed) return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: e.message };
-      try { step = await this._db.call('syncStep', { end: { error: e.message } }); } catch { step = null; }
-      return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, ...(step && step.result), error: e.message };
+      return step.result || { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: 'store closed during sync' };
     }
-    return step.result || { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: 'store closed during sync' };
   }
 
   // One request through the transport: the answer {status: 200, body} or the failure.

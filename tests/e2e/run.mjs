@@ -621,6 +621,42 @@ test('back-to-back writes keep the write lock a moment; another context still ge
   equal(await integrity(p2, 'lease'), 'ok', 'integrity_check');
 });
 
+test('a write from another context between two pages of a sync round is kept; the round starts again and completes', async () => {
+  const browser = await launchBrowser(profile());
+  const [p1, p2] = [await harness(browser), await harness(browser)];
+  // Page 1 syncs three pages; the second is held until page 2 has written.
+  await p1.evaluate(async () => {
+    const { openStore } = await import('/js-glue/syncore.js');
+    window.cursors = [];
+    window.gate = new Promise((resolve) => { window.openGate = resolve; });
+    const pages = { '': ['a', 'c1'], c1: ['b', 'c2'], c2: ['c', null] };
+    const transport = {
+      async pull({ cursor }) {
+        window.cursors.push(cursor || '');
+        if (cursor === 'c1') await window.gate;
+        const [id, next] = pages[cursor || ''];
+        return { server_time: new Date().toISOString(), cursor: next || 'c3', has_more: !!next, remaining: next ? 1 : 0,
+          changes: [{ collection: 'notes', id, version: 1, data: { text: id }, updated_at: new Date().toISOString(), deleted_at: null,
+            hlc: `${String(Date.now()).padStart(15, '0')}-00000-other`, device_id: 'other' }] };
+      },
+      async push() { throw Object.assign(new Error('offline (test)'), { status: 0 }); },
+    };
+    window.store = await openStore({ name: 'pipe', storage: 'idb', collections: { notes: {} }, sync: { auto: false },
+      remote: { url: 'http://127.0.0.1:1/unused', transport } });
+    window.round = window.store.sync();
+  });
+  await until(() => p1.evaluate(() => window.cursors.includes('c1')), 10000, 'page 1 asking for its second page');
+  // Page 2 writes without announcing it: page 1 learns of it only when its next save loses the CAS.
+  await p2.evaluate(() => H.open('pipe', 'idb', { collections: { notes: {} } }));
+  await p2.evaluate(() => H.mute('pipe'));
+  await p2.evaluate(() => H.call('pipe', 'put', { collection: 'notes', record: { id: 'p2', text: 'from page 2' } }));
+  const r = await p1.evaluate(async () => { window.openGate(); return window.round; });
+  equal(r.error, 'offline (test)', 'the round pulls to the end; only the push of page 2\'s op fails (offline here)');
+  equal(await p1.evaluate(() => window.cursors.filter((c) => c === 'c1').length), 2, 'the second page asked for again (the round started over)');
+  equal(await p1.evaluate(async () => (await window.store.list('notes')).map((n) => n.id)), ['a', 'b', 'c', 'p2'], 'every page and page 2\'s write');
+  equal(await p1.evaluate(async () => (await window.store.outbox()).map((o) => o.recordId)), ['p2'], 'page 2\'s op queued');
+});
+
 // ---------------------------------------------------------------- runner
 
 const filter = argv[0] || '';

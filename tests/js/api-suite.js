@@ -288,6 +288,6 @@ export async function runApiSuite(lib, { storage, prefix }) {
     await s.close();
   });
 
-  await runSyncSuite({ open, test, collections: COLLECTIONS });
+  await runSyncSuite({ open, test, collections: COLLECTIONS, storage });
   return results;
 }

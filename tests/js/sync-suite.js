@@ -4,7 +4,7 @@
 // shapes, impossible times, lost answers, a stream that reconnects on every edge. Run by
 // api-suite.js in every context and over every backend; tests/js/sync-e2e.mjs covers
 // the same findings against the real server.
-// runSyncSuite({ open, test, collections }) adds its results through test().
+// runSyncSuite({ open, test, collections, storage }) adds its results through test().
 
 import { check, same, until, scriptedRemote, remoteChange } from './suite-kit.js';
 
@@ -13,7 +13,7 @@ const lostAnswer = (body, apply) => {
   throw Object.assign(new Error('network error on /push: the answer was lost'), { status: 0, retryAfter: 0 });
 };
 
-export async function runSyncSuite({ open, test, collections }) {
+export async function runSyncSuite({ open, test, collections, storage }) {
   const withRemote = (remote, extra = {}) => open({ remote: { url: 'http://127.0.0.1:1/unused', transport: remote.transport }, ...extra });
   const state = async (s, coll) => JSON.stringify([await s.list(coll, { includeDeleted: true }), await s.outbox(), await s.conflicts()]);
 
@@ -69,6 +69,43 @@ export async function runSyncSuite({ open, test, collections }) {
     same(remote.cursors[5], 'c3', 'the retry asks from the stored cursor, not the page fetched ahead');
     same((await s.list('flocks')).map((x) => x.id).sort(), ['a', 'b', 'c', 'retry'], 'nothing of the page fetched ahead was applied');
     await s.close();
+  });
+
+  // A round's pages are pipelined (storage.js run): page n+1 is applied while IndexedDB
+  // saves page n. A save that fails must take every page applied on top of it with it.
+  if (storage === 'idb') await test('a page whose save fails ends the round; nothing applied after it is kept; the next sync resumes', async () => {
+    const cursors = [], pages = { '': ['a', 'c1'], c1: ['b', 'c2'], c2: ['c', 'c3'], c3: ['d', null] };
+    const transport = {
+      async pull({ cursor }) {
+        cursors.push(cursor || '');
+        const [id, next] = pages[cursor || ''];
+        return { server_time: new Date().toISOString(), changes: [remoteChange('flocks', id, 1, { name: id })],
+          cursor: next || 'c4', has_more: !!next, remaining: next ? 1 : 0 };
+      },
+      async push() { throw Object.assign(new Error('offline (test)'), { status: 0 }); },
+    };
+    const s = await open({ remote: { url: 'http://127.0.0.1:1/unused', transport } });
+    const put = IDBObjectStore.prototype.put;
+    let logPuts = 0;
+    IDBObjectStore.prototype.put = function (...args) {   // the third commit of the round fails
+      if (this.name === 'log' && ++logPuts === 3) throw new DOMException('disk full (injected)', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+    let r;
+    try { r = await s.sync(); } finally { IDBObjectStore.prototype.put = put; }
+    check(r.error && /quota/.test(r.error), `the round fails with the save: ${JSON.stringify(r)}`);
+    const kept = (await s.list('flocks')).map((x) => x.id);
+    check(kept.length < 4, `not every page was kept: ${kept}`);
+    same(kept, ['a', 'b', 'c', 'd'].slice(0, kept.length), 'a prefix of the pages, in order');
+    const from = cursors.length;
+    r = await s.sync();
+    same(r.error, undefined, 'the next sync');
+    same(cursors[from], ['', 'c1', 'c2', 'c3'][kept.length], 'it asks from the cursor saved with the last kept page');
+    same((await s.list('flocks')).map((x) => x.id), ['a', 'b', 'c', 'd'], 'every page, once');
+    await s.close();
+    const again = await open();
+    same((await again.list('flocks')).map((x) => x.id), ['a', 'b', 'c', 'd'], 'the same after reopening');
+    await again.close();
   });
 
   await test('a pulled page with an impossible time fails whole: nothing changes, the cursor stays, the next sync retries', async () => {
@@ -185,10 +222,11 @@ export async function runSyncSuite({ open, test, collections }) {
     await s.sync();
     remote.answerPush = null;
     remote.pulls.push([remoteChange('pets', 'srv-1', 2, { name: 'Max' })]);   // renamed elsewhere
-    const seen = [];
-    s.on('change', () => { s.list('pets').then((l) => seen.push(l.map((p) => p.id))); });
+    const seen = [], reads = [];
+    s.on('change', () => { reads.push(s.list('pets').then((l) => seen.push(l.map((p) => p.id)))); });
     const r = await s.sync();
     same([r.conflicts, r.error], [0, undefined], 'a clean round');
+    await Promise.all(reads);   // what each change event's read saw
     check(seen.length > 0 && seen.every((ids) => ids.length === 1), `the pet never shows twice: ${JSON.stringify(seen)}`);
     same(await s.list('pets'), [{ id: 'srv-1', name: 'Max' }], 'one pet, real id, the newer name');
     same(await s.get('pets', pet.id), { id: 'srv-1', name: 'Max' }, 'the temp id reaches the real record');

@@ -77,6 +77,8 @@ export function makeApi(report = () => {}) {
     setCache(name, bytes) { db(name).storage.cacheBytes = bytes; },
     // Stop hearing other contexts' commit broadcasts (to make this context fall behind).
     deafen(name) { db(name).storage.channel.onmessage = null; },
+    // Stop announcing this context's commits (others then only learn of them by their CAS).
+    mute(name) { db(name).storage.channel.postMessage = () => {}; },
     // What the IndexedDB of a store holds: meta, the log's txIds, the number of chunks.
     idbState: (name) => rawIdb(`syncore:${name}`, async (idb) => {
       const tx = idb.transaction(['meta', 'groups', 'log'], 'readonly');
