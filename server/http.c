@@ -306,6 +306,7 @@ static enum MHD_Result route_push(struct MHD_Connection *conn, req *r, int64_t n
   }
   r->push.job = sync_push_parse(cfg, body, r->body.len, now_ms, &reply);
   if (!r->push.job) return answer_push(conn, r, &reply);
+  r->push.bytes = r->body.len;
   buf_free(&r->body);   /* the job holds the tree */
   r->push.done = on_push_done;
   r->push.ctx = r;

@@ -11,7 +11,13 @@
 **      done — after reading its `next`: done may free the entry — and puts the part
 **      back at the end of the ready list if more came meanwhile (partitions take
 **      turns when writers are fewer than busy partitions).
-**   4. Once `stopping` is set (under mu) nothing is queued any more (a push then
+**   4. `queued_bytes` is the sum of e->bytes over the entries queued or being
+**      applied; an entry that would take it past `budget` is not queued (unless
+**      nothing is: any one push fits), it runs in its caller's thread — possibly
+**      before pushes of its partition queued earlier, which is one of the serial
+**      orders concurrent pushes may take (a client sends its next push only once
+**      it has the answer to the last).
+**   5. Once `stopping` is set (under mu) nothing is queued any more (a push then
 **      runs in its caller's thread, on a connection of the pool); writers exit when
 **      the ready list is empty, which then stays so.
 ** What a batch does to the database, and how a failing one is split, is
@@ -46,6 +52,7 @@ struct writers {
   pthread_cond_t cv;
   part *buckets[BUCKETS];
   part *ready_head, *ready_tail;
+  size_t queued_bytes, budget;
   int stopping;
   unsigned n, started;
   pthread_t *threads;
@@ -115,9 +122,12 @@ static void *writer_main(void *arg) {
     size_t n = take_batch(w, p, batch);
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < n; i++) jobs[i] = batch[i]->job;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += batch[i]->bytes;
     sync_push_apply(w->cfg, w->be, conn, p->partition, jobs, n);
     for (size_t i = 0; i < n; i++) batch[i]->done(batch[i]);
     pthread_mutex_lock(&w->mu);
+    w->queued_bytes -= bytes;
     p->busy = 0;
     if (p->head) ready_push(w, p);
     else part_drop(w, p);
@@ -129,7 +139,7 @@ static void *writer_main(void *arg) {
 void writers_submit(writers *w, const char *partition, writers_entry *e) {
   e->next = NULL;
   pthread_mutex_lock(&w->mu);
-  if (w->stopping) {
+  if (w->stopping || (w->queued_bytes > 0 && w->queued_bytes + e->bytes > w->budget)) {
     pthread_mutex_unlock(&w->mu);
     db_conn *conn = db_acquire(w->pool);
     sync_push_apply(w->cfg, w->be, conn, partition, &e->job, 1);
@@ -149,6 +159,7 @@ void writers_submit(writers *w, const char *partition, writers_entry *e) {
   }
   if (p->tail) p->tail->next = e; else p->head = e;
   p->tail = e;
+  w->queued_bytes += e->bytes;
   if (!p->busy && !p->ready) ready_push(w, p);
   pthread_mutex_unlock(&w->mu);
 }
@@ -160,6 +171,7 @@ writers *writers_start(const srv_config *cfg, db_pool *pool, unsigned n, char *z
   w->pool = pool;
   w->be = db_pool_backend(pool);
   w->n = n ? n : 1;
+  w->budget = cfg->max_body * w->n;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   w->threads = calloc(w->n, sizeof *w->threads);

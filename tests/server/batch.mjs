@@ -12,6 +12,8 @@
 //   - pushes waiting for their partition hold no HTTP thread: with --threads 2, two
 //     dozen wait while the server still answers a pull and a push to another
 //     partition, and they are applied as one batch, each with its own answer;
+//   - the bodies of queued pushes stay within --max-body × --threads bytes (beyond it
+//     a push is applied by its own thread, which waits meanwhile);
 //   - a client that leaves while its push waits does not wedge the partition (its
 //     push is applied, its retry answered duplicate), and a server stopped while
 //     pushes wait applies and answers them before it exits.
@@ -380,6 +382,36 @@ export function batchTests(backend) {
       // more than two pushes, and was run again push by push
       const bad = pushLines(srv).find((l) => l.partition === model.name && l.status === 500);
       assert.ok(bad.retried && bad.batch > 2, JSON.stringify(bad));
+    } finally { await srv.stop(); }
+  }]);
+
+  tests.push(['queued_pushes_should_stay_within_their_byte_budget_the_rest_applied_by_their_own_thread', async () => {
+    // --max-body 4096 and --threads 1: a budget of 4096 bytes of queued bodies, two of
+    // these pushes of about 1.5 KB beside the plug; the third is applied by the HTTP
+    // thread itself (which waits for the lock meanwhile, as pushes did before writers)
+    const db = backend.freshDb();
+    const srv = await startServer(db, ['--rate', '0', '--threads', '1', '--max-body', '4096']);
+    const N = 8;
+    try {
+      const { token, c, model, lock, plug } = await lockedPartition(srv, db, 'budget-');
+      const pushes = [];
+      try {
+        for (let i = 0; i < N; i++) {
+          pushes.push(pushSent(srv, token, [op('create', 'items', `b-${i}`, { i, pad: 'x'.repeat(1200) }),
+            op('update', 'items', 'ctr', { i }, 1)], `dev${i}`));
+        }
+        await Promise.all(pushes.map((p) => p.sent));
+      } finally { await lock.release(); }
+      const plugged = await within('the plug\'s answer', plug.answer);
+      model.pushes.push({ ops: plug.ops, res: JSON.parse(plugged.body) });
+      const answers = await within('the answers of the pushes that waited', Promise.all(pushes.map((p) => p.answer)));
+      answers.forEach((a, i) => {
+        assert.equal(a.status, 200, a.body);
+        model.pushes.push({ ops: pushes[i].ops, res: JSON.parse(a.body) });
+      });
+      judge(model, (await c.pullAll()).changes);
+      const batches = pushLines(srv).filter((l) => l.partition === model.name).map((l) => l.batch || 1);
+      assert.ok(Math.max(...batches) <= 2, `a batch beyond the budget: ${batches}`);
     } finally { await srv.stop(); }
   }]);
 
