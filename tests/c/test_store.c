@@ -2,6 +2,7 @@
 ** validation of inputs, and atomicity of failing calls. */
 #include "sc_testkit.h"
 #include "sqlite3.h"
+#include "store.h"
 
 static const char *CFG =
   "{\"name\":\"t\",\"deviceId\":\"d1\",\"collections\":{"
@@ -281,6 +282,50 @@ static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(
   unlink(path);
 }
 
+/* store_rec_save updates a loaded record where its row is (same rowid: the (coll, id)
+** index untouched) and, if the row went meanwhile, writes it anew. */
+static void row_in(sc_store *st, const char *sql, const char *id, long long *out, int n) {
+  sqlite3_stmt *stmt = NULL;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(st->db));
+  sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  for (int i = 0; i < n; i++) out[i] = sqlite3_column_int64(stmt, i);
+  sqlite3_finalize(stmt);
+}
+
+static void a_loaded_record_should_be_updated_in_place_and_written_anew_if_its_row_went(void **state) {
+  char path[] = "/tmp/sc_test_inplaceXXXXXX";
+  temp_file(path);
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"deviceId\":\"dA\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
+  sc_store *a = tk_open_at(*state, cfg);
+  cJSON_Delete(tk_call(a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
+  cJSON_Delete(tk_call(a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"q\",\"v\":0}}"));   /* after r: a re-insert of r moves it */
+  static const char *ROW = "SELECT rowid, json_extract(data, '$.v') FROM records WHERE id=?";
+  long long before[2], after[2];
+  row_in(a, ROW, "r", before, 2);
+  sc_rec rec;
+  memset(&rec, 0, sizeof rec);
+  assert_int_equal(store_rec_load(a, "a", "r", &rec), SC_OK);
+  assert_true(rec.exists);
+  cJSON_ReplaceItemInObject(rec.data, "v", cJSON_CreateNumber(2));
+  assert_int_equal(store_rec_save(a, "a", &rec), SC_OK);
+  row_in(a, ROW, "r", after, 2);
+  assert_int_equal(after[0], before[0]);   /* the same row */
+  assert_int_equal(after[1], 2);
+  assert_int_equal(store_rec_remove(a, "a", "r"), SC_OK);
+  cJSON_ReplaceItemInObject(rec.data, "v", cJSON_CreateNumber(3));
+  assert_int_equal(store_rec_save(a, "a", &rec), SC_OK);   /* rec.exists is stale now */
+  row_in(a, ROW, "r", after, 2);
+  assert_int_equal(after[1], 3);
+  store_rec_free(&rec);
+  cJSON *g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"r\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 3);
+  cJSON_Delete(g);
+  assert_int_equal(sc_close(a), SC_OK);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(put_should_store_a_clean_record_and_generate_an_id, setup, teardown),
@@ -294,6 +339,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(store_should_persist_device_id_and_records_in_a_file, setup, teardown),
     cmocka_unit_test_setup_teardown(two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp, setup, teardown),
     cmocka_unit_test_setup_teardown(a_clean_record_should_be_stored_once_and_an_old_full_row_still_read, setup, teardown),
+    cmocka_unit_test_setup_teardown(a_loaded_record_should_be_updated_in_place_and_written_anew_if_its_row_went, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

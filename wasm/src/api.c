@@ -302,7 +302,7 @@ static int m_list(sc_store *st, const cJSON *in, cJSON **pOut) {
   else
     sql = util_printf("SELECT id, data, deleted FROM records WHERE %s ORDER BY id %s LIMIT ? OFFSET ?", where, desc ? "DESC" : "ASC");
   if (!sql) { rc = SC_ENOMEM; goto fail; }
-  if ((rc = store_prep(st, sql, &stmt)) != SC_OK) goto fail;
+  if ((rc = store_prep_text(st, sql, &stmt)) != SC_OK) goto fail;
   bind_values(stmt, binds);
   int nb = cJSON_GetArraySize(binds);
   sqlite3_bind_int64(stmt, nb + 1, limit);
@@ -346,7 +346,7 @@ static int m_count(sc_store *st, const cJSON *in, cJSON **pOut) {
   int rc = binds ? get_coll(st, in, "collection", &c) : SC_ENOMEM;
   if (rc == SC_OK) rc = build_where(st, c, in, 0, &where, binds);
   if (rc == SC_OK && !(sql = util_printf("SELECT count(*) FROM records WHERE %s", where))) rc = SC_ENOMEM;
-  if (rc == SC_OK) rc = store_prep(st, sql, &stmt);
+  if (rc == SC_OK) rc = store_prep_text(st, sql, &stmt);
   if (rc == SC_OK) {
     bind_values(stmt, binds);
     if (sqlite3_step(stmt) != SQLITE_ROW) rc = store_sqlfail(st, "counting records");

@@ -9,6 +9,7 @@
 #include "vfs_mem.h"
 #include "time.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +234,7 @@ static int create_indexes(sc_store *st) {
       char *sql = util_printf("CREATE INDEX IF NOT EXISTS \"ix_%s_%s\" ON records(json_extract(data,'$.\"%s\"'))"
                               " WHERE coll='%s'", st->colls[i].name, f->valuestring, f->valuestring, st->colls[i].name);
       if (!sql) return SC_ENOMEM;
-      int rc = store_exec(st, sql);
+      int rc = store_exec_text(st, sql);
       sc_free(sql);
       if (rc != SC_OK) return rc;
     }
@@ -347,14 +348,17 @@ void store_release(sc_store *st) {
 ** a fixed set, a few with a collection's name in them) reuses one prepared statement
 ** (SQLITE_PREPARE_PERSISTENT) instead of parsing it again; store_done resets it. A text
 ** already in use (a nested prepare of the same SQL) or past the cache's capacity gets a
-** statement of its own, finalized by store_done. Parsing was a fifth of a pull's time. */
+** statement of its own, finalized by store_done. Parsing was a fifth of a pull's time.
+** A literal is found by its address (a pointer compare per entry: hashing and comparing a
+** 300-character text for each of a pulled record's half-dozen statements cost 8 % of the
+** pull); a text built at run time by a hash of its content. */
 static uint32_t sql_hash(const char *sql) {
   uint32_t h = 2166136261u;
   for (const unsigned char *p = (const unsigned char *)sql; *p; p++) h = (h ^ *p) * 16777619u;
   return h;
 }
 
-int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
+static int prep(sc_store *st, const char *key, const char *sql, sqlite3_stmt **pStmt) {
   uint32_t hash = sql_hash(sql);
   sc_cached_stmt *free_slot = NULL;
   *pStmt = NULL;
@@ -375,12 +379,31 @@ int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
       sc_free(copy);
       return store_sqlfail(st, "preparing a statement");
     }
-    *free_slot = (sc_cached_stmt){copy, hash, *pStmt, 1};
+    *free_slot = (sc_cached_stmt){key, copy, hash, *pStmt, 1};
     st->nstmts++;
     return SC_OK;
   }
   if (sqlite3_prepare_v2(st->db, sql, -1, pStmt, NULL) != SQLITE_OK) return store_sqlfail(st, "preparing a statement");
   return SC_OK;
+}
+
+int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
+  for (int i = 0; i < st->nstmts; i++) {
+    sc_cached_stmt *c = &st->stmts[i];
+    if (c->key != sql) continue;
+#if !defined(NDEBUG) && !defined(__EMSCRIPTEN__)
+    assert(strcmp(c->sql, sql) == 0);   /* native test builds: a text built at run time must use store_prep_text */
+#endif
+    if (c->busy) break;                  /* a nested prepare of the same SQL: a private one */
+    c->busy = 1;
+    *pStmt = c->stmt;
+    return SC_OK;
+  }
+  return prep(st, sql, sql, pStmt);
+}
+
+int store_prep_text(sc_store *st, const char *sql, sqlite3_stmt **pStmt) {
+  return prep(st, NULL, sql, pStmt);
 }
 
 void store_done(sc_store *st, sqlite3_stmt *stmt) {
@@ -412,13 +435,13 @@ void store_stmts_free(sc_store *st) {
   st->nstmts = 0;
 }
 
-int store_exec(sc_store *st, const char *sql) {
+static int exec(sc_store *st, const char *sql, int literal) {
   if (strchr(sql, ';')) {   /* several statements: parsed each time */
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) return store_sqlfail(st, "updating the store");
     return SC_OK;
   }
   sqlite3_stmt *stmt = NULL;
-  int rc = store_prep(st, sql, &stmt);
+  int rc = literal ? store_prep(st, sql, &stmt) : store_prep_text(st, sql, &stmt);
   if (rc != SC_OK) return rc;
   int step;
   while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {}
@@ -426,6 +449,9 @@ int store_exec(sc_store *st, const char *sql) {
   store_done(st, stmt);
   return rc;
 }
+
+int store_exec(sc_store *st, const char *sql) { return exec(st, sql, 1); }
+int store_exec_text(sc_store *st, const char *sql) { return exec(st, sql, 0); }
 
 void store_bind_text(sqlite3_stmt *stmt, int i, const char *s) {
   if (s) sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
@@ -570,11 +596,27 @@ static int rec_load(sc_store *st, const char *coll, const char *id, sc_rec *rec,
   return rc;
 }
 
+static int rec_write(sc_store *st, const char *coll, const sc_rec *rec, int update, int *pDone);
+
+/* A record that was loaded (rec->exists) is updated where it is: its row stays on its page
+** and the (coll, id) index is not touched, where a replace would delete both and append
+** the row anew. If the row is gone meanwhile the update changes nothing and it is inserted. */
 int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
+  int rc = SC_OK, done = 0;
+  if (rec->exists) rc = rec_write(st, coll, rec, 1, &done);
+  if (rc == SC_OK && !done) rc = rec_write(st, coll, rec, 0, &done);
+  return rc;
+}
+
+static int rec_write(sc_store *st, const char *coll, const sc_rec *rec, int update, int *pDone) {
   sqlite3_stmt *stmt = NULL;
-  int rc = store_prep(st, "INSERT OR REPLACE INTO records(coll, id, data, deleted, hlc, updated_at, device_id, version,"
-                          " base_version, base_data, base_deleted, base_hlc, base_updated_at, base_device_id)"
-                          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &stmt);
+  int rc = store_prep(st, update ? "UPDATE records SET data=?3, deleted=?4, hlc=?5, updated_at=?6, device_id=?7, version=?8,"
+                                   " base_version=?9, base_data=?10, base_deleted=?11, base_hlc=?12, base_updated_at=?13,"
+                                   " base_device_id=?14 WHERE coll=?1 AND id=?2"
+                                 : "INSERT OR REPLACE INTO records(coll, id, data, deleted, hlc, updated_at, device_id, version,"
+                                   " base_version, base_data, base_deleted, base_hlc, base_updated_at, base_device_id)"
+                                   " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &stmt);
+  *pDone = 0;
   if (rc != SC_OK) return rc;
   store_bind_text(stmt, 1, coll);
   store_bind_text(stmt, 2, rec->id);
@@ -602,6 +644,7 @@ int store_rec_save(sc_store *st, const char *coll, const sc_rec *rec) {
   store_bind_text(stmt, 13, clean ? NULL : rec->base_updated_at);
   store_bind_text(stmt, 14, clean ? NULL : rec->base_device_id);
   if (rc == SC_OK && sqlite3_step(stmt) != SQLITE_DONE) rc = store_sqlfail(st, "writing a record");
+  else if (rc == SC_OK) *pDone = sqlite3_changes(st->db) > 0;
   store_done(st, stmt);   /* clears the bindings before text goes */
   sc_free(text);
   return rc;

@@ -49,6 +49,7 @@ typedef struct sc_coll {
 #define SC_STMT_CACHE 64
 
 typedef struct sc_cached_stmt {
+  const char *key;        /* the literal store_prep was given (its address names it), or NULL */
   char *sql;              /* owned copy of the text */
   uint32_t hash;
   sqlite3_stmt *stmt;
@@ -108,8 +109,11 @@ void store_release(sc_store *st);
 const sc_coll *store_coll(const sc_store *st, const char *name);
 
 /* Prepare sql, from the store's statement cache when it was prepared before; SC_OK or
-** SC_ESTORAGE with a message. Every statement goes back through store_done. */
+** SC_ESTORAGE with a message. Every statement goes back through store_done. sql must be a
+** string literal (the cache finds it by its address); a text built at run time, whose
+** buffer may later hold another text, goes through store_prep_text (found by content). */
 int store_prep(sc_store *st, const char *sql, sqlite3_stmt **pStmt);
+int store_prep_text(sc_store *st, const char *sql, sqlite3_stmt **pStmt);
 /* Give a statement of store_prep back: a cached one is reset for the next use, any
 ** other finalized. NULL is a no-op. */
 void store_done(sc_store *st, sqlite3_stmt *stmt);
@@ -117,8 +121,9 @@ void store_done(sc_store *st, sqlite3_stmt *stmt);
 void store_stmts_idle(sc_store *st);
 /* Finalize every cached statement (before closing the database; store_release does it). */
 void store_stmts_free(sc_store *st);
-/* Run sql (no results). */
+/* Run sql (no results): a literal (store_exec) or a text built at run time (store_exec_text). */
 int store_exec(sc_store *st, const char *sql);
+int store_exec_text(sc_store *st, const char *sql);
 /* Bind a string or NULL. */
 void store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
 /* Bind a JSON value as its text (NULL → SQL NULL). Returns SC_OK or SC_ENOMEM. */

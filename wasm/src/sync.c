@@ -157,6 +157,20 @@ static int take_absent_mark(sc_store *st, const char *coll, const char *id, int 
   return rc;
 }
 
+/* Whether any resync_absent mark exists. The marks are made only when a full resync ends
+** (finish_resync) and are usually none: a pulled page then skips looking for one per change. */
+static int any_absent_marks(sc_store *st, int *pAny) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, "SELECT 1 FROM resync_absent LIMIT 1", &stmt);
+  *pAny = 0;
+  if (rc != SC_OK) return rc;
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) *pAny = 1;
+  else if (step != SQLITE_DONE) rc = store_sqlfail(st, "reading resync marks");
+  store_done(st, stmt);
+  return rc;
+}
+
 /* The server's data for a record: a copy without `id`, timeFields normalized (the
 ** answer was checked: they parse, check_time_fields). NULL for a tombstone. */
 static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
@@ -372,7 +386,9 @@ static int find_tmp_echo(sc_store *st, const char *coll, const cJSON *ch, sc_op 
   return load_first_op(st, stmt, op);
 }
 
-static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *changed, int64_t *pPulled, int64_t *pConflicts) {
+/* marks: resync_absent may hold a mark (any_absent_marks). */
+static int apply_change(sc_store *st, const cJSON *ch, int resync, int marks, cJSON *changed, int64_t *pPulled,
+                        int64_t *pConflicts) {
   const char *coll = cJSON_GetObjectItemCaseSensitive(ch, "collection")->valuestring;
   const char *id = cJSON_GetObjectItemCaseSensitive(ch, "id")->valuestring;
   int64_t version = (int64_t)cJSON_GetObjectItemCaseSensitive(ch, "version")->valuedouble;
@@ -395,7 +411,7 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, cJSON *change
     store_done(st, stmt);
     if (rc != SC_OK) return rc;
   }
-  if ((rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
+  if (marks && (rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
   if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
   sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
   /* Without local ops the server's state replaces ours whole: the stored JSON is not needed. */
@@ -479,7 +495,7 @@ static int finish_resync(sc_store *st, cJSON *changed) {
   const char *victims = "FROM records AS r WHERE NOT EXISTS(SELECT 1 FROM resync_seen s WHERE s.coll=r.coll AND s.id=r.id)"
                         " AND NOT EXISTS(SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id)";
   char *sql = util_printf("SELECT coll, id, deleted %s", victims);
-  int rc = sql ? store_prep(st, sql, &stmt) : SC_ENOMEM;
+  int rc = sql ? store_prep_text(st, sql, &stmt) : SC_ENOMEM;
   sc_free(sql);
   while (rc == SC_OK && store_row(st, stmt, "reading records", &rc))
     if (!sqlite3_column_int(stmt, 2))
@@ -491,7 +507,7 @@ static int finish_resync(sc_store *st, cJSON *changed) {
       " AND EXISTS(SELECT 1 FROM outbox o WHERE o.coll=r.coll AND o.record_id=r.id AND o.sent=1)");
   if (rc != SC_OK) return rc;
   sql = util_printf("DELETE %s", victims);
-  rc = sql ? store_exec(st, sql) : SC_ENOMEM;
+  rc = sql ? store_exec_text(st, sql) : SC_ENOMEM;
   sc_free(sql);
   if (rc == SC_OK) rc = store_exec(st, "DELETE FROM resync_seen; DELETE FROM meta WHERE key='resync'");
   return rc;
@@ -507,6 +523,8 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   if (rc != SC_OK) goto fail;
   if ((rc = observe_server_time(st, resp)) != SC_OK) goto fail;
   if ((rc = store_meta_get_int(st, "resync", &resync)) != SC_OK) goto fail;
+  int marks = 0;
+  if ((rc = any_absent_marks(st, &marks)) != SC_OK) goto fail;
   /* Each change lists what it changed apart; the page's list takes them through a hash
   ** index (store_changed_add alone would rescan the page's list for every id). */
   const cJSON *ch;
@@ -514,7 +532,7 @@ int sync_pull_response(sc_store *st, const cJSON *in, cJSON **pOut) {
   if ((rc = store_changed_set_init(&set, changed)) != SC_OK) { store_changed_set_free(&set); goto fail; }
   cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(resp, "changes")) {
     cJSON *one = cJSON_CreateArray();
-    rc = one ? apply_change(st, ch, resync != 0, one, &pulled, &conflicts) : SC_ENOMEM;
+    rc = one ? apply_change(st, ch, resync != 0, marks, one, &pulled, &conflicts) : SC_ENOMEM;
     if (rc == SC_OK) rc = store_changed_set_merge(&set, one);
     cJSON_Delete(one);
     if (rc != SC_OK) break;
