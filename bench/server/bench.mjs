@@ -134,7 +134,7 @@ if (results.length >= 2) {
   lines.push('', `PostgreSQL / SQLite push throughput: ${(pg.push.rps / sq.push.rps).toFixed(2)} to one partition,`,
     `${(pg.pushMany.rps / sq.pushMany.rps).toFixed(2)} to ${PARTITIONS} partitions. A PostgreSQL transaction costs two round trips`,
     '(one pipeline for BEGIN, the partition lock and the op_ids and records named, one for the',
-    'multi-row upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c); the pushes to a partition that',
+    'multi-row inserts and upserts, the seq with its NOTIFY, and COMMIT; server/db_pg.c); the pushes to a partition that',
     'arrive while its transaction runs wait without a thread (their connections suspended) and the next',
     'transaction applies them together (server/writers.c). Pushes per PostgreSQL transaction, mean over the',
     `pushes: ${results.slice(1).map((r) => `${r.name} ${r.push.perTransaction.toFixed(1)} to one partition, ${r.pushMany.perTransaction.toFixed(1)} to ${PARTITIONS}`).join('; ')}.`);
