@@ -41,6 +41,15 @@ const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
 const LEASE_MS = 20;         // longest a context keeps the write lock across back-to-back writes
 const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
+
+// Pipelined steps that go out in one commit (Storage.run): durable settles with it; changed
+// holds each step's `changed` list (null: unknown) for the broadcast.
+function newGroup() {
+  const group = { changed: [] };
+  group.durable = new Promise((resolve, reject) => { group.ok = () => resolve(); group.fail = reject; });
+  group.durable.catch(() => {});   // each step's caller observes its own copy
+  return group;
+}
 const CACHE_BYTES = 256 << 20; // the groups a lazy image keeps in memory between calls (and when it fetches)
 
 // ---------------------------------------------------------------- registry: name → backend
@@ -92,7 +101,8 @@ class Storage {
     this.path = `${backend}:${name}:${++imageCount}`;   // the VFS image; unique per Storage
     this.txId = 0, this.refs = 0;
     this.heardTxId = 0;            // the newest txId another context announced
-    this.inflight = null;          // { done } a pipelined call's commit not yet settled (run)
+    this.inflight = null;          // { done, settled } the commit in flight of pipelined steps (run)
+    this.group = null;             // pipelined steps run since it was issued, to go out in the next commit
     this.saveFailure = null;       // { err, generation } the last pipelined save that failed
     this.lease = null;             // the write lock while this context holds it (writeLock)
     this.cacheBytes = CACHE_BYTES; // a lazy image's page cache (fetchInto, attempt trim to it)
@@ -206,7 +216,7 @@ class Storage {
     if (!message || message.txId === undefined) return;
     if (message.txId > this.heardTxId) this.heardTxId = message.txId;
     this.serialize(async () => {
-      if (message.txId > this.txId) await this.refresh();
+      if (message.txId > this.txId) { await this.settle(); await this.refresh(); }
       for (const fn of this.listeners) {
         try { fn({ changed: message.changed || null, txId: message.txId }); } catch (err) { setTimeout(() => { throw err; }); }
       }
@@ -215,14 +225,15 @@ class Storage {
 
   // Run fn() (the core's work) on a fresh image and persist what it dirtied.
   // Resolves with fn's value once durable; fn's own error is rethrown after persisting.
-  // pipelined (a sync round's steps, syncore.js): resolves with { value, durable } once the
-  // commit is issued, so the caller can fetch and hand over the next page while IndexedDB
-  // writes this one; durable settles when it is saved. At most one commit is in flight: the
-  // next call settles it before issuing its own (settle), and every other call settles it
-  // before it starts, so only consecutive pipelined calls ever see an image ahead of storage.
-  // `since` (pipelined): the generation the caller's previous step returned; if the image
-  // was reloaded since (that step's save failed, or storage replaced the image), the step
-  // would run on a state its input does not follow from: it fails instead.
+  // pipelined (a sync round's steps, syncore.js): resolves with { value, durable, generation }
+  // before the step is saved, so the caller fetches and hands over the next page while
+  // IndexedDB writes; durable settles when it is saved. One commit is in flight at a time:
+  // steps that finish while it is written are deferred and go out together in the next one
+  // (group commit: each page still commits with its cursor, only never alone). Every other
+  // call first brings storage up to the image (settle), so only consecutive pipelined
+  // steps ever run on an image ahead of storage. `since`: the generation the previous step
+  // returned; if the image was reloaded since (that step's save failed, or storage replaced
+  // the image), the step would run on a state its input does not follow from: it fails.
   run(fn, { write = true, changedOf = null, pipelined = false, since } = {}) {
     const locked = write && this.shared && typeof navigator !== 'undefined' && !!navigator.locks;
     if (locked) this.writesQueued++;
@@ -249,23 +260,61 @@ class Storage {
     });
   }
 
-  // (inside the queue) Wait for the commit a pipelined call left in flight. Saved: the
-  // checkpoint it may call for is scheduled. Failed: the image, ahead of storage, is
-  // reloaded, and the failure is returned (the pipelined call that ran on top of it fails
-  // with it; any other call runs on the reloaded image as usual).
+  // (inside the queue) Bring storage up to the image: wait for the commit in flight, commit
+  // the steps deferred behind it, until neither is left; then a due checkpoint. Returns the
+  // failure of a save (the image was reloaded without it), else null.
   async settle() {
+    if (!this.inflight && !this.group) return null;
+    for (;;) {
+      const failed = await this.settleFlight();
+      if (failed) return failed;
+      if (!this.group) break;
+      this.commitGroup();
+    }
+    await this.scheduleFold();
+    return null;
+  }
+
+  // (inside the queue) Wait for the commit in flight, if any. Failed: the image, ahead of
+  // storage, is reloaded; the steps deferred behind it fail with it (they ran on it).
+  async settleFlight() {
     const flight = this.inflight;
     if (!flight) return null;
     this.inflight = null;
     try {
       await flight.done;
+      return null;
     } catch (err) {
       try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; }
       this.saveFailure = { err, generation: this.generation };
+      if (this.group) { this.group.fail(err); this.group = null; }
       return err;
     }
-    await this.scheduleFold();
-    return null;
+  }
+
+  // (inside the queue) Commit the image's dirty chunks — the pipelined steps of this.group —
+  // without waiting: it becomes the commit in flight. Once it is saved the steps deferred
+  // meanwhile go out in turn (queued), and once all is quiet a due checkpoint is written.
+  commitGroup() {
+    const core = this.core, group = this.group || newGroup();
+    this.group = null;
+    const wants = this.persister.wants;
+    const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
+    core.clearDirty(this.pImage);
+    const changed = group.changed.some((c) => !Array.isArray(c)) ? null : group.changed.flat();
+    const done = this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize).then((txId) => {
+      this.txId = txId;
+      if (this.channel) this.channel.postMessage({ txId, changed });
+    });
+    const flight = { done, settled: false };
+    this.inflight = flight;
+    done.then(group.ok, group.fail);
+    done.finally(() => { flight.settled = true; }).then(() => this.serialize(async () => {
+      if (this.inflight !== flight) return;
+      if (await this.settleFlight()) return;
+      if (this.group) this.commitGroup(); else await this.scheduleFold();
+    }), () => this.serialize(() => this.settle())).catch(() => {});
+    return group;
   }
 
   // The store's Web Lock ('syncore:<name>'), kept between writes that follow each other:
@@ -316,32 +365,26 @@ class Storage {
       if (core.dirtyCount(this.pImage) === 0) {
         if (error) throw error;
         if (!pipelined) return value;
-        // Nothing of its own to save, but it ran on the commit in flight (if any).
-        const flight = this.inflight;
-        return { value, durable: flight ? flight.done.then(() => undefined, (err) => { throw this.saveError(err); }) : Promise.resolve(),
-          generation: this.generation };
+        // Nothing of its own to save, but it ran on what is deferred or in flight (if anything).
+        const on = this.group ? this.group.durable : this.inflight ? this.inflight.done : Promise.resolve();
+        return { value, durable: on.then(() => undefined, (err) => { throw this.saveError(err); }), generation: this.generation };
       }
+      if (pipelined && !error) {
+        const group = this.group ||= newGroup();
+        group.changed.push(changedOf ? changedOf(value) : null);
+        const durable = group.durable.then(() => undefined, (err) => { throw this.saveError(err); });
+        // A commit still being written: this step goes out with the next one.
+        if (this.inflight && !this.inflight.settled) return { value, durable, generation: this.generation };
+        const failed = await this.settleFlight();   // written already: no wait
+        if (failed) throw this.saveError(failed);
+        this.commitGroup();
+        return { value, durable, generation: this.generation };
+      }
+      if (pipelined) await this.settle();   // a step that failed: what went before is saved first
+      if (core.dirtyCount(this.pImage) === 0) throw error;
       const wants = this.persister.wants;
       const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
       core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
-      if (pipelined) {
-        // This call ran on the image of the commit in flight: that one must be saved first.
-        // If it failed, the image was reloaded without it and this call's work is void.
-        const failed = await this.settle();
-        if (failed) throw this.saveError(failed);
-        if (!error) {
-          const base = this.txId, size = core.imageSize(this.pImage);
-          const done = this.persister.commit(base, size, changes, core.chunkSize).then((txId) => {
-            this.txId = txId;
-            if (this.channel) this.channel.postMessage({ txId, changed: changedOf ? changedOf(value) : null });
-            return txId;
-          });
-          this.inflight = { done };
-          // Settled by the next call, or here once saved (a checkpoint it calls for; a failure's reload).
-          done.then(() => this.serialize(() => this.settle()), () => this.serialize(() => this.settle())).catch(() => {});
-          return { value, durable: done.then(() => undefined, (err) => { throw this.saveError(err); }), generation: this.generation };
-        }
-      }
       try {
         this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize);
       } catch (err) {
@@ -390,7 +433,8 @@ class Storage {
   // hold the groups it writes); any other's from the image as committed.
   async foldNow() {
     const core = this.core, size = core.imageSize(this.pImage);
-    if (core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0 || !this.persister.foldDue(size)) return;
+    if (this.inflight || this.group || core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0
+        || !this.persister.foldDue(size)) return;   // the image must be exactly what is stored
     if (this.lazy) this.persister.checkpointFromStorage(this.txId, size, core.chunkSize);
     else this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
   }

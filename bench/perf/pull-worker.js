@@ -75,29 +75,33 @@ const work = {
     const timing = {};
     const store = await openStore({ name, storage, collections: COLLECTIONS, sync: { auto: false },
       remote: { transport: memoryTransport(changes, page, timing, 0, text) } });
+    globalThis.__perf = null;
     const rate = await pullInto(store, timing, n);
+    const perf = globalThis.__perf;
     const count = await store.count('days');
     await store.close();
-    return { rate, count };
+    return { perf, rate, count };
   },
   // A store of N records with `edits` unpushed edits; a pull of N changes, `clash` of the edited ones on the same field.
-  async pullApply({ name, n, page, edits, clash }) {
-    const seed = Array.from({ length: n }, (_, i) => row(i, 1, i % 50));
+  async pullApply({ name, n, page, edits, clash, uuid, text }) {
+    const seed = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid));
     const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
       remote: { transport: memoryTransport(seed, 5000, null) } });
     await store.sync();
-    for (let i = 0; i < edits; i++) await store.patch('days', row(i, 1).id, { eggs: 1000 + i });
+    for (let i = 0; i < edits; i++) await store.patch('days', row(i, 1, 0, uuid).id, { eggs: 1000 + i });
     await store.close();
-    const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
+    const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50, uuid); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
     const timing = {};
+    if (globalThis.profileTimed) await globalThis.profileTimed(true);   // profile.mjs: only the timed part
     const again = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
-      remote: { transport: memoryTransport(changes, page, timing, n) } });
+      remote: { transport: memoryTransport(changes, page, timing, n, text) } });
+    globalThis.__perf = null;
     let conflicts = 0;
     again.on('conflict', () => { conflicts++; });
     const rate = await pullInto(again, timing, n);
     const status = await again.status();
     await again.close();
-    return { rate, conflicts, storeConflicts: status.conflicts, pending: status.pending };
+    return { perf: globalThis.__perf, rate, conflicts, storeConflicts: status.conflicts, pending: status.pending };
   },
   // Cold open of an existing store in this new worker until the pending count answers: ms since
   // the worker started (module load included), and the parts.

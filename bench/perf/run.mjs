@@ -32,10 +32,12 @@ try {
   const out = {};
   for (let rep = 0; rep < REPS; rep++) {
     if (want('first')) (out.first ||= []).push(await run('firstSync', { name: `first${rep}`, n: N, page: PAGE }));
+    if (want('first-uuid')) (out.firstUuid ||= []).push(await run('firstSync', { name: `firstu${rep}`, n: N, page: PAGE, uuid: true, text: true }));
     if (want('core')) (out.core ||= []).push(await run('coreOnly', { name: `core${rep}`, n: N, page: PAGE }));
     if (want('core-warm')) (out.coreWarm ||= []).push(await run('coreOnly', { name: `corew${rep}`, n: N, page: PAGE, warm: true }));
     if (want('first-memory')) (out.firstMemory ||= []).push(await run('firstSync', { name: `firstm${rep}`, n: N, page: PAGE, storage: 'memory' }));
     if (want('pull')) (out.pull ||= []).push(await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 }));
+    if (want('pull-uuid')) (out.pullUuid ||= []).push(await run('pullApply', { name: `pullu${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500, uuid: true, text: true }));
     if (want('open')) {   // the store of the pull apply (or of the first sync when only that ran)
       if (!out.pull && !out.first) await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 });
       (out.open ||= []).push(await run('coldOpen', { name: out.pull ? `pull${rep}` : `first${rep}` }));
@@ -43,10 +45,12 @@ try {
     if (want('write')) (out.write ||= []).push(await run('writes', { name: `write${rep}`, k: 200 }));
   }
   if (out.first) console.log(`first sync, ${N} in pages of ${PAGE}: ${median(out.first.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.first));
+  if (out.firstUuid) console.log(`first sync, random ids, answers as text: ${median(out.firstUuid.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.firstUuid));
   if (out.core) console.log(`pullResponse alone on the memory backend: ${median(out.core.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.core.map((r) => r.coreRate)).toFixed(0)}/s)`);
   if (out.coreWarm) console.log(`pullResponse alone, second pass in the worker: ${median(out.coreWarm.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.coreWarm.map((r) => r.coreRate)).toFixed(0)}/s)`);
   if (out.firstMemory) console.log(`first sync on the memory backend (core + glue, nothing persisted): ${median(out.firstMemory.map((r) => r.rate)).toFixed(0)} records/s`);
   if (out.pull) console.log(`pull apply, ${N} into ${N} with 2000 edits: ${median(out.pull.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pull));
+  if (out.pullUuid) console.log(`pull apply, random ids, answers as text: ${median(out.pullUuid.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pullUuid));
   if (out.open) console.log(`cold open until pendingCount: ${median(out.open.map((r) => r.ms)).toFixed(1)} ms`, JSON.stringify(out.open));
   if (out.write) console.log(`durable write p50: syncore ${median(out.write.map((r) => r.syncore)).toFixed(2)} ms, raw IndexedDB ${median(out.write.map((r) => r.raw)).toFixed(2)} ms`);
 } finally {
