@@ -16,6 +16,7 @@ export { handleSyncEvents } from './sw.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const PULL_LIMIT = 500;
+const AHEAD_PAGES = 2;   // pages a sync round fetches before it asks for them
 const SYNC_DEFAULTS = { auto: true, reconnectDebounceMs: 5000, intervalMs: 1800000, batchSize: 100,
                         retrySchedule: [30, 60, 300, 900, 3600] };
 const EVENTS = ['change', 'status', 'progress', 'conflict'];
@@ -333,20 +334,28 @@ class Store {
           return value;
         };
         step = await call({ start: { force, batchSize: this._sync.batchSize, pullLimit: PULL_LIMIT } });
-        let ahead = null;   // the next page, fetched while the core applies this one
+        // Pages fetched before the round asks for them (query → answer): the next two, so the
+        // fetch of a page and the reading of its body both happen while the core applies.
+        const ahead = new Map();
+        const fetchAhead = (query, depth) => {
+          const key = JSON.stringify(query);
+          let answer = ahead.get(key);
+          if (!answer) ahead.set(key, answer = this._send({ kind: 'pull', query }));
+          if (depth > 1) answer.then((a) => {
+            const next = a.status === 200 ? nextCursor(a.body) : null;
+            if (next !== null && ahead.has(key) && !this._closed) fetchAhead({ ...query, cursor: next }, depth - 1);
+          });
+        };
         while (step.request && !this._closed) {
           const { request } = step;
-          const answer = ahead && request.kind === 'pull' && JSON.stringify(request.query) === ahead.query
-            ? await ahead.answer : await this._send(request);
-          ahead = null;
+          const key = request.kind === 'pull' ? JSON.stringify(request.query) : null;
+          const answer = key !== null && ahead.has(key) ? await ahead.get(key) : await this._send(request);
+          if (key !== null && ahead.has(key)) ahead.delete(key); else ahead.clear();
           const cursor = request.kind === 'pull' && answer.status === 200 ? nextCursor(answer.body) : null;
-          if (cursor !== null) {
-            // The round most likely asks for the page after this one next (same query, this
-            // page's cursor); if it asks anything else, this answer is dropped. A pull changes
-            // nothing, and the core still checks whatever it is handed.
-            const query = { ...request.query, cursor };
-            ahead = { query: JSON.stringify(query), answer: this._send({ kind: 'pull', query }) };
-          }
+          // The round most likely asks for the pages after this one next (same query, each
+          // page's cursor); if it asks anything else, those answers are dropped. A pull
+          // changes nothing, and the core still checks whatever it is handed.
+          if (cursor !== null) fetchAhead({ ...request.query, cursor }, AHEAD_PAGES);
           step = await call({ answer });
         }
         await saved;

@@ -20,10 +20,12 @@ WASM_SQLITE_DEFS := $(SQLITE_DEFS) -DSQLITE_OS_OTHER=1 -DSQLITE_THREADSAFE=0 -DS
   -DSQLITE_OMIT_INTROSPECTION_PRAGMAS -DSQLITE_OMIT_XFER_OPT -DSQLITE_OMIT_CASE_SENSITIVE_LIKE_PRAGMA \
   -DSQLITE_OMIT_AUTOVACUUM -DSQLITE_OMIT_FLAG_PRAGMAS \
   -DSQLITE_OMIT_AUTOMATIC_INDEX -DSQLITE_OMIT_LIKE_OPTIMIZATION -DSQLITE_OMIT_BETWEEN_OPTIMIZATION \
-  -DSQLITE_OMIT_HEX_INTEGER -DSQLITE_OMIT_SHUTDOWN_DIRECTORIES
-# (The last two lines: about 2 KB gzipped. Every query of the core and of list/count filters
-# on an indexed key or scans one table, so automatic indexes were never built; nothing sends
-# LIKE, BETWEEN or hex literals.)
+  -DSQLITE_OMIT_HEX_INTEGER -DSQLITE_OMIT_SHUTDOWN_DIRECTORIES \
+  -DSQLITE_OMIT_BLOB_LITERAL -DSQLITE_OMIT_FOREIGN_KEY -DSQLITE_OMIT_CHECK
+# (The last three lines: about 6 KB gzipped. Every query of the core and of list/count
+# filters on an indexed key or scans one table, so automatic indexes were never built;
+# nothing sends LIKE, BETWEEN, hex or blob literals; the schema has no foreign keys or CHECK
+# constraints, and the store already ran with foreign_keys off.)
 # -mbulk-memory: memcpy/memset as memory.copy/fill (Chromium, Firefox, WebKit all have it):
 # +17 % first pass, +30 % tiered-up in bench/perf core pulls, +129 B raw.
 WASM_CFLAGS := -Oz -flto -mbulk-memory

@@ -6,13 +6,17 @@
 import { openStore, ready } from '../../js-glue/syncore.js';
 import { loadCore } from '../../js-glue/core.js';
 import { openDatabase } from '../../js-glue/storage.js';
+import { recordId as benchId, recordData as benchData } from '../compare/data.mjs';
 
 const COLLECTIONS = { days: { strategy: 'merge-fields', fieldStrategy: 'ask' } };
 const NOTES = 'x'.repeat(180);
 
 // uuid: random-looking ids (as make bench's), whose inserts land all over the records B-tree.
 function uuidOf(i) { let a = Math.imul(i + 1, 0x9e3779b1) >>> 0, out = ''; for (let k = 0; k < 32; k++) { a = Math.imul(a ^ (a >>> 15), 0x85ebca6b) + k >>> 0; out += (a >>> 28).toString(16); } return out; }
-function row(i, v, eggs, uuid = false) {
+// shape 'bench': make bench's records (bench/compare/data.mjs: 17 fields, 6 of them decimals).
+function row(i, v, eggs, uuid = false, shape) {
+  if (shape === 'bench') return { id: benchId(i), collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
+    hlc: `000001767225600${String(v).padStart(3, '0')}-00000-server`, device_id: 'server', data: benchData(v === 1 ? 'base' : 'update', i) };
   return { id: uuid ? uuidOf(i) : `f${i % 40}:d${i}`, collection: 'days', version: v, updated_at: '2026-01-01T00:00:00.000Z', deleted_at: null,
     hlc: `000001767225600${String(v).padStart(3, '0')}-00000-server`, device_id: 'server',
     data: { flockId: `f${i % 40}`, date: `2026-01-${String(1 + (i % 28)).padStart(2, '0')}`, eggs, notes: `${NOTES}${v}` } };
@@ -70,8 +74,8 @@ const work = {
     return { rate: n / (total / 1000), coreRate: n / (inCore / 1000) };
   },
   // First sync: N changes into an empty store.
-  async firstSync({ name, n, page, storage = 'idb', text, uuid }) {
-    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid));
+  async firstSync({ name, n, page, storage = 'idb', text, uuid, shape }) {
+    const changes = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid, shape));
     const timing = {};
     const store = await openStore({ name, storage, collections: COLLECTIONS, sync: { auto: false },
       remote: { transport: memoryTransport(changes, page, timing, 0, text) } });
