@@ -2,6 +2,11 @@
 #include "sc_testkit.h"
 #include "util.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 static void constants_should_name_every_code(void **state) {
   (void)state;
   cJSON *c = cJSON_Parse(sc_constants_json());
@@ -100,6 +105,48 @@ static void repeated_key_should_be_found_anywhere_with_its_path(void **state) {
   cJSON_Delete(j);
 }
 
+/* util_parse_double / util_fmt_double against glibc (whose strtod and printf are exact):
+** whatever they take on must come out bit for bit as libc's, and they must take on the
+** numbers apps send (decimals of a few digits) rather than hand them all back. */
+static void number_fast_paths_should_agree_with_libc_bit_for_bit(void **state) {
+  (void)state;
+  static const char *texts[] = {"0", "-0", "1", "-1", "26.3", "0.05", "0.0001", "123456789012345", "1234567890123456",
+                                "9007199254740993", "1e22", "1e23", "1.5e-7", "3.14159265358979", "0.1", "0.2", "0.30000000000000004",
+                                "65.25", "-17.8", "1E5", "2.5e+3", "100", "007", "1.", ".5", "1e", "-", "", "4.35e-22", "12345.6789e-3"};
+  size_t taken = 0;
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    double mine = 0;
+    size_t n = util_parse_double(texts[i], &mine);
+    if (!n) continue;
+    char *end = NULL;
+    double libc = strtod(texts[i], &end);
+    assert_int_equal(n, (size_t)(end - texts[i]));
+    assert_memory_equal(&mine, &libc, sizeof mine);
+    taken++;
+  }
+  assert_true(taken >= 20);
+  unsigned long long x = 88172645463325252ULL;
+  size_t printed = 0, parsed = 0;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    /* decimals as apps write them (k digits after the point) and raw random doubles */
+    double d;
+    if (i % 3 == 2) { memcpy(&d, &x, sizeof d); if (!isfinite(d)) continue; }
+    else d = (double)((long long)(x % 2000000000ULL) - 1000000000LL) / pow(10, (double)((x >> 60) % 9));
+    char mine[32], libc[40];
+    if (util_fmt_double(d, mine)) {
+      snprintf(libc, sizeof libc, "%1.15g", d);
+      assert_string_equal(mine, libc);
+      printed++;
+    }
+    snprintf(libc, sizeof libc, "%.*g", (int)(x % 17) + 1, d);
+    double back = 0, ref = strtod(libc, NULL);
+    if (util_parse_double(libc, &back)) { assert_memory_equal(&back, &ref, sizeof back); parsed++; }
+  }
+  assert_true(printed > 100000);   /* most app decimals take the fast path */
+  assert_true(parsed > 100000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(constants_should_name_every_code),
@@ -107,6 +154,7 @@ int main(void) {
     cmocka_unit_test(normalize_time_should_answer_json_or_an_error),
     cmocka_unit_test(json_equal_should_ignore_key_order),
     cmocka_unit_test(repeated_key_should_be_found_anywhere_with_its_path),
+    cmocka_unit_test(number_fast_paths_should_agree_with_libc_bit_for_bit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,80 @@ void util_default_random(void *ctx, unsigned char *buf, size_t n) {
   }
 }
 
+static const double pow10_exact[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+size_t util_parse_double(const char *s, double *out) {
+  const char *p = s;
+  uint64_t m = 0;
+  int neg = 0, digits = 0, frac = 0, any = 0, e10 = 0;
+  if (*p == '-') { neg = 1; p++; }
+  for (; *p >= '0' && *p <= '9'; p++) {
+    any = 1;
+    if (m == 0 && *p == '0') continue;          /* leading zeros carry nothing */
+    if (++digits > 15) return 0;
+    m = m * 10 + (uint64_t)(*p - '0');
+  }
+  if (*p == '.') {
+    for (p++; *p >= '0' && *p <= '9'; p++, frac++) {
+      any = 1;
+      if (m == 0 && *p == '0') continue;
+      if (++digits > 15) return 0;
+      m = m * 10 + (uint64_t)(*p - '0');
+    }
+  }
+  if (!any) return 0;
+  if (*p == 'e' || *p == 'E') {
+    int eneg = 0, n = 0;
+    p++;
+    if (*p == '+' || *p == '-') eneg = *p++ == '-';
+    if (*p < '0' || *p > '9') return 0;
+    for (; *p >= '0' && *p <= '9'; p++) if (++n > 4) return 0; else e10 = e10 * 10 + (*p - '0');
+    if (eneg) e10 = -e10;
+  }
+  e10 -= frac;
+  double v = (double)m;                           /* exact: m < 10^15 < 2^53 */
+  if (m != 0) {
+    if (e10 < -22 || e10 > 22) return 0;
+    v = e10 >= 0 ? v * pow10_exact[e10] : v / pow10_exact[-e10];   /* one correctly rounded step */
+  }
+  *out = neg ? -v : v;
+  return (size_t)(p - s);
+}
+
+size_t util_fmt_double(double d, char *out) {
+  double a = d < 0 ? -d : d;
+  if (!(a >= 1e-4 && a < 1e15)) return 0;         /* also NaN; printf's exponent forms */
+  int intdigits = 1;
+  while (intdigits < 15 && a >= pow10_exact[intdigits]) intdigits++;
+  for (int k = 0; intdigits + k <= 15 + (a < 1 ? 4 : 0); k++) {
+    double scaled = a * pow10_exact[k];
+    if (scaled >= 9007199254740992.0) return 0;
+    uint64_t m = (uint64_t)(scaled + 0.5);
+    if ((double)m / pow10_exact[k] != a) continue;   /* m·10^-k does not read back as a */
+    char digits[24];
+    int n = 0;
+    for (uint64_t t = m; t; t /= 10) digits[n++] = (char)('0' + t % 10);
+    if (n > 15) return 0;                           /* more than %1.15g would write */
+    size_t o = 0;
+    if (d < 0) out[o++] = '-';
+    if (n <= k) {                                   /* 0.000ddd */
+      out[o++] = '0';
+      out[o++] = '.';
+      for (int z = 0; z < k - n; z++) out[o++] = '0';
+      while (n) out[o++] = digits[--n];
+    } else {
+      for (int i = n; i > 0; i--) {
+        if (i == k) out[o++] = '.';
+        out[o++] = digits[i - 1];
+      }
+    }
+    out[o] = 0;
+    return o;
+  }
+  return 0;
+}
+
 #define CODE_NAME(name, value, js) [value] = js,
 static const char *const code_names[] = {SC_CODES(CODE_NAME)};
 #undef CODE_NAME

@@ -65,6 +65,16 @@ void util_iso(int64_t ms, char out[25]);
 /* A JSON node for an optional time: the ISO string of ms when has_value, else null. */
 cJSON *util_iso_node(int64_t ms, int has_value);
 
+/* Numbers without libc's long-double paths (the wasm build's printf and scanf emulate
+** 128-bit floats in software: a tenth of a pull of decimal-rich records). Each handles the
+** common case exactly and returns 0 for the rest, which the caller hands to libc.
+** util_parse_double: a JSON number of at most 15 significant digits and a decimal exponent
+** within ±22 (Clinger's exact case); returns the characters read.
+** util_fmt_double: d as printf's "%1.15g" writes it, for 1e-4 <= |d| < 1e15 when at most
+** 15 significant digits read back as d; returns the length written (out: 24 bytes). */
+size_t util_parse_double(const char *s, double *out);
+size_t util_fmt_double(double d, char *out);
+
 /* The default hooks (real clock, OS entropy). */
 int64_t util_default_now(void *ctx);
 void util_default_random(void *ctx, unsigned char *buf, size_t n);
