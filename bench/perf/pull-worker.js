@@ -87,14 +87,14 @@ const work = {
     return { perf, rate, count };
   },
   // A store of N records with `edits` unpushed edits; a pull of N changes, `clash` of the edited ones on the same field.
-  async pullApply({ name, n, page, edits, clash, uuid, text }) {
-    const seed = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid));
+  async pullApply({ name, n, page, edits, clash, uuid, text, shape }) {
+    const seed = Array.from({ length: n }, (_, i) => row(i, 1, i % 50, uuid, shape));
     const store = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },
       remote: { transport: memoryTransport(seed, 5000, null) } });
     await store.sync();
-    for (let i = 0; i < edits; i++) await store.patch('days', row(i, 1, 0, uuid).id, { eggs: 1000 + i });
+    for (let i = 0; i < edits; i++) await store.patch('days', row(i, 1, 0, uuid, shape).id, { eggs: 1000 + i });
     await store.close();
-    const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50, uuid); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
+    const changes = Array.from({ length: n }, (_, i) => { const r = row(i, 2, i % 50, uuid, shape); if (i < edits && i >= clash) r.data.eggs = 1000 + i; else if (i < clash) r.data.eggs = 5000 + i; return r; });
     const timing = {};
     if (globalThis.profileTimed) await globalThis.profileTimed(true);   // profile.mjs: only the timed part
     const again = await openStore({ name, storage: 'idb', collections: COLLECTIONS, sync: { auto: false },

@@ -87,6 +87,16 @@ int merge_set_base(sc_rec *rec, const sc_remote *rm) {
 static int take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed, int has_ops) {
   int rc = has_ops ? outbox_drop_record(st, c->name, rec->id) : SC_OK;
   if (rc == SC_OK) rc = run_sql2(st, "DELETE FROM conflicts WHERE coll=? AND record_id=?", c->name, rec->id);
+  if (rc == SC_OK && !has_ops && !rm->absent) {
+    /* Nothing local: the row becomes the server's version as it is (clean: view = base),
+    ** written straight from rm, its data borrowed, not copied twice into rec. rec is left
+    ** as it was (merge_take_remote_no_ops: the caller only frees it). */
+    sc_rec row = {rec->exists, rec->id, (cJSON *)rm->data, !rm->data, (char *)rm->hlc, (char *)rm->updated_at,
+                  (char *)rm->device_id, rm->version, rm->version, (cJSON *)rm->data, !rm->data, (char *)rm->hlc,
+                  (char *)rm->updated_at, (char *)rm->device_id};
+    rc = store_rec_save(st, c->name, &row);
+    return rc == SC_OK ? store_changed_add(changed, c->name, rec->id) : rc;
+  }
   if (rc == SC_OK) rc = merge_set_base(rec, rm);
   if (rc == SC_OK) rc = store_rec_set_view_from_base(rec);
   if (rc != SC_OK) return rc;
@@ -101,7 +111,7 @@ int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remo
 }
 
 int merge_take_remote_no_ops(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed) {
-  return take_remote(st, c, rec, rm, changed, 0);
+  return take_remote(st, c, rec, rm, changed, 0);   /* rec is not updated: see take_remote */
 }
 
 /* The local side wins (data = NULL) or merged data replaces it: rebase the op onto rm. */

@@ -29,7 +29,8 @@ int merge_incoming(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote 
 ** (or remove the row when rm is absent). changed gets the record. */
 int merge_take_remote(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed);
 /* The same for a record the caller just found without ops in the outbox (store_has_ops in
-** this transaction): nothing to drop there. */
+** this transaction): nothing to drop there. The row is written straight from rm; rec
+** (rec->id and rec->exists read) is not updated: the caller only frees it. */
 int merge_take_remote_no_ops(sc_store *st, const sc_coll *c, sc_rec *rec, const sc_remote *rm, cJSON *changed);
 
 /* Make rm the record's base (the server state a local edit is based on) and its

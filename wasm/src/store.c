@@ -623,7 +623,7 @@ static int rec_write(sc_store *st, const char *coll, const sc_rec *rec, int upda
   const cJSON *data = rec->deleted ? NULL : rec->data, *base = rec->base_deleted ? NULL : rec->base_data;
   /* A clean record's view is its base: print it once, bind the text to both. */
   char *text = data ? cJSON_PrintUnformatted(data) : NULL;
-  int same = text && base && cJSON_Compare(data, base, 1);
+  int same = text && base && (data == base || cJSON_Compare(data, base, 1));
   int clean = rec->version == rec->base_version && !rec->deleted == !rec->base_deleted && (rec->deleted || same)
               && same_text(rec->hlc, rec->base_hlc) && same_text(rec->updated_at, rec->base_updated_at)
               && same_text(rec->device_id, rec->base_device_id);
