@@ -2,6 +2,8 @@
 ** times, push answers not one result per op), tombstones, 410 full resync, our own change
 ** echoed by a pull. */
 #include "sc_testkit.h"
+#include "sqlite3.h"
+#include "store.h"
 
 static const char *CFG = "{\"name\":\"t\",\"deviceId\":\"%s\",\"collections\":{\"a\":{\"timeFields\":[\"t\"]}}}";
 
@@ -362,6 +364,30 @@ static void change_text(char *out, size_t n, int seq, const char *id, const char
 }
 
 /* Issue 7 finding 2, SPEC §9: an impossible time in a pulled page fails the page whole. */
+/* A pulled change's data naming an id of its own: the record keeps the change's id and its
+** data never holds an `id` (the server's data is taken as it is only when it has none). */
+static void pulled_data_with_an_id_of_its_own_should_keep_the_changes_id(void **state) {
+  fx *f = *state;
+  cJSON_Delete(tk_call(f->b, "pullResponse", "{\"response\":{\"server_time\":\"2025-01-01T12:00:00.000Z\",\"changes\":["
+                       "{\"collection\":\"a\",\"id\":\"real\",\"version\":1,\"data\":{\"id\":\"forged\",\"v\":7},"
+                       "\"updated_at\":\"2025-01-01T12:00:00.000Z\",\"deleted_at\":null,\"hlc\":null,\"device_id\":\"x\"},"
+                       "{\"collection\":\"a\",\"id\":\"plain\",\"version\":1,\"data\":{\"v\":8},"
+                       "\"updated_at\":\"2025-01-01T12:00:00.000Z\",\"deleted_at\":null,\"hlc\":null,\"device_id\":\"x\"}],"
+                       "\"cursor\":\"2\",\"has_more\":false,\"remaining\":0}}"));
+  cJSON *g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"real\"}");
+  assert_string_equal(tk_str(g, "record.id"), "real");
+  assert_int_equal((int)tk_num(g, "record.v"), 7);
+  cJSON_Delete(g);
+  g = tk_call(f->b, "get", "{\"collection\":\"a\",\"id\":\"plain\"}");
+  assert_int_equal((int)tk_num(g, "record.v"), 8);
+  cJSON_Delete(g);
+  sqlite3_stmt *stmt = NULL;   /* as stored: the forged id is not kept */
+  assert_int_equal(sqlite3_prepare_v2(f->b->db, "SELECT data FROM records WHERE id='real'", -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  assert_null(strstr((const char *)sqlite3_column_text(stmt, 0), "forged"));
+  sqlite3_finalize(stmt);
+}
+
 static void pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor(void **state) {
   fx *f = *state;
   cJSON_Delete(tk_call(f->b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"mine\",\"t\":0}}"));
@@ -723,6 +749,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(pull_page_should_list_each_changed_record_once, setup, teardown),
     cmocka_unit_test_setup_teardown(sync_begin_should_resend_an_inflight_op_with_its_op_id_and_get_duplicate, setup, teardown),
     cmocka_unit_test_setup_teardown(pull_page_with_an_impossible_time_should_fail_whole_and_keep_the_cursor, setup, teardown),
+    cmocka_unit_test_setup_teardown(pulled_data_with_an_id_of_its_own_should_keep_the_changes_id, setup, teardown),
     cmocka_unit_test_setup_teardown(push_result_with_an_impossible_time_should_change_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(push_answer_of_the_wrong_shape_should_be_a_failed_attempt, setup, teardown),
     cmocka_unit_test_setup_teardown(server_answer_with_a_repeated_key_should_change_nothing, setup, teardown),

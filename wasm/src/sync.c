@@ -171,16 +171,20 @@ static int any_absent_marks(sc_store *st, int *pAny) {
   return rc;
 }
 
-/* The server's data for a record: a copy without `id`, timeFields normalized (the
-** answer was checked: they parse, check_time_fields). NULL for a tombstone. */
-static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
-  const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data");
+/* The server's data for a record: without `id`, timeFields normalized (the answer was
+** checked: they parse, check_time_fields). NULL for a tombstone. The page's own object
+** when it needs neither change (*pOwned NULL), else a copy the caller frees (*pOwned). */
+static int server_data(const sc_coll *c, const cJSON *r, const cJSON **pData, cJSON **pOwned) {
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data"), *f;
   *pData = NULL;
+  *pOwned = NULL;
   if (!cJSON_IsObject(d)) return SC_OK;
+  int as_is = !cJSON_GetObjectItemCaseSensitive(d, "id");
+  if (as_is && c && c->time_fields) cJSON_ArrayForEach(f, c->time_fields) if (cJSON_GetObjectItemCaseSensitive(d, f->valuestring)) as_is = 0;
+  if (as_is) { *pData = d; return SC_OK; }
   cJSON *copy = cJSON_Duplicate(d, 1);
   if (!copy) return SC_ENOMEM;
   cJSON_DeleteItemFromObjectCaseSensitive(copy, "id");
-  const cJSON *f;
   if (c && c->time_fields) cJSON_ArrayForEach(f, c->time_fields) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(copy, f->valuestring);
     int64_t ms;
@@ -190,7 +194,7 @@ static int server_data(const sc_coll *c, const cJSON *r, cJSON **pData) {
     else if (cJSON_IsNumber(v)) ok = sc_time_from_number(v->valuedouble, &ms, NULL, 0) == SC_OK;
     if (ok && sc_time_format(ms, text) == SC_OK) cJSON_ReplaceItemInObjectCaseSensitive(copy, f->valuestring, cJSON_CreateString(text));
   }
-  *pData = copy;
+  *pData = *pOwned = copy;
   return SC_OK;
 }
 
@@ -242,8 +246,8 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
                   int duplicate, cJSON *changed, cJSON *remapped) {
   const sc_coll *c = store_coll(st, op->coll);
   const cJSON *sent = op->payload;
-  const cJSON *sent_data = cJSON_GetObjectItemCaseSensitive(sent, "data");
-  cJSON *data = NULL;
+  const cJSON *sent_data = cJSON_GetObjectItemCaseSensitive(sent, "data"), *data = NULL;
+  cJSON *owned = NULL;
   sc_rec rec, prior;
   int has_more = 0, absent = 0, rc = SC_OK;
   memset(&rec, 0, sizeof rec);
@@ -263,8 +267,8 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
   if ((rc = outbox_ack(st, op->op_id)) != SC_OK) goto fail;
   if ((rc = store_rec_load(st, op->coll, real_id, &rec)) != SC_OK || !rec.exists) goto fail;
   if (version < rec.base_version) goto fail;   /* a stale repeat: never move a record back */
-  if (record) rc = server_data(c, record, &data);
-  else if (cJSON_IsObject(sent_data)) data = cJSON_Duplicate(sent_data, 1);
+  if (record) rc = server_data(c, record, &data, &owned);
+  else if (cJSON_IsObject(sent_data)) data = sent_data;
   if (rc != SC_OK) goto fail;
   const cJSON *meta = record ? record : sent;
   sc_remote rm = {version, data, 0, opt_str(meta, "hlc"), opt_str(meta, "updated_at"), opt_str(meta, "device_id")};
@@ -294,7 +298,7 @@ static int ack_op(sc_store *st, const sc_op *op, const char *real_id, int64_t ve
     if (rc == SC_OK) rc = store_rec_save(st, op->coll, &rec);
   }
 fail:
-  cJSON_Delete(data);
+  cJSON_Delete(owned);
   store_rec_free(&rec);
   store_rec_free(&prior);
   return rc;
@@ -393,7 +397,8 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, int marks, cJ
   const char *id = cJSON_GetObjectItemCaseSensitive(ch, "id")->valuestring;
   int64_t version = (int64_t)cJSON_GetObjectItemCaseSensitive(ch, "version")->valuedouble;
   const sc_coll *c = store_coll(st, coll);
-  cJSON *data = NULL;
+  const cJSON *data = NULL;
+  cJSON *owned = NULL;
   sc_rec rec;
   sc_op echo;
   int has_ops = 0, rc;
@@ -412,7 +417,7 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, int marks, cJ
     if (rc != SC_OK) return rc;
   }
   if (marks && (rc = take_absent_mark(st, coll, id, NULL)) != SC_OK) return rc;
-  if ((rc = server_data(c, ch, &data)) != SC_OK) return rc;
+  if ((rc = server_data(c, ch, &data, &owned)) != SC_OK) return rc;
   sc_remote rm = {version, data, 0, hlc, opt_str(ch, "updated_at"), opt_str(ch, "device_id")};
   /* Without local ops the server's state replaces ours whole: the stored JSON is not needed. */
   if ((rc = store_has_ops(st, coll, id, &has_ops)) != SC_OK) goto fail;
@@ -445,7 +450,7 @@ static int apply_change(sc_store *st, const cJSON *ch, int resync, int marks, cJ
   if (rc == SC_OK) (*pPulled)++;
 fail:
   outbox_op_free(&echo);
-  cJSON_Delete(data);
+  cJSON_Delete(owned);
   store_rec_free(&rec);
   return rc;
 }
@@ -660,8 +665,8 @@ static int check_push_results(sc_store *st, const cJSON *results) {
 
 static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *changed, int64_t *pConflicts) {
   const sc_coll *c = store_coll(st, op->coll);
-  const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record");
-  cJSON *data = NULL;
+  const cJSON *record = cJSON_GetObjectItemCaseSensitive(r, "record"), *data = NULL;
+  cJSON *owned = NULL;
   sc_rec rec;
   memset(&rec, 0, sizeof rec);
   if (!c) return outbox_ack(st, op->op_id);
@@ -670,14 +675,14 @@ static int apply_conflict(sc_store *st, const sc_op *op, const cJSON *r, cJSON *
   if (rc != SC_OK) return rc;
   if (!rec.exists) { rc = outbox_ack(st, op->op_id); goto fail; }
   int absent = !cJSON_IsObject(record);
-  if (!absent && (rc = server_data(c, record, &data)) != SC_OK) goto fail;
+  if (!absent && (rc = server_data(c, record, &data, &owned)) != SC_OK) goto fail;
   int64_t version = absent ? 0 : (int64_t)cJSON_GetObjectItemCaseSensitive(record, "version")->valuedouble;
   sc_remote rm = {version, data, absent, absent ? NULL : opt_str(record, "hlc"),
                   absent ? NULL : opt_str(record, "updated_at"), absent ? NULL : opt_str(record, "device_id")};
   if (rm.hlc) (void)sc_hlc_receive(&st->clock, rm.hlc, store_now(st));
   rc = merge_incoming(st, c, &rec, &rm, 1, changed, pConflicts);
 fail:
-  cJSON_Delete(data);
+  cJSON_Delete(owned);
   store_rec_free(&rec);
   return rc;
 }
