@@ -50,6 +50,13 @@ void db_record_clear(db_record *rec) {
   memset(rec, 0, sizeof *rec);
 }
 
+int64_t db_remaining(int64_t known, size_t count, int64_t found) {
+  if (known < 0) return found;
+  if (!found) return 0;
+  int64_t left = known - (int64_t)count;
+  return left > 0 ? left : 1;
+}
+
 void db_pull_page_clear(db_pull_page *page) {
   for (size_t i = 0; i < page->count; i++) db_record_clear(&page->rows[i]);
   free(page->rows);

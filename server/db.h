@@ -85,9 +85,13 @@ typedef struct db_backend {
   int (*record_put)(db_conn *conn, const char *partition, const db_record *rec, int64_t now_ms);
   /* At most limit rows; stops after the row that brings the page's data to
   ** max_bytes or more (so at least one row whatever its size). DB_ERROR when memory
-  ** runs out (the request fails, the server goes on). */
+  ** runs out (the request fails, the server goes on).
+  ** known: the changes after cursor as the previous page counted them (its cursor carries
+  ** it), or -1: then they are counted (a scan of everything after the cursor); with it, only
+  ** whether any is left is looked up, and remaining is known minus this page (at least 1
+  ** while any is left). Counting every page made pulling a partition quadratic in its size. */
   int (*pull)(db_conn *conn, const char *partition, int64_t cursor, int limit, size_t max_bytes,
-              db_pull_page *page);
+              int64_t known, db_pull_page *page);
   /* Tombstones changed before horizon_ms go (raising the purge watermark), and op
   ** results created before op_horizon_ms (≤ horizon_ms: they outlive the tombstones,
   ** so an op in doubt across a purge is still answered `duplicate`). */
@@ -133,6 +137,10 @@ int db_pool_batches(const db_pool *pool);
 
 void db_record_clear(db_record *rec);
 void db_pull_page_clear(db_pull_page *page);
+/* A page's remaining (the pull backends): with known < 0, found is the count; else found
+** says whether any change is left, and remaining is known less this page's count, at least
+** 1 while any is left and 0 when none is. */
+int64_t db_remaining(int64_t known, size_t count, int64_t found);
 /* Duplicate a string (NULL stays NULL); aborts on out of memory. */
 char *db_strdup(const char *s);
 /* Duplicate n bytes of s as a string into *pOut (NULL stays NULL); -1 when out of

@@ -51,7 +51,7 @@ static const char schema_sql[] =
   "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ");";
 
 enum { ST_PART_LOCK, ST_PART_SET, ST_PART_GET, ST_OP_GET, ST_REC_GET, ST_OPS_GET, ST_RECS_GET,
-       ST_OPS_PUT, ST_RECS_PUT, ST_OPS_NEW, ST_RECS_NEW, ST_PULL, ST_COUNT, ST__N };
+       ST_OPS_PUT, ST_RECS_PUT, ST_OPS_NEW, ST_RECS_NEW, ST_PULL, ST_COUNT, ST_MORE, ST__N };
 
 /* replan: prepared again as the tables grow (replan_due); else prepared once per
 ** connection. */
@@ -106,6 +106,7 @@ static const struct { const char *name, *sql; int nparams, replan; } stmts[ST__N
            " FROM syncore_records WHERE partition=$1 AND seq>$2 ORDER BY seq LIMIT $3) page"
            " WHERE upto - size < $4 ORDER BY seq", 4, 0},
   {"count", "SELECT count(*) FROM syncore_records WHERE partition=$1 AND seq>$2", 2, 0},
+  {"more", "SELECT EXISTS(SELECT 1 FROM syncore_records WHERE partition=$1 AND seq>$2)::int", 2, 0},
 };
 
 /* One record key or op_id of the push in progress, as the database has it or as
@@ -673,7 +674,7 @@ static int pg_record_put(db_conn *c, const char *partition, const db_record *r, 
 }
 
 static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit, size_t max_bytes,
-                   db_pull_page *page) {
+                   int64_t known, db_pull_page *page) {
   char cursor_text[24], limit_text[24], last_text[24], bytes_text[24];
   PGresult *res = NULL;
   memset(page, 0, sizeof *page);
@@ -713,9 +714,9 @@ static int pg_pull(db_conn *c, const char *partition, int64_t cursor, int limit,
   PQclear(res);
   snprintf(last_text, sizeof last_text, "%lld", (long long)last);
   const char *p2[2] = {partition, last_text};
-  res = run(c, ST_COUNT, p2);
+  res = run(c, known < 0 ? ST_COUNT : ST_MORE, p2);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) { fail_with(c, "counting", res); goto fail; }
-  page->remaining = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  page->remaining = db_remaining(known, page->count, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
   PQclear(res);
   if (exec_simple(c, "COMMIT") != DB_OK) goto fail_done;
   return DB_OK;

@@ -16,7 +16,7 @@
 
 enum {
   ST_PART_ENSURE, ST_PART_GET, ST_PART_SET, ST_OP_GET, ST_OP_PUT, ST_REC_GET, ST_REC_PUT,
-  ST_PULL, ST_COUNT, ST_BEGIN_W, ST_BEGIN_R, ST_COMMIT, ST_ROLLBACK, ST__N
+  ST_PULL, ST_COUNT, ST_MORE, ST_BEGIN_W, ST_BEGIN_R, ST_COMMIT, ST_ROLLBACK, ST__N
 };
 
 static const char *const stmt_sql[ST__N] = {
@@ -36,6 +36,7 @@ static const char *const stmt_sql[ST__N] = {
   "SELECT seq, collection, id, version, data, updated_at, deleted_at, hlc, device_id"
   " FROM records WHERE partition=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
   "SELECT count(*) FROM records WHERE partition=?1 AND seq>?2",
+  "SELECT EXISTS(SELECT 1 FROM records WHERE partition=?1 AND seq>?2)",
   "BEGIN IMMEDIATE",
   "BEGIN",
   "COMMIT",
@@ -286,7 +287,7 @@ static int col_dup_try(sqlite3_stmt *st, int i, char **pOut) {
 #define ROW_OVERHEAD 256
 
 static int sq_pull(db_conn *c, const char *partition, int64_t cursor, int limit, size_t max_bytes,
-                   db_pull_page *page) {
+                   int64_t known, db_pull_page *page) {
   memset(page, 0, sizeof *page);
   if (step_done(c, ST_BEGIN_R) != DB_OK) return DB_ERROR;
   sqlite3_stmt *st = c->st[ST_PART_GET];
@@ -324,11 +325,11 @@ static int sq_pull(db_conn *c, const char *partition, int64_t cursor, int limit,
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) { fail_with(c, "pulling"); goto fail; }
-  st = c->st[ST_COUNT];
+  st = c->st[known < 0 ? ST_COUNT : ST_MORE];
   sqlite3_bind_text(st, 1, partition, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, last);
   rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) page->remaining = sqlite3_column_int64(st, 0);
+  if (rc == SQLITE_ROW) page->remaining = db_remaining(known, page->count, sqlite3_column_int64(st, 0));
   sqlite3_reset(st);
   if (rc != SQLITE_ROW) { fail_with(c, "counting"); goto fail; }
   step_done(c, ST_COMMIT);

@@ -637,27 +637,36 @@ static int parse_count(const char *s, int64_t *pOut) {
   return 0;
 }
 
-/* A cursor is "<seq>.<purged>": the last seq the client holds and the partition's
-** purge watermark when the cursor was issued. A bare "<seq>" means watermark 0. */
-static int parse_cursor(const char *text, int64_t *pSeq, int64_t *pPurged) {
-  char head[24];
-  const char *dot = strchr(text, '.');
+/* A cursor is "<seq>.<purged>.<left>": the last seq the client holds, the partition's
+** purge watermark when the cursor was issued, and the changes that page said were left
+** (so the next page need not count them again). "<seq>.<purged>" (issued before the count
+** was carried) and a bare "<seq>" (watermark 0) leave *pLeft at -1: counted. */
+static int parse_cursor(const char *text, int64_t *pSeq, int64_t *pPurged, int64_t *pLeft) {
+  int64_t *parts[3] = {pSeq, pPurged, pLeft};
   *pPurged = 0;
-  if (!dot) return parse_count(text, pSeq);
-  if ((size_t)(dot - text) >= sizeof head) return -1;
-  memcpy(head, text, (size_t)(dot - text));
-  head[dot - text] = 0;
-  return parse_count(head, pSeq) == 0 && parse_count(dot + 1, pPurged) == 0 ? 0 : -1;
+  *pLeft = -1;
+  for (int i = 0; i < 3; i++) {
+    char part[24];
+    const char *dot = strchr(text, '.');
+    size_t n = dot ? (size_t)(dot - text) : strlen(text);
+    if (n >= sizeof part || (dot && i == 2)) return -1;
+    memcpy(part, text, n);
+    part[n] = 0;
+    if (parse_count(part, parts[i]) != 0) return -1;
+    if (!dot) return 0;
+    text = dot + 1;
+  }
+  return -1;
 }
 
 void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, const char *cursor,
                size_t cursor_len, const char *limit, size_t limit_len, int64_t now_ms,
                sync_reply *out) {
-  int64_t after = 0, watermark = 0, lim = DEFAULT_LIMIT;
+  int64_t after = 0, watermark = 0, left = -1, lim = DEFAULT_LIMIT;
   int from_start = !cursor || cursor_len == 0;
   memset(out, 0, sizeof *out);
   /* A value holding a NUL (%00 in the query) is not what it seems as a C string. */
-  if (!from_start && (strlen(cursor) != cursor_len || parse_cursor(cursor, &after, &watermark) != 0)) {
+  if (!from_start && (strlen(cursor) != cursor_len || parse_cursor(cursor, &after, &watermark, &left) != 0)) {
     sync_error_reply(out, 400, "cursor is not one this server issued");
     return;
   }
@@ -668,7 +677,7 @@ void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, cons
   db_pull_page page;
   const db_backend *be = db_pool_backend(pool);
   db_conn *conn = db_acquire(pool);
-  if (be->pull(conn, partition, after, (int)lim, cfg->max_page_bytes, &page) != DB_OK) {
+  if (be->pull(conn, partition, after, (int)lim, cfg->max_page_bytes, left, &page) != DB_OK) {
     char why[600];
     snprintf(why, sizeof why, "storage failed: %s", be->errmsg(conn));
     db_release(pool, conn);
@@ -697,8 +706,9 @@ void sync_pull(const srv_config *cfg, db_pool *pool, const char *partition, cons
   }
   int64_t last = page.count ? page.rows[page.count - 1].seq : after;
   if (page.purged_seq > watermark && last >= page.purged_seq) watermark = page.purged_seq;
-  buf_printf(&b, "],\"cursor\":\"%lld.%lld\",\"has_more\":%s,\"remaining\":%lld}", (long long)last,
-             (long long)watermark, page.remaining > 0 ? "true" : "false", (long long)page.remaining);
+  buf_printf(&b, "],\"cursor\":\"%lld.%lld.%lld\",\"has_more\":%s,\"remaining\":%lld}", (long long)last,
+             (long long)watermark, (long long)page.remaining, page.remaining > 0 ? "true" : "false",
+             (long long)page.remaining);
   out->ops = (int)page.count;
   db_pull_page_clear(&page);
   out->body = buf_take(&b);

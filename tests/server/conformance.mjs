@@ -233,6 +233,35 @@ export function conformanceTests(backend) {
     assert.equal(full.remaining, 0);
   });
 
+  // The count of what is left rides in the cursor (<seq>.<purged>.<left>): only the first
+  // page counts; has_more is still whether anything is left, so a forged count can only
+  // make a client's own progress wrong, never keep it pulling.
+  test('pull_should_carry_its_count_in_the_cursor_and_read_a_two_part_cursor', async () => {
+    const c = fresh();
+    await c.push(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => op('create', 'notes', id, { v: 0 })));
+    let page = await c.pull('', 2);
+    assert.deepEqual([page.has_more, page.remaining, page.cursor.split('.').length], [true, 5, 3]);
+    assert.equal(page.cursor.split('.')[2], '5');
+    page = await c.pull(page.cursor, 2);
+    assert.deepEqual([page.changes.map((x) => x.id), page.has_more, page.remaining], [['c', 'd'], true, 3]);
+    const twoPart = page.cursor.split('.').slice(0, 2).join('.');
+    const counted = await c.pull(twoPart, 2);
+    assert.deepEqual([counted.changes.map((x) => x.id), counted.remaining], [['e', 'f'], 1]);
+    await c.push([op('create', 'notes', 'h', { v: 0 }), op('create', 'notes', 'i', { v: 0 })]);
+    const seen = [...counted.changes.map((x) => x.id)];
+    page = counted;
+    while (page.has_more) {
+      page = await c.pull(page.cursor, 2);
+      seen.push(...page.changes.map((x) => x.id));
+      if (page.has_more) assert.ok(page.remaining >= 1, `remaining while more is left: ${page.remaining}`);
+    }
+    assert.deepEqual([seen, page.remaining], [['e', 'f', 'g', 'h', 'i'], 0]);
+    const [seq, purged] = page.cursor.split('.');
+    const forged = await c.pull(`${seq}.${purged}.999`, 2);
+    assert.deepEqual([forged.changes.length, forged.has_more, forged.remaining], [0, false, 0]);
+    for (const q of ['?cursor=1.2.3.4', '?cursor=1.2.', '?cursor=1.2.x']) assert.equal((await c.pullRaw(q)).status, 400, q);
+  });
+
   test('bad_cursor_and_limit_should_be_400', async () => {
     const c = fresh();
     for (const q of ['?cursor=zz', '?cursor=-1', '?cursor=1e3', '?cursor=1.', '?cursor=1.x', '?cursor=.1', '?limit=0', '?limit=5001', '?limit=abc', '?limit=']) {
