@@ -80,7 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 static int64_t partition_seq(void) {
   db_pull_page page;
   db_conn *conn = db_acquire(pool);
-  if (db_pool_backend(pool)->pull(conn, PARTITION, 0, 1, 1024, &page) != DB_OK) abort();
+  if (db_pool_backend(pool)->pull(conn, PARTITION, 0, 1, 1024, -1, &page) != DB_OK) abort();
   db_release(pool, conn);
   int64_t seq = page.partition_seq;
   db_pull_page_clear(&page);

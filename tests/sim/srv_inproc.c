@@ -104,8 +104,8 @@ static int rw_record_put(db_conn *c, const char *part, const db_record *r, int64
   h->seq = r->seq;
   return DB_OK;
 }
-static int rw_pull(db_conn *c, const char *part, int64_t cur, int lim, size_t max, db_pull_page *pg) {
-  return db_sqlite_backend.pull(c->inner, part, cur, lim, max, pg);
+static int rw_pull(db_conn *c, const char *part, int64_t cur, int lim, size_t max, int64_t known, db_pull_page *pg) {
+  return db_sqlite_backend.pull(c->inner, part, cur, lim, max, known, pg);
 }
 static int rw_purge(db_conn *c, int64_t horizon, int64_t op_horizon, int64_t *p) {
   return db_sqlite_backend.purge(c->inner, horizon, op_horizon, p);
