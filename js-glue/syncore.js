@@ -331,6 +331,9 @@ class Store {
           const { value, durable, generation } = await this._db.callPipelined('syncStep', input, since);
           since = generation;
           saved = saved.then(() => durable).then(() => this._emitStep(value));
+          // A failed save is met at the next step or at `await saved`, not unhandled meanwhile.
+          durable.catch(() => {});
+          saved.catch(() => {});
           return value;
         };
         step = await call({ start: { force, batchSize: this._sync.batchSize, pullLimit: PULL_LIMIT } });
