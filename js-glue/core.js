@@ -330,30 +330,21 @@ class Core {
   // written (an absent group is rebuilt from storage when it is fetched).
   loadImage(pImage, size, chunks) {
     if (this.m._sc_vfs_resize(pImage, size) !== 0) throw storageError('syncore: out of memory loading the database');
-    const data = this.m._sc_vfs_data(pImage) >>> 0;
-    if (!data && size) return this.loadGroups(pImage, size, chunks);
-    const base = data, heap = this.heap;
+    const data = this.m._sc_vfs_data(pImage) >>> 0, cs = this.chunkSize, gc = this.groupChunks;
+    // A lazy image keeps its groups apart (no data pointer): a chunk of an absent group is
+    // skipped (rebuilt when the group is fetched), one of a present group goes into it.
+    const at = data || !size ? (index) => data + index * cs : (index) => {
+      const g = Math.floor(index / gc);
+      return this.groupPresent(pImage, g) ? this.groupPtr(pImage, g) + (index % gc) * cs : -1;
+    };
     for (const [index, bytes] of chunks) {
-      const offset = index * this.chunkSize;
-      if (offset >= size) continue;
-      if (typeof bytes === 'function') {
-        bytes(heap.subarray(base + offset, base + Math.min(size, offset + this.chunkSize)));
-        continue;
-      }
-      const n = Math.min(bytes.byteLength, size - offset);
-      heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, n), base + offset);
-    }
-  }
-
-  // loadImage on a lazy image: chunks (one each) of present groups, into their group.
-  loadGroups(pImage, size, chunks) {
-    for (const [index, bytes] of chunks) {
-      const offset = index * this.chunkSize, g = Math.floor(index / this.groupChunks);
-      if (offset >= size || !this.groupPresent(pImage, g)) continue;   // an absent group is rebuilt when fetched
-      const at = this.groupPtr(pImage, g) + (index % this.groupChunks) * this.chunkSize;
-      const length = Math.min(this.chunkSize, size - offset), heap = this.heap;
-      if (typeof bytes === 'function') bytes(heap.subarray(at, at + length));
-      else heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, Math.min(length, bytes.byteLength)), at);
+      const offset = index * cs, p = offset < size ? at(index) : -1;
+      if (p < 0) continue;
+      const heap = this.heap;   // after groupPtr: memory may grow
+      if (typeof bytes === 'function') { bytes(heap.subarray(p, p + Math.min(cs, size - offset))); continue; }
+      // (a whole image may be handed as runs of several chunks; a group's chunks one by one)
+      const length = Math.min(bytes.byteLength, data ? size - offset : Math.min(cs, size - offset));
+      heap.set(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, length), p);
     }
   }
 

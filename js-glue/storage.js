@@ -292,15 +292,27 @@ class Storage {
     }
   }
 
+  // What the calls since the last commit changed, as the persister takes it; the marks are
+  // cleared (copies taken: what a sync read dirties meanwhile stays marked).
+  takeChanges() {
+    const core = this.core, wants = this.persister.wants;
+    const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
+    core.clearDirty(this.pImage);
+    return changes;
+  }
+
+  // A pipelined step's `durable`: settles with the save it waits on, failing as saveError.
+  durableOf(saving) {
+    return saving.then(() => undefined, (err) => { throw this.saveError(err); });
+  }
+
   // (inside the queue) Commit the image's dirty chunks — the pipelined steps of this.group —
   // without waiting: it becomes the commit in flight. Once it is saved the steps deferred
   // meanwhile go out in turn (queued), and once all is quiet a due checkpoint is written.
   commitGroup() {
     const core = this.core, group = this.group || newGroup();
     this.group = null;
-    const wants = this.persister.wants;
-    const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
-    core.clearDirty(this.pImage);
+    const changes = this.takeChanges();
     const changed = group.changed.some((c) => !Array.isArray(c)) ? null : group.changed.flat();
     const done = this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize).then((txId) => {
       this.txId = txId;
@@ -367,12 +379,12 @@ class Storage {
         if (!pipelined) return value;
         // Nothing of its own to save, but it ran on what is deferred or in flight (if anything).
         const on = this.group ? this.group.durable : this.inflight ? this.inflight.done : Promise.resolve();
-        return { value, durable: on.then(() => undefined, (err) => { throw this.saveError(err); }), generation: this.generation };
+        return { value, durable: this.durableOf(on), generation: this.generation };
       }
       if (pipelined && !error) {
         const group = this.group ||= newGroup();
         group.changed.push(changedOf ? changedOf(value) : null);
-        const durable = group.durable.then(() => undefined, (err) => { throw this.saveError(err); });
+        const durable = this.durableOf(group.durable);
         // A commit still being written: this step goes out with the next one.
         if (this.inflight && !this.inflight.settled) return { value, durable, generation: this.generation };
         const failed = await this.settleFlight();   // written already: no wait
@@ -382,9 +394,7 @@ class Storage {
       }
       if (pipelined) await this.settle();   // a step that failed: what went before is saved first
       if (core.dirtyCount(this.pImage) === 0) throw error;
-      const wants = this.persister.wants;
-      const changes = wants === 'record' ? core.dirtyRecord(this.pImage) : wants === 'chunks' ? core.dirtyChunks(this.pImage) : null;
-      core.clearDirty(this.pImage);   // copies taken: what a sync read dirties meanwhile stays marked
+      const changes = this.takeChanges();
       try {
         this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize);
       } catch (err) {
@@ -394,8 +404,8 @@ class Storage {
       }
       if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
       await this.scheduleFold();
-      if (error) throw error;
-      return pipelined ? { value, durable: Promise.resolve(), generation: this.generation } : value;
+      if (error) throw error;   // (a pipelined step comes this way only with an error)
+      return value;
     }
   }
 
@@ -460,7 +470,6 @@ class Storage {
     if (--this.refs > 0) return;
     const key = `${this.backend}:${this.name}`;
     if (openStorages.get(key) === this.entry) openStorages.delete(key);
-    clearTimeout(this.foldTimer);
     await this.serialize(() => this.settle()).catch(() => {});
     clearTimeout(this.foldTimer);
     clearTimeout(this.leaseTimer);
@@ -551,17 +560,14 @@ class Database {
 
   // A method the core says writes nothing skips the Web Lock (a write would still be
   // persisted through the CAS); unknown names take it and fail in the core.
-  call(method, input) {
+  call(method, input, pipeline = {}) {
     return this.storage.run(() => this.invoke(method, input),
-      { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null });
+      { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null, ...pipeline });
   }
 
   // The same, resolving once the commit is issued: { value, durable, generation } (storage.run
   // pipelined); since: the generation the previous step of the same sequence returned.
-  callPipelined(method, input, since) {
-    return this.storage.run(() => this.invoke(method, input),
-      { write: this.core.writes[method] !== false, changedOf: (result) => (result && result.changed) || null, pipelined: true, since });
-  }
+  callPipelined(method, input, since) { return this.call(method, input, { pipelined: true, since }); }
 
   read(method, input) {
     this.storage.checkUsable();

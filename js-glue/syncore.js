@@ -363,7 +363,6 @@ class Store {
         }
         await saved;
       } catch (e) {
-        saved.catch(() => {});
         if (this._closed) return { pulled: 0, pushed: 0, conflicts: 0, failed: 0, error: e.message };
         if (e.conflict && restart < 2) continue;
         try { step = await this._db.call('syncStep', { end: { error: e.message } }); } catch { step = null; }

@@ -202,15 +202,21 @@ static void two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_sta
 }
 
 /* One row of the store's file, read with SQLite directly: the columns of sql for id. */
-static void row_of(const char *path, const char *sql, const char *id, long long *out, int n) {
-  sqlite3 *db = NULL;
+/* The n integer columns of sql's row for id (bound as ?1), on db. */
+static void row_on(sqlite3 *db, const char *sql, const char *id, long long *out, int n) {
   sqlite3_stmt *stmt = NULL;
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);   /* the test server made vfs_mem the default */
   if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db));
   sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
   assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
   for (int i = 0; i < n; i++) out[i] = sqlite3_column_int64(stmt, i);
   sqlite3_finalize(stmt);
+}
+
+/* The same on the file at path, opened apart from the store. */
+static void row_of(const char *path, const char *sql, const char *id, long long *out, int n) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);   /* the test server made vfs_mem the default */
+  row_on(db, sql, id, out, n);
   sqlite3_close(db);
 }
 
@@ -284,15 +290,6 @@ static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(
 
 /* store_rec_save updates a loaded record where its row is (same rowid: the (coll, id)
 ** index untouched) and, if the row went meanwhile, writes it anew. */
-static void row_in(sc_store *st, const char *sql, const char *id, long long *out, int n) {
-  sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(st->db));
-  sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-  for (int i = 0; i < n; i++) out[i] = sqlite3_column_int64(stmt, i);
-  sqlite3_finalize(stmt);
-}
-
 static void a_loaded_record_should_be_updated_in_place_and_written_anew_if_its_row_went(void **state) {
   char path[] = "/tmp/sc_test_inplaceXXXXXX";
   temp_file(path);
@@ -303,20 +300,20 @@ static void a_loaded_record_should_be_updated_in_place_and_written_anew_if_its_r
   cJSON_Delete(tk_call(a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"q\",\"v\":0}}"));   /* after r: a re-insert of r moves it */
   static const char *ROW = "SELECT rowid, json_extract(data, '$.v') FROM records WHERE id=?";
   long long before[2], after[2];
-  row_in(a, ROW, "r", before, 2);
+  row_on(a->db, ROW, "r", before, 2);
   sc_rec rec;
   memset(&rec, 0, sizeof rec);
   assert_int_equal(store_rec_load(a, "a", "r", &rec), SC_OK);
   assert_true(rec.exists);
   cJSON_ReplaceItemInObject(rec.data, "v", cJSON_CreateNumber(2));
   assert_int_equal(store_rec_save(a, "a", &rec), SC_OK);
-  row_in(a, ROW, "r", after, 2);
+  row_on(a->db, ROW, "r", after, 2);
   assert_int_equal(after[0], before[0]);   /* the same row */
   assert_int_equal(after[1], 2);
   assert_int_equal(store_rec_remove(a, "a", "r"), SC_OK);
   cJSON_ReplaceItemInObject(rec.data, "v", cJSON_CreateNumber(3));
   assert_int_equal(store_rec_save(a, "a", &rec), SC_OK);   /* rec.exists is stale now */
-  row_in(a, ROW, "r", after, 2);
+  row_on(a->db, ROW, "r", after, 2);
   assert_int_equal(after[1], 3);
   store_rec_free(&rec);
   cJSON *g = tk_call(a, "get", "{\"collection\":\"a\",\"id\":\"r\"}");

@@ -61,8 +61,6 @@ int sscanf(const char *restrict s, const char *restrict fmt, ...) {
   return r;
 }
 
-/* sprintf's object also defines the variants LLVM rewrites some calls to (siprintf for
-** formats without floats, __small_sprintf): all three are defined here, or it is linked in. */
 static int format(char *s, const char *fmt, va_list ap) {
   va_list again;
   size_t n = 0;
@@ -83,29 +81,20 @@ static int format(char *s, const char *fmt, va_list ap) {
   return n ? (int)n : vsprintf(s, fmt, ap);
 }
 
-int sprintf(char *restrict s, const char *restrict fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int r = format(s, fmt, ap);
-  va_end(ap);
-  return r;
-}
-
-int siprintf(char *restrict s, const char *restrict fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int r = format(s, fmt, ap);
-  va_end(ap);
-  return r;
-}
-
-int __small_sprintf(char *restrict s, const char *restrict fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int r = format(s, fmt, ap);
-  va_end(ap);
-  return r;
-}
+/* sprintf's object also defines the names LLVM rewrites some calls to (siprintf for
+** formats without floats, __small_sprintf): all three are defined here, or it is linked in
+** (an alias does not survive the link-time optimization). */
+#define SPRINTF_AS_FORMAT(name)                                  \
+  int name(char *restrict s, const char *restrict fmt, ...) {    \
+    va_list ap;                                                  \
+    va_start(ap, fmt);                                           \
+    int r = format(s, fmt, ap);                                  \
+    va_end(ap);                                                  \
+    return r;                                                    \
+  }
+SPRINTF_AS_FORMAT(sprintf)
+SPRINTF_AS_FORMAT(siprintf)
+SPRINTF_AS_FORMAT(__small_sprintf)
 
 /* ---------------------------------------------------------------- libc time, for SQLite */
 
