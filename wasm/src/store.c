@@ -223,6 +223,24 @@ static const char *const schema_sql =
   "CREATE TABLE IF NOT EXISTS resync_seen(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS resync_absent(coll TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(coll, id)) WITHOUT ROWID;";
 
+/* The schema's version in the database header (PRAGMA user_version): bump it whenever
+** schema_sql changes, so stores made before run the new statements once. */
+#define SCHEMA_VERSION 1
+#define SC_STR_(x) #x
+#define SC_STR(x) SC_STR_(x)
+
+/* The first column of the first row of a literal query as an integer (0 without a row). */
+static int store_query_int(sc_store *st, const char *sql, int64_t *out) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = store_prep(st, sql, &stmt);
+  if (rc != SC_OK) return rc;
+  int step = sqlite3_step(stmt);
+  *out = step == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+  if (step != SQLITE_ROW && step != SQLITE_DONE) rc = store_sqlfail(st, "reading the store");
+  store_done(st, stmt);
+  return rc;
+}
+
 static int create_indexes(sc_store *st) {
   for (int i = 0; i < st->ncoll; i++) {
     const cJSON *f;
@@ -307,11 +325,22 @@ int store_open_db(sc_store *st, const char *path, const char *vfs, const char *d
   if ((rc = store_exec(st, in_heap ? "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
                                    : "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")) != SC_OK) return rc;
   if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != SC_OK) return rc;
-  rc = store_exec(st, schema_sql);
+  /* The schema is created once: a store that has it (user_version) skips its statements.
+  ** In the browser a cold open is mostly V8 compiling each wasm function at its first call,
+  ** and every DDL function those statements reach is compiled even when the tables exist. */
+  int64_t version = 0;
+  rc = store_query_int(st, "PRAGMA user_version", &version);
+  if (rc == SC_OK && version != SCHEMA_VERSION) {
+    rc = store_exec(st, schema_sql);
+    if (rc == SC_OK) rc = store_exec(st, "PRAGMA user_version=" SC_STR(SCHEMA_VERSION));
+  }
   if (rc == SC_OK) rc = create_indexes(st);
   if (rc == SC_OK) rc = load_identity(st, device_id);
-  /* Ops a crash left inflight are resent with the same op_id (the server answers duplicate). */
-  if (rc == SC_OK) rc = store_exec(st, "UPDATE outbox SET status='pending' WHERE status='inflight'");
+  /* Ops a crash left inflight are resent with the same op_id (the server answers duplicate);
+  ** looked for first, so an open with none compiles and runs no UPDATE. */
+  int64_t inflight = 0;
+  if (rc == SC_OK) rc = store_query_int(st, "SELECT EXISTS(SELECT 1 FROM outbox WHERE status='inflight')", &inflight);
+  if (rc == SC_OK && inflight) rc = store_exec(st, "UPDATE outbox SET status='pending' WHERE status='inflight'");
   if (rc == SC_OK) rc = store_exec(st, "COMMIT");
   if (rc != SC_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
   return rc;
