@@ -5,6 +5,7 @@
 #   js-glue/syncore-core.mjs   emscripten's ES-module loader (looks for ./syncore.wasm)
 #   js-glue/syncore.wasm       the module
 #   js-glue/syncore.classic.js the ES modules bundled into one classic script (self.syncore)
+#   js-glue/syncore.bundle.js  the same as one ES module (same exports as syncore.js)
 # Until wasm/src/api.c exists the module is a smoke build (VFS + SQLite + cJSON only).
 
 WASM_OUT   := build/wasm
@@ -75,13 +76,17 @@ $(WASM_OUT)/classic-entry.mjs:
 	@mkdir -p $(@D)
 	printf '%s\n' "export { loadCore, SyncoreError } from '../../js-glue/core.js';" \
 	  "export { openDatabase, deleteStoredDatabase } from '../../js-glue/storage.js';" > $@
-js-glue/syncore.classic.js: js-glue/syncore-core.mjs $(filter-out js-glue/syncore.classic.js,$(wildcard js-glue/*.js)) wasm/bundle-classic.mjs $(WASM_OUT)/classic-entry.mjs
+js-glue/syncore.classic.js: js-glue/syncore-core.mjs $(filter-out js-glue/syncore.classic.js js-glue/syncore.bundle.js,$(wildcard js-glue/*.js)) wasm/bundle-classic.mjs $(WASM_OUT)/classic-entry.mjs
 	node wasm/bundle-classic.mjs $(CLASSIC_ENTRY) syncore $@ || { \
 	  echo "wasm.mk: WARNING: cannot bundle $(CLASSIC_ENTRY); classic build made from core.js + storage.js" >&2; \
 	  node wasm/bundle-classic.mjs $(WASM_OUT)/classic-entry.mjs syncore $@; }
 
+# The same graph as one ES module (what an app ships: one request, not a waterfall of ten).
+js-glue/syncore.bundle.js: js-glue/syncore-core.mjs $(filter-out js-glue/syncore.classic.js js-glue/syncore.bundle.js,$(wildcard js-glue/*.js)) wasm/bundle-classic.mjs
+	node wasm/bundle-classic.mjs --esm js-glue/syncore.js $@
+
 .PHONY: wasm wasm-size
-wasm: js-glue/syncore-core.mjs js-glue/syncore.wasm js-glue/syncore.classic.js
+wasm: js-glue/syncore-core.mjs js-glue/syncore.wasm js-glue/syncore.classic.js js-glue/syncore.bundle.js
 # Every file a page loads, raw and gzip -9, and the ES-module total against the 350 KB budget.
 ES_FILES := js-glue/syncore.wasm js-glue/syncore-core.mjs js-glue/core.js js-glue/storage.js js-glue/storage-idb.js \
             js-glue/storage-opfs.js js-glue/syncore.js js-glue/transport.js js-glue/triggers.js js-glue/sw.js

@@ -4,7 +4,7 @@
 // its own HTTP transport (createHttpTransport) against the real server. Push is held off —
 // the transport's push answers as a network failure (status 0) — so syncore does the same
 // work as the peers (pull and apply; the unpushed edits stay queued) and ends in the same state.
-import { openStore, createHttpTransport } from '/js-glue/syncore.js';
+import { openStore, createHttpTransport } from '/js-glue/syncore.bundle.js';   // the single-file build an app ships
 import { COLLECTION } from './data.mjs';
 
 export const describe = { label: 'syncore', settings: "strategy 'ask', sync.auto off, store.sync() over its HTTP transport, push held off",

@@ -3,7 +3,7 @@
 // handleSyncEvents opens the store and runs store.sync(), which pushes the pending write.
 // It tells the pages when this worker started, when the first push request left and when
 // the sync finished (epoch milliseconds).
-import { openStore, handleSyncEvents } from '/js-glue/syncore.js';
+import { openStore, handleSyncEvents } from '/js-glue/syncore.bundle.js';
 import { COLLECTION } from './data.mjs';
 
 const startedAt = performance.timeOrigin;

@@ -35,6 +35,11 @@ api.classicWorker = () => {
   const worker = new Worker('./worker-classic.js');
   return proxy((m) => worker.postMessage(m), (fn) => { worker.onmessage = (e) => fn(e.data); });
 };
+api.bundleWorker = () => {
+  const worker = new Worker('./worker-bundle.js', { type: 'module' });
+  return proxy((m) => worker.postMessage(m), (fn) => { worker.onmessage = (e) => fn(e.data); });
+};
+api.syncoreExports = async () => Object.keys(await import('/js-glue/syncore.js')).sort();
 api.sw = async (script = './sw.js', type = 'module') => {
   const reg = await navigator.serviceWorker.register(script, { type, scope: './' });
   const sw = reg.installing || reg.waiting || reg.active;
