@@ -184,14 +184,19 @@ export class IdbPersister {
     db.onversionchange = () => { db.close(); this.closed = true; };
   }
 
+  // (persister.created: this open made the database, which did not exist before)
   static async open(name, { lazy = false, lazyMinBytes } = {}) {
+    let created = false;
     const db = await openIdb(`syncore:${name}`, (d, oldVersion, tx) => {
+      created = oldVersion === 0;
       if (oldVersion < 1) d.createObjectStore('meta');
       if (oldVersion < 2) d.createObjectStore('log');
       d.createObjectStore('groups');
       if (oldVersion >= 1) migrateChunks(tx);
     }, IDB_VERSION);
-    return new IdbPersister(db, name, lazy, lazyMinBytes);
+    const persister = new IdbPersister(db, name, lazy, lazyMinBytes);
+    persister.created = created;
+    return persister;
   }
 
   check(what) {

@@ -64,15 +64,24 @@ function registry() {
 }
 
 // The backend a store lives on: an existing store keeps its own; a new one gets the
-// requested backend (idb for auto). Read-and-create in one transaction: no race.
+// requested backend (idb for auto). Read-and-create in one transaction: no race. A store
+// already registered is only read (a readonly transaction: no strict commit to wait for).
 async function resolveBackend(name, requested) {
   const db = await registry();
+  const known = await transact(db, ['stores'], 'readonly', (tx) => request(tx.objectStore('stores').get(name)),
+    'cannot read the store registry');
+  const mismatch = (backend) => requested !== 'auto' && requested !== backend
+    && storageError(`syncore: store "${name}" was created on ${backend}, cannot open it on ${requested}`);
+  if (known) {
+    if (mismatch(known.backend)) throw mismatch(known.backend);
+    return known.backend;
+  }
   return transact(db, ['stores'], 'readwrite', async (tx, fail) => {
     const stores = tx.objectStore('stores');
     const entry = await request(stores.get(name));
     const backend = entry ? entry.backend : requested === 'auto' ? 'idb' : requested;
-    if (entry && requested !== 'auto' && requested !== backend) {
-      fail(storageError(`syncore: store "${name}" was created on ${backend}, cannot open it on ${requested}`));
+    if (entry && mismatch(backend)) {
+      fail(mismatch(backend));
     } else if (!entry && backend === 'opfs' && !opfsAvailable()) {
       fail(storageError('syncore: storage "opfs" needs a dedicated worker with OPFS sync access handles'));
     } else if (!entry) {
@@ -496,16 +505,23 @@ export async function openStorage(coreOrPromise, { name, storage = 'auto', lazyM
     return s;
   }
   if (typeof indexedDB === 'undefined') throw storageError('syncore: IndexedDB is not available in this context');
-  const backend = await resolveBackend(name, storage);
+  // The registry only says which backend the name lives on, and nearly every store is on
+  // IndexedDB: its database is opened and read at the same time (a cold open's longest wait),
+  // and let go — deleted if this open made it — when the registry names another backend.
+  const early = storage !== 'opfs' && !openStorages.has(`idb:${name}`) ? openIdbEarly(name, lazyMinBytes) : null;
+  let backend;
+  try { backend = await resolveBackend(name, storage); } catch (err) { dropEarly(early, name); throw err; }
   const key = `${backend}:${name}`;
   const cached = openStorages.get(key);
   if (cached && (await cached.catch(() => null))?.persister.closed) openStorages.delete(key);   // its database went away
+  if (openStorages.has(key) || backend !== 'idb') dropEarly(early, name, backend !== 'idb');
   if (!openStorages.has(key)) {
     const opening = (async () => {
-      const persister = backend === 'opfs' ? await openOpfsPersister(name) : await IdbPersister.open(name, { lazy: jspiAvailable(), lazyMinBytes });
+      let { persister, reading } = backend === 'idb' && early ? await early
+        : await (backend === 'opfs' ? openOpfsPersister(name) : IdbPersister.open(name, { lazy: jspiAvailable(), lazyMinBytes }))
+          .then((p) => ({ persister: p, reading: null }));
       try {
-        const reading = persister.load();
-        reading.catch(() => {});   // awaited below, after the module
+        if (!reading) { reading = persister.load(); reading.catch(() => {}); }   // awaited below, after the module
         const s = new Storage(await coreOrPromise, name, backend, persister);
         await s.load(reading);
         return s;
@@ -518,6 +534,28 @@ export async function openStorage(coreOrPromise, { name, storage = 'auto', lazyM
   s.entry = openStorages.get(key);
   s.refs++;
   return s;
+}
+
+// An IndexedDB store's database opened and its read started ahead of the registry's answer:
+// → Promise<{ persister, reading }>.
+function openIdbEarly(name, lazyMinBytes) {
+  const early = IdbPersister.open(name, { lazy: jspiAvailable(), lazyMinBytes }).then((persister) => {
+    const reading = persister.load();
+    reading.catch(() => {});
+    return { persister, reading };
+  });
+  early.catch(() => {});
+  return early;
+}
+
+// Let an early open go unused: closed, and its database deleted when this open made it for
+// a name the registry puts on another backend (remove).
+function dropEarly(early, name, remove = true) {
+  early?.then(({ persister, reading }) => reading.catch(() => {}).then(() => {
+    const made = persister.created;
+    persister.close();
+    if (made && remove) indexedDB.deleteDatabase(`syncore:${name}`);
+  }), () => {});
 }
 
 class Database {

@@ -243,6 +243,14 @@ test('a classic worker loads syncore.classic.js and finds the wasm next to it', 
   check(result.ok, `classic worker: ${JSON.stringify(result)}`);
 });
 
+test('a module worker runs syncore.bundle.js (one file) with the exports of syncore.js', async () => {
+  const browser = await launchBrowser(profile());
+  const page = await harness(browser);
+  const out = await page.evaluate(() => H.bundleWorker().probe());
+  equal(out.record, { id: 'b1', text: 'from the bundle' }, `record written and read in the worker (${out.error || ''})`);
+  equal(out.exports, await page.evaluate(() => H.syncoreExports()), 'the bundle exports what syncore.js does');
+});
+
 test('a classic service worker runs syncore.classic.js on idb', async () => {
   const browser = await launchBrowser(profile());
   const page = await harness(browser);
@@ -292,6 +300,10 @@ async function opfsRules(page) {
   });
   equal(reopened, ['opfs', 40, 'ok'], 'opfs store reopened by auto in a new worker');
   equal((await page.evaluate(() => H.openError('o1', 'idb')))?.code, 'SC_STORAGE', 'opfs store opened as idb');
+  // An open reads an IndexedDB store while the registry is read; the database it made for a
+  // name the registry puts on opfs (auto in the new worker, idb here) does not stay behind.
+  await until(() => page.evaluate(async () => !(await indexedDB.databases()).some((d) => d.name === 'syncore:o1')), 5000,
+    'no IndexedDB database left behind for the opfs store');
 }
 
 test('a quota error is SC_STORAGE and loses nothing stored before', async () => {
