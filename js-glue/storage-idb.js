@@ -33,12 +33,15 @@ export function openIdb(dbName, upgrade, version = 1) {
   });
 }
 
-// Run body(tx) in one transaction; resolves with body's value once the transaction completed.
-export function transact(db, stores, mode, body, what) {
+// Run body(tx) in one transaction (or in `started`, one already open); resolves with body's
+// value once the transaction completed.
+export function transact(db, stores, mode, body, what, started = null) {
   return new Promise((resolve, reject) => {
-    let tx, value, failure = null;
-    try { tx = db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined); }
-    catch (err) { reject(idbError(what, err)); return; }
+    let tx = started, value, failure = null;
+    if (!tx) {
+      try { tx = db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined); }
+      catch (err) { reject(idbError(what, err)); return; }
+    }
     tx.oncomplete = () => resolve(value);
     tx.onabort = () => reject(failure instanceof SyncoreError ? failure : idbError(what, failure || tx.error));
     Promise.resolve().then(() => body(tx, (err) => { failure = err; tx.abort(); })).then((v) => { value = v; },
@@ -358,13 +361,30 @@ export class IdbPersister {
   // transaction can commit — a txId other than baseTxId aborts it (the record and meta put
   // with it), and a checkpoint this context had not heard of is written over the guess.
   // Checkpoints are storage.js's to start (foldDue, checkpoint).
-  async commit(baseTxId, size, { record, indexes }, chunkSize) {
+  // A commit's transaction begun before the call it will save runs, so IndexedDB sets it up
+  // and reads meta while the core works: commit(…, early) writes in it while it is still
+  // open; release() aborts it when the call saved nothing (else it ends by itself, unused).
+  begin() {
+    if (this.closed) return null;
+    let tx;
+    try { tx = this.db.transaction(['meta', 'log'], 'readwrite', { durability: 'strict' }); } catch { return null; }
+    const early = { tx, read: tx.objectStore('meta').get('meta'), used: false, over: false };
+    tx.oncomplete = tx.onabort = () => { early.over = true; };
+    early.release = () => { if (!early.used && !early.over) { try { tx.abort(); } catch { /* finished */ } } };
+    return early;
+  }
+
+  async commit(baseTxId, size, { record, indexes }, chunkSize, early = null) {
     this.check('cannot save');
-    const txId = baseTxId + 1, known = this.meta;
+    const txId = baseTxId + 1, known = this.meta, entry = { size, data: record };
     let written = { txId, size, chunkSize, base: known.base, baseSize: known.baseSize, groups: known.groups };
+    let started = null, read = null;
+    if (early && !early.over && early.read.readyState === 'pending') {   // still open (a put would throw if not)
+      try { early.tx.objectStore('log').put(entry, txId); started = early.tx; read = early.read; early.used = true; } catch { /* closed */ }
+    }
     await transact(this.db, ['meta', 'log'], 'readwrite', (tx, fail) => {
-      const metaStore = tx.objectStore('meta'), read = metaStore.get('meta');
-      tx.objectStore('log').put({ size, data: record }, txId);
+      const metaStore = tx.objectStore('meta');
+      if (!read) { read = metaStore.get('meta'); tx.objectStore('log').put(entry, txId); }
       metaStore.put(written, 'meta');
       read.onsuccess = () => {
         const stored = readMeta(read.result);
@@ -376,8 +396,11 @@ export class IdbPersister {
           written = { ...written, base: stored.base, baseSize: stored.baseSize, groups: stored.groups };
           metaStore.put(written, 'meta');
         }
+        // Nothing more to ask: commit once the puts are done, without waiting for their
+        // success events to come back here first.
+        if (typeof tx.commit === 'function') tx.commit();
       };
-    }, `cannot save "${this.name}"`);
+    }, `cannot save "${this.name}"`, started);
     this.meta = written;
     this.log.set(txId, this.lazyImage ? logEntry(true, size, record, decodeRecord(record)) : { indexes, bytes: record.byteLength });
     return txId;

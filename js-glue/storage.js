@@ -371,50 +371,55 @@ class Storage {
         if (failed && pipelined) throw this.saveError(failed);
         await this.refresh();
       }
-      let value, error = null;
-      try { value = await fn(); } catch (err) { error = err; }
-      const fetchError = this.lazy ? core.takeFetchError() : null;
-      if (fetchError && error) {
-        // A group could not be read: the call failed before changing anything it kept. When
-        // another context checkpointed past this image's state, reload it and run again.
-        if (fetchError.stale && tries < 3 && core.lockLevel(this.pImage) === 0) { await this.discard(); continue; }
-        error = fetchError;
-      }
-      if (core.lockLevel(this.pImage) !== 0) {
-        throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
-      }
-      if (core.dirtyCount(this.pImage) === 0) {
-        if (error) throw error;
-        if (!pipelined) return value;
-        // Nothing of its own to save, but it ran on what is deferred or in flight (if anything).
-        const on = this.group ? this.group.durable : this.inflight ? this.inflight.done : Promise.resolve();
-        return { value, durable: this.durableOf(on), generation: this.generation };
-      }
-      if (pipelined && !error) {
-        const group = this.group ||= newGroup();
-        group.changed.push(changedOf ? changedOf(value) : null);
-        const durable = this.durableOf(group.durable);
-        // A commit still being written: this step goes out with the next one.
-        if (this.inflight && !this.inflight.settled) return { value, durable, generation: this.generation };
-        const failed = await this.settleFlight();   // written already: no wait
-        if (failed) throw this.saveError(failed);
-        this.commitGroup();
-        return { value, durable, generation: this.generation };
-      }
-      if (pipelined) await this.settle();   // a step that failed: what went before is saved first
-      if (core.dirtyCount(this.pImage) === 0) throw error;
-      const changes = this.takeChanges();
+      // A write's commit transaction is begun now, to be set up while the core works (not
+      // on a lazy image, whose call may wait for a group and outlive it).
+      const early = locked && !pipelined && !this.lazy && this.persister.begin ? this.persister.begin() : null;
       try {
-        this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize);
-      } catch (err) {
-        try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
-        if (err.conflict && tries < 3) continue;
-        throw this.saveError(err);
-      }
-      if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
-      await this.scheduleFold();
-      if (error) throw error;   // (a pipelined step comes this way only with an error)
-      return value;
+        let value, error = null;
+        try { value = await fn(); } catch (err) { error = err; }
+        const fetchError = this.lazy ? core.takeFetchError() : null;
+        if (fetchError && error) {
+          // A group could not be read: the call failed before changing anything it kept. When
+          // another context checkpointed past this image's state, reload it and run again.
+          if (fetchError.stale && tries < 3 && core.lockLevel(this.pImage) === 0) { await this.discard(); continue; }
+          error = fetchError;
+        }
+        if (core.lockLevel(this.pImage) !== 0) {
+          throw new SyncoreError('syncore: a call left a transaction open; nothing was saved', 'SC_INTERNAL', { cause: error });
+        }
+        if (core.dirtyCount(this.pImage) === 0) {
+          if (error) throw error;
+          if (!pipelined) return value;
+          // Nothing of its own to save, but it ran on what is deferred or in flight (if anything).
+          const on = this.group ? this.group.durable : this.inflight ? this.inflight.done : Promise.resolve();
+          return { value, durable: this.durableOf(on), generation: this.generation };
+        }
+        if (pipelined && !error) {
+          const group = this.group ||= newGroup();
+          group.changed.push(changedOf ? changedOf(value) : null);
+          const durable = this.durableOf(group.durable);
+          // A commit still being written: this step goes out with the next one.
+          if (this.inflight && !this.inflight.settled) return { value, durable, generation: this.generation };
+          const failed = await this.settleFlight();   // written already: no wait
+          if (failed) throw this.saveError(failed);
+          this.commitGroup();
+          return { value, durable, generation: this.generation };
+        }
+        if (pipelined) await this.settle();   // a step that failed: what went before is saved first
+        if (core.dirtyCount(this.pImage) === 0) throw error;
+        const changes = this.takeChanges();
+        try {
+          this.txId = await this.persister.commit(this.txId, core.imageSize(this.pImage), changes, core.chunkSize, early);
+        } catch (err) {
+          try { await this.discard(); } catch (reloadErr) { this.broken = reloadErr; throw reloadErr; }
+          if (err.conflict && tries < 3) continue;
+          throw this.saveError(err);
+        }
+        if (this.channel) this.channel.postMessage({ txId: this.txId, changed: changedOf ? changedOf(value) : null });
+        await this.scheduleFold();
+        if (error) throw error;   // (a pipelined step comes this way only with an error)
+        return value;
+      } finally { early?.release(); }
     }
   }
 
