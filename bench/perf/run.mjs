@@ -38,6 +38,7 @@ try {
     if (want('first-memory')) (out.firstMemory ||= []).push(await run('firstSync', { name: `firstm${rep}`, n: N, page: PAGE, storage: 'memory' }));
     if (want('pull')) (out.pull ||= []).push(await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 }));
     if (want('pull-uuid')) (out.pullUuid ||= []).push(await run('pullApply', { name: `pullu${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500, uuid: true, text: true }));
+    if (want('pull-bench')) (out.pullBench ||= []).push(await run('pullApply', { name: `pullb${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500, text: true, shape: 'bench' }));
     if (want('open')) {   // the store of the pull apply (or of the first sync when only that ran)
       if (!out.pull && !out.first) await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 });
       (out.open ||= []).push(await run('coldOpen', { name: out.pull ? `pull${rep}` : `first${rep}` }));
@@ -50,6 +51,7 @@ try {
   if (out.coreWarm) console.log(`pullResponse alone, second pass in the worker: ${median(out.coreWarm.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.coreWarm.map((r) => r.coreRate)).toFixed(0)}/s)`);
   if (out.firstMemory) console.log(`first sync on the memory backend (core + glue, nothing persisted): ${median(out.firstMemory.map((r) => r.rate)).toFixed(0)} records/s`);
   if (out.pull) console.log(`pull apply, ${N} into ${N} with 2000 edits: ${median(out.pull.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pull));
+  if (out.pullBench) console.log(`pull apply, make bench's records, answers as text: ${median(out.pullBench.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pullBench));
   if (out.pullUuid) console.log(`pull apply, random ids, answers as text: ${median(out.pullUuid.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pullUuid));
   if (out.open) console.log(`cold open until pendingCount: ${median(out.open.map((r) => r.ms)).toFixed(1)} ms`, JSON.stringify(out.open));
   if (out.write) console.log(`durable write p50: syncore ${median(out.write.map((r) => r.syncore)).toFixed(2)} ms, raw IndexedDB ${median(out.write.map((r) => r.raw)).toFixed(2)} ms`);
