@@ -47,6 +47,7 @@ export function storageError(message, cause) {
 }
 
 const encoder = new TextEncoder();
+const TIME_TEXT = 256;      // bytes of a time string normalizeTime passes without allocating
 const decoder = new TextDecoder();
 let modulePromise = null;
 let loadedCore = null;      // the context's Core once loaded (normalizeTimeSync needs it)
@@ -289,8 +290,30 @@ class Core {
     if (rc !== 0) throw this.error(rc, 'syncore: close failed');
   }
 
+  // A string or a number goes in as it is (sc_normalize_time_raw: no JSON either way, no
+  // allocation for a string that fits the scratch area); anything else as JSON.
   normalizeTime(value, assumeOffsetMinutes = 0) {
     this.requireCore();
+    if (typeof value !== 'string' && typeof value !== 'number') return this.normalizeTimeJson(value, assumeOffsetMinutes);
+    const m = this.m;
+    const pText = this.pTime ||= m._malloc(TIME_TEXT + 25 + 160) >>> 0, pOut = pText + TIME_TEXT, pErr = pOut + 25;
+    if (!pText) throw new SyncoreError('syncore: out of memory', 'SC_NO_MEMORY');
+    let pValue = 0, pOwn = 0, length = 0;
+    if (typeof value === 'string') {
+      const { read, written } = encoder.encodeInto(value, this.heap.subarray(pText, pText + TIME_TEXT - 1));
+      if (read === value.length) { this.heap[pText + written] = 0; pValue = pText; length = written; }
+      else { pValue = pOwn = this.allocString(value); length = encoder.encode(value).length; }   // (rare: over 255 bytes)
+    }
+    try {
+      const rc = m._sc_normalize_time_raw(pValue, length, typeof value === 'number' ? value : 0, assumeOffsetMinutes | 0, pOut, pErr);
+      if (rc !== 0) throw this.error(rc, this.readString(pErr));
+      return String.fromCharCode.apply(null, this.heap.subarray(pOut, pOut + 24));
+    } finally {
+      if (pOwn) m._free(pOwn);
+    }
+  }
+
+  normalizeTimeJson(value, assumeOffsetMinutes) {
     const m = this.m;
     const pValue = this.allocString(JSON.stringify(value));
     const ppzOut = this.pSlot, ppzErr = this.pSlot + 4;

@@ -253,6 +253,13 @@ export async function runApiSuite(lib, { storage, prefix }) {
       }
     }
     try { normalizeTime({}); fail('an object accepted'); } catch (e) { check(e instanceof TypeError && e.code === 'SC_BAD_INPUT', 'TypeError'); }
+    for (const bad of [NaN, Infinity, 1.5, '２０２５-01-01', '2025-01-01\u0000Z', `2025-01-01T12:00:00Z${'x'.repeat(300)}`]) {
+      try { normalizeTime(bad); fail(`${String(bad).slice(0, 40)} accepted`); } catch (e) {
+        check(e instanceof RangeError && e.code === 'SC_BAD_INPUT' && e.message.length > 0, `${String(bad).slice(0, 40)}: ${e.name} ${e.code} ${e.message}`);
+      }
+    }
+    // A string longer than the glue's scratch area (256 bytes) takes another way into the module.
+    same(normalizeTime(`${' '.repeat(300)}2025-01-01T12:00:00Z`), '2025-01-01T12:00:00.000Z', 'a long string, mostly spaces');
   });
 
   await test('reopening the store keeps its data, device id and outbox', async () => {

@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include "cJSON.h"
+#include "syncore.h"
+#include "time.h"
 #include "util.h"
 #include "vfs_mem.h"
 
@@ -205,6 +207,25 @@ EMSCRIPTEN_KEEPALIVE int sc_vfs_encode(vfs_mem_image *image, unsigned char **pOu
   size_t length = 0;
   if (vfs_mem_image_encode(image, pOut, &length) != SQLITE_OK) return -1;
   return (int)length;
+}
+
+/* ---------------------------------------------------------------- normalizeTime */
+
+/* normalizeTime for the glue without JSON on either side (sc_normalize_time parses its
+** value as JSON and prints its answer as JSON, which was most of a call's time): the
+** string text of length bytes (UTF-8, NUL-terminated, no NUL inside), or the number value
+** when text is NULL; on SC_OK the 24 characters of the answer at out (25 bytes), else the
+** message at err (160 bytes). */
+EMSCRIPTEN_KEEPALIVE int sc_normalize_time_raw(const char *text, int length, double value, int assume_offset_minutes,
+                                               char *out, char *err) {
+  int64_t ms = 0;
+  err[0] = 0;
+  int rc = !text ? sc_time_from_number(value, &ms, err, 160)
+    : length < 0 || strlen(text) != (size_t)length ? time_fail(err, 160, "a time must not contain the character U+0000")
+    : sc_time_parse(text, assume_offset_minutes, &ms, err, 160);
+  if (rc == SC_OK) rc = sc_time_format(ms, out);
+  else if (!err[0]) snprintf(err, 160, "invalid time");
+  return rc;
 }
 
 /* ---------------------------------------------------------------- raw SQL */
