@@ -28,6 +28,7 @@
 //                                     core.setFetcher(pImage, async (group) => …) writes it in
 //   core.setLazy(pImage, size), core.groupPresent/setPresent(pImage, group), core.absentCount,
 //   core.groupPtr(pImage, group), core.trim(pImage, maxBytes), core.residentBytes(pImage)
+//   core.setWhole(pImage), core.trackReads(pImage, on), core.tracked(pImage, group)
 //   core.busy                         an async call is suspended: nothing else may enter
 // Names of exported C functions must match wasm/exports.json and wasm/src/wasm_exports.c.
 
@@ -443,6 +444,12 @@ class Core {
   }
   residentBytes(pImage) { return this.m._sc_vfs_resident_bytes(pImage); }
   trim(pImage, maxBytes) { return this.m._sc_vfs_trim(pImage, maxBytes); }
+  // A lazy image with every group present made contiguous (true), or left as it is (false:
+  // a group absent, or no memory).
+  setWhole(pImage) { return this.m._sc_vfs_set_whole(pImage) === 0; }
+  // Read tracking (quick open): on forgets the marks; tracked(g) says whether group g was read.
+  trackReads(pImage, on) { return this.m._sc_vfs_track(pImage, on ? 1 : 0) === 0; }
+  tracked(pImage, group) { return this.m._sc_vfs_tracked(pImage, group) !== 0; }
 
   sqlClose(pDb) { this.m._sc_sql_close(pDb); }
 }

@@ -113,7 +113,15 @@ function decodeRecord(buffer) {
 function readMeta(value) {
   const meta = value || { txId: 0, size: 0 };
   return { txId: meta.txId, size: meta.size, chunkSize: meta.chunkSize, base: meta.base || 0, baseSize: meta.baseSize || 0,
-    groups: meta.groups || [] };
+    groups: meta.groups || [], hot: meta.hot || [] };
+}
+
+// Whether a store is opened quickly (storage.js "quick open"): the last connection to close
+// it named the groups an open and its first status() read (meta.hot), and they are at most
+// half of the image (past that, reading it whole in one go costs about the same).
+function quick(meta) {
+  const groups = Math.ceil(meta.size / (GROUP_CHUNKS * (meta.chunkSize || 1)));
+  return meta.hot.length > 0 && meta.hot.length * 2 <= groups;
 }
 
 // Version 1 or 2 → 3, inside the upgrade transaction: the chunk store becomes groups of
@@ -230,14 +238,25 @@ export class IdbPersister {
       let steps;
       if (sinceTxId !== null && meta.base <= sinceTxId) {
         steps = await this.readLog(tx, sinceTxId);
-      } else if (this.lazy && (this.lazyImage || (sinceTxId === null && meta.size >= this.lazyMinBytes))) {
-        this.lazyImage = true;
+      } else if (this.lazy && (this.lazyImage || (sinceTxId === null && (meta.size >= this.lazyMinBytes || quick(meta))))) {
         // The image starts over with every group absent: only the log is read (kept, for
         // rebuilding groups); a group is read when SQLite first needs it (fetchGroups).
+        // A quick open (a store below lazyMinBytes whose checkpoint named the groups an open
+        // and its first status() read: meta.hot) reads those too, in this transaction, and
+        // storage.js reads the rest in the background, the image whole again after.
+        const fill = !this.lazyImage && meta.size < this.lazyMinBytes;
+        this.lazyImage = true;
         this.log.clear();
         await this.readLog(tx, meta.base);
         this.base = meta.base;
-        return { txId: meta.txId, chunkSize: meta.chunkSize, lazy: { size: meta.size }, steps: [] };
+        let hot = [];
+        if (fill) {
+          const groupBytes = GROUP_CHUNKS * meta.chunkSize, after = this.logUpTo(meta.txId);
+          const wanted = meta.hot.filter((g) => g * groupBytes < meta.size);
+          const values = await Promise.all(wanted.map((g) => g * groupBytes < meta.baseSize ? request(store.get([g, meta.groups[g]])) : null));
+          hot = wanted.map((g, i) => [g, this.rebuild(g, values[i], meta, after, meta.chunkSize)]);
+        }
+        return { txId: meta.txId, chunkSize: meta.chunkSize, lazy: { size: meta.size, fill }, hot, steps: [] };
       } else {
         const wanted = meta.groups.map((v, g) => [g, v]).filter(([, v]) => sinceTxId === null || v > sinceTxId);
         const values = await Promise.all(wanted.map((key) => request(store.get(key))));
@@ -266,32 +285,42 @@ export class IdbPersister {
     const groupBytes = GROUP_CHUNKS * chunkSize;
     return transact(this.db, ['meta', 'groups'], 'readonly', async (tx) => {
       const meta = readMeta(await request(tx.objectStore('meta').get('meta')));
-      const after = [...this.log.keys()].filter((t) => t <= txId).sort((a, b) => a - b).map((t) => [t, this.log.get(t)]);
+      const after = this.logUpTo(txId);
       const one = async (g) => {
-        const start = g * groupBytes, stored = start < meta.baseSize;
-        const from = stored ? meta.groups[g] : meta.base;
+        const stored = g * groupBytes < meta.baseSize, from = stored ? meta.groups[g] : meta.base;
         if (from === undefined || from > txId) throw staleError(this.name, g);
-        const bytes = new Uint8Array(groupBytes);
-        if (stored) {
-          const value = await request(tx.objectStore('groups').get([g, from]));
-          if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
-          bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
-        }
-        for (const [t, { size, byGroup }] of after) {
-          if (t <= from) continue;
-          if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
-          for (const [index, body] of byGroup.get(g) || []) {
-            const offset = index * chunkSize - start;
-            if (index * chunkSize >= size) continue;
-            const length = Math.min(chunkSize, size - index * chunkSize);
-            if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
-            else bytes.set(body.subarray(0, length), offset);
-          }
-        }
-        return [g, bytes];
+        return [g, this.rebuild(g, stored ? await request(tx.objectStore('groups').get([g, from])) : null, meta, after, chunkSize)];
       };
       return new Map(await Promise.all(wanted.map(one)));
     }, 'cannot read the store');
+  }
+
+  // The log records this context keeps, up to txId, in order: [[txId, entry]…].
+  logUpTo(txId) {
+    return [...this.log.keys()].filter((t) => t <= txId).sort((a, b) => a - b).map((t) => [t, this.log.get(t)]);
+  }
+
+  // Group g's bytes: the value of the checkpoint meta names for it (null for a group past
+  // the checkpoint's size: zeros), then the records of `after` past that checkpoint replayed.
+  rebuild(g, value, meta, after, chunkSize) {
+    const groupBytes = GROUP_CHUNKS * chunkSize, start = g * groupBytes, stored = start < meta.baseSize;
+    const from = stored ? meta.groups[g] : meta.base, bytes = new Uint8Array(groupBytes);
+    if (stored) {
+      if (!(value instanceof ArrayBuffer)) throw storageError(`syncore: "${this.name}" is damaged: group ${g} of checkpoint ${from} is missing`);
+      bytes.set(new Uint8Array(value, 0, Math.min(value.byteLength, groupBytes)));
+    }
+    for (const [t, { size, byGroup }] of after) {
+      if (t <= from) continue;
+      if (size < start + groupBytes) bytes.fill(0, Math.max(0, size - start));
+      for (const [index, body] of byGroup.get(g) || []) {
+        const offset = index * chunkSize - start;
+        if (index * chunkSize >= size) continue;
+        const length = Math.min(chunkSize, size - index * chunkSize);
+        if (typeof body === 'function') body(bytes.subarray(offset, offset + length));
+        else bytes.set(body.subarray(0, length), offset);
+      }
+    }
+    return bytes;
   }
 
   // The groups a checkpoint of an image of size bytes writes: those the log touched.
@@ -318,11 +347,13 @@ export class IdbPersister {
 
   // A checkpoint of the image as it is now — state txId, every log record up to it known to
   // this context — written in the background: the groups the log touched are copied now.
-  checkpoint(txId, size, chunkSize, readBytes) {
+  // hot: the groups an open and its first status() read in this state (meta.hot, for a quick
+  // open), or null to keep what meta says.
+  checkpoint(txId, size, chunkSize, readBytes, hot = null) {
     if (this.folding) return;
     const groupBytes = GROUP_CHUNKS * chunkSize, limit = Math.ceil(size / groupBytes);
     const groups = this.foldGroups(size, chunkSize).map((g) => [g, readBytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))]);
-    this.background(this.fold({ txId, size, base: this.base, limit, groups }));
+    this.background(this.fold({ txId, size, base: this.base, limit, groups, hot }));
   }
 
   // A checkpoint being written: none other starts meanwhile; a failed one leaves the log
@@ -377,7 +408,7 @@ export class IdbPersister {
   async commit(baseTxId, size, { record, indexes }, chunkSize, early = null) {
     this.check('cannot save');
     const txId = baseTxId + 1, known = this.meta, entry = { size, data: record };
-    let written = { txId, size, chunkSize, base: known.base, baseSize: known.baseSize, groups: known.groups };
+    let written = { txId, size, chunkSize, base: known.base, baseSize: known.baseSize, groups: known.groups, hot: known.hot };
     let started = null, read = null;
     if (early && !early.over && early.read.readyState === 'pending') {   // still open (a put would throw if not)
       try { early.tx.objectStore('log').put(entry, txId); started = early.tx; read = early.read; early.used = true; } catch { /* closed */ }
@@ -392,8 +423,9 @@ export class IdbPersister {
           const err = storageError(`syncore: another context saved "${this.name}" first (txId ${stored.txId}, expected ${baseTxId})`);
           err.conflict = true;
           fail(err);
-        } else if (stored.base !== written.base || stored.baseSize !== written.baseSize || !sameList(stored.groups, written.groups)) {
-          written = { ...written, base: stored.base, baseSize: stored.baseSize, groups: stored.groups };
+        } else if (stored.base !== written.base || stored.baseSize !== written.baseSize || !sameList(stored.groups, written.groups)
+                   || !sameList(stored.hot, written.hot)) {
+          written = { ...written, base: stored.base, baseSize: stored.baseSize, groups: stored.groups, hot: stored.hot };
           metaStore.put(written, 'meta');
         }
         // Nothing more to ask: commit once the puts are done, without waiting for their
@@ -412,16 +444,16 @@ export class IdbPersister {
   // another context checkpointed since base (its checkpoint stands, ours is dropped) —
   // deletes the log up to txId and every group value meta no longer names (the replaced
   // ones, and any a crashed fold left). Until that commits nothing refers to the new values.
-  async fold({ txId, size, base, limit, groups }) {
+  async fold({ txId, size, base, limit, groups, hot }) {
     await transact(this.db, ['groups'], 'readwrite', (tx) => {
       const store = tx.objectStore('groups');
       for (const [g, data] of groups) store.put(data.buffer, [g, txId]);
     }, `cannot checkpoint "${this.name}"`);
-    await this.nameCheckpoint({ txId, size, base, limit, groups: groups.map(([g]) => g) });
+    await this.nameCheckpoint({ txId, size, base, limit, groups: groups.map(([g]) => g), hot });
   }
 
   // A checkpoint's second transaction: its group values (put under [g, txId]) named in meta.
-  async nameCheckpoint({ txId, size, base, limit, groups }) {
+  async nameCheckpoint({ txId, size, base, limit, groups, hot = null }) {
     this.check('cannot checkpoint');
     const moved = await transact(this.db, ['meta', 'groups', 'log'], 'readwrite', async (tx) => {
       const metaStore = tx.objectStore('meta'), store = tx.objectStore('groups');
@@ -437,7 +469,7 @@ export class IdbPersister {
       const versions = stored.groups.slice(0, limit);
       while (versions.length < limit) versions.push(txId);   // grown: every new group was dirty
       for (const g of groups) versions[g] = txId;
-      metaStore.put(this.meta = { ...stored, base: txId, baseSize: size, groups: versions }, 'meta');
+      metaStore.put(this.meta = { ...stored, base: txId, baseSize: size, groups: versions, hot: hot || stored.hot }, 'meta');
       tx.objectStore('log').delete(IDBKeyRange.upperBound(txId));
       // Any other checkpoint in flight started from the old base and will be dropped: every
       // value not named now is garbage (replaced groups, a crashed checkpoint's).
@@ -447,6 +479,16 @@ export class IdbPersister {
     }, `cannot checkpoint "${this.name}"`);
     if (moved > this.base) this.base = moved;
     for (const t of this.log.keys()) if (t <= this.base) this.log.delete(t);
+  }
+
+  // meta.hot (what a quick open reads) for state txId, when no checkpoint wrote it: a hint,
+  // put only if meta is still at txId and says otherwise.
+  async saveHot(txId, hot) {
+    this.check('cannot save');
+    await transact(this.db, ['meta'], 'readwrite', async (tx) => {
+      const metaStore = tx.objectStore('meta'), stored = await request(metaStore.get('meta'));
+      if (stored && stored.txId === txId && !sameList(readMeta(stored).hot, hot)) metaStore.put(this.meta = readMeta({ ...stored, hot }), 'meta');
+    }, `cannot save "${this.name}"`);
   }
 
   close() { this.db.close(); this.closed = true; }

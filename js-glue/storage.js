@@ -41,6 +41,8 @@ const VFS_NAME = 'sc-mem';   // must match VFS_MEM_NAME in wasm/src/vfs_mem.h
 const FOLD_IDLE_MS = 150;    // quiet time after a commit before a due checkpoint is written
 const LEASE_MS = 20;         // longest a context keeps the write lock across back-to-back writes
 const READ_AHEAD = 8;        // groups a lazy image reads per fetch: the one missed and absent ones after it
+const FILL_GROUPS = 16;      // groups a quick-opened image reads per background step (4 MiB)
+const FILL_DELAY_MS = 100;   // … starting this long after the open, when its first calls are done
 
 // Pipelined steps that go out in one commit (Storage.run): durable settles with it; changed
 // holds each step's `changed` list (null: unknown) for the broadcast.
@@ -141,6 +143,7 @@ class Storage {
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;
+    if (state.lazy && state.lazy.fill) { this.quick = true; this.fillSoon(); }
     if (this.shared && typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(`syncore:${this.name}`);
       this.channel.onmessage = (event) => this.onMessage(event.data);
@@ -158,6 +161,7 @@ class Storage {
     for (const step of state.steps || [state]) {
       this.core.loadImage(this.pImage, step.size, step.chunks);
     }
+    if (state.hot) this.install(state.hot);   // a quick open: the groups its first calls read
   }
 
   // Lazy images: bring absent group g into the image, as of the state the image is at, with
@@ -173,13 +177,44 @@ class Storage {
     // The page cache stays within cacheBytes: clean groups this state holds anyway, the
     // least recently used first, make room (read again when needed: storage has them).
     core.trim(this.pImage, Math.max(0, this.cacheBytes - wanted.length * groupBytes));
-    const groups = await this.persister.fetchGroups(wanted, this.txId, core.chunkSize);
+    this.install(await this.persister.fetchGroups(wanted, this.txId, core.chunkSize));
+  }
+
+  // Write groups read from storage ([[g, bytes]…], as of the state the image is at) into a
+  // lazy image, each one still absent.
+  install(groups) {
+    const core = this.core, groupBytes = core.groupChunks * core.chunkSize, size = core.imageSize(this.pImage);
     for (const [g, bytes] of groups) {
       if (core.groupPresent(this.pImage, g)) continue;
       const at = core.groupPtr(this.pImage, g);   // may grow memory: the heap view after it
       core.heap.set(bytes.subarray(0, Math.max(0, Math.min(groupBytes, size - g * groupBytes))), at);
       core.setPresent(this.pImage, g);
     }
+  }
+
+  // Quick open (storage-idb.js read): the image opened with only the groups its first calls
+  // read; the others are read here, FILL_GROUPS per step in the queue (calls go between
+  // steps), and once all are in the image is whole again, as if it had been read whole at
+  // open: pipelined sync rounds, checkpoints from memory. A step that fails (another context
+  // checkpointed past this state, IndexedDB failed) ends the filling: the store stays read on
+  // demand, which is correct, only slower.
+  fillSoon() {
+    const step = () => this.serialize(async () => {
+      const core = this.core, groupBytes = core.groupChunks * core.chunkSize;
+      if (!this.lazy || this.persister.closed) return false;
+      const wanted = [], count = Math.ceil(core.imageSize(this.pImage) / groupBytes);
+      for (let g = 0; g < count && wanted.length < FILL_GROUPS; g++) if (!core.groupPresent(this.pImage, g)) wanted.push(g);
+      if (wanted.length) this.install(await this.persister.fetchGroups(wanted, this.txId, core.chunkSize));
+      if (core.absentCount(this.pImage) > 0) return true;
+      if (core.setWhole(this.pImage)) {
+        this.lazy = false;
+        this.persister.lazyImage = false;
+        core.setFetcher(this.pImage, null);
+      }
+      return false;
+    });
+    const next = () => step().then((more) => { if (more) setTimeout(next); }, () => {});
+    setTimeout(next, FILL_DELAY_MS);
   }
 
   // (inside the queue) A copy of the whole image, every absent group read in on the way
@@ -460,7 +495,7 @@ class Storage {
     if (this.inflight || this.group || core.dirtyCount(this.pImage) > 0 || core.lockLevel(this.pImage) !== 0
         || !this.persister.foldDue(size)) return;   // the image must be exactly what is stored
     if (this.lazy) this.persister.checkpointFromStorage(this.txId, size, core.chunkSize);
-    else this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end));
+    else this.persister.checkpoint(this.txId, size, core.chunkSize, (offset, end) => this.readBytes(offset, end), this.closingHot);
   }
 
   // After a failed persist that could not even reload, the image holds unsaved data: refuse.
@@ -490,6 +525,7 @@ class Storage {
     this.dropLease();
     if (this.persister.foldDue && !this.broken) {
       try { await this.foldNow(); await this.persister.flush(); } catch (_) { /* the log keeps everything */ }
+      if (this.closingHot) await this.persister.saveHot(this.txId, this.closingHot).catch(() => { /* a hint */ });
     }
     if (this.channel) this.channel.close();
     this.persister.close();
@@ -646,10 +682,28 @@ class Database {
 
   onRemoteCommit(fn) { return this.storage.onRemoteCommit(fn); }
 
+  // (the last connection closing, inside its call) The groups a cold open of this state and
+  // its first status() read, for the next open to read those first (a quick open, meta.hot):
+  // a second handle opened and asked status() while the VFS marks every group read. An open
+  // may write (ops left inflight are reset): the closing call then saves it like any call.
+  // null on a lazy image (a group it lacks cannot be waited for here) or when anything fails.
+  probeOpen() {
+    const core = this.core, pImage = this.storage.pImage;
+    if (this.storage.lazy || core.busy || !core.trackReads(pImage, true)) return null;
+    try {
+      const pStore = core.open(this.config);
+      try { core.call(pStore, 'status', {}); } finally { core.close(pStore); }
+    } catch { return null; } finally { core.trackReads(pImage, false); }
+    const groupBytes = core.groupChunks * core.chunkSize, hot = [];
+    for (let g = 0; g * groupBytes < core.imageSize(pImage); g++) if (core.tracked(pImage, g)) hot.push(g);
+    return hot;
+  }
+
   async close() {
     if (this.closed) return;
     await this.storage.run(() => {
       this.closed = true;
+      if (this.storage.refs === 1 && this.pStore) this.storage.closingHot = this.probeOpen();
       const old = this.pStore;
       this.pStore = 0;
       if (old && this.waits) return this.core.closeAsync(old);

@@ -116,6 +116,8 @@ const work = {
     const tOpen = performance.now();
     const pending = (await store.status()).pending;   // the pending count
     const ms = performance.now();
+    // (diagnostics: whether it opened quickly, and the groups it had not read by then)
+    const st = store._db.storage, quick = { quick: Boolean(st.quick), absent: st.lazy ? st.core.absentCount(st.pImage) : 0 };
     await store.close();
     // The part of the open that is IndexedDB: every group and log record, read again raw.
     const t = performance.now();
@@ -127,7 +129,7 @@ const work = {
       tx.oncomplete = () => res(out); tx.onerror = () => rej(tx.error);
     });
     db.close();
-    return { ms, module: tReady, open: tOpen - tReady, count: ms - tOpen, pending, idbRead: performance.now() - t,
+    return { ms, module: tReady, open: tOpen - tReady, count: ms - tOpen, pending, ...quick, idbRead: performance.now() - t,
       groups: groups.length, logRecords: log.length, logBytes: log.reduce((n, r) => n + r.data.byteLength, 0) };
   },
   // k single durable writes (syncore put) vs raw IndexedDB strict one-put transactions.

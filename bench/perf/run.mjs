@@ -41,7 +41,7 @@ try {
     if (want('pull-bench')) (out.pullBench ||= []).push(await run('pullApply', { name: `pullb${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500, text: true, shape: 'bench' }));
     if (want('open')) {   // the store of the pull apply (or of the first sync when only that ran)
       if (!out.pull && !out.first) await run('pullApply', { name: `pull${rep}`, n: N, page: PAGE, edits: 2000, clash: 1500 });
-      (out.open ||= []).push(await run('coldOpen', { name: out.pull ? `pull${rep}` : `first${rep}` }));
+      (out.open ||= []).push(await run('coldOpen', { name: out.pullBench ? `pullb${rep}` : out.pull ? `pull${rep}` : `first${rep}` }));
     }
     if (want('write')) (out.write ||= []).push(await run('writes', { name: `write${rep}`, k: 200 }));
   }

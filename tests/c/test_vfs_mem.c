@@ -341,6 +341,43 @@ static void a_lazy_image_should_fetch_only_the_groups_a_query_reads(void **state
   assert_int_equal(vfs_mem_image_delete("lazy.db"), SQLITE_OK);
 }
 
+/* Read tracking marks exactly the groups SQLite read (a fresh lazy image fetches just
+** those); a lazy image with every group present becomes one contiguous block again, with
+** the same bytes, and goes on taking writes. */
+static void tracking_should_mark_the_groups_read_and_a_full_lazy_image_become_whole(void **state) {
+  size_t size = lazy_store(0), groups = (size + VFS_MEM_GROUP - 1) / VFS_MEM_GROUP;
+  (void)state;
+  vfs_mem_set_fetch(lazy_fetch);
+  vfs_mem_image *image = lazy_image("track.db", size);
+  assert_int_equal(vfs_mem_image_track(image, 1), SQLITE_OK);
+  sqlite3 *db = open_db("track.db");
+  assert_int_equal(scalar(db, "SELECT length(x) FROM t WHERE id = 777"), 200);
+  size_t marked = 0;
+  for (size_t g = 0; g < groups; g++) {
+    assert_int_equal(vfs_mem_image_tracked(image, g), vfs_mem_image_group_present(image, g));
+    marked += (size_t)vfs_mem_image_tracked(image, g);
+  }
+  assert_true(marked >= 2 && marked < groups);
+  assert_int_equal(vfs_mem_image_track(image, 0), SQLITE_OK);
+  assert_int_equal(vfs_mem_image_set_whole(image), SQLITE_MISUSE);   /* groups still absent */
+  assert_null(vfs_mem_image_data(image));
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t WHERE length(x) = 200"), 20000);
+  size_t after = 0;
+  for (size_t g = 0; g < groups; g++) after += (size_t)vfs_mem_image_tracked(image, g);
+  assert_int_equal(after, marked);   /* no marks while tracking is off */
+  assert_int_equal(vfs_mem_image_absent_count(image), 0);
+  assert_int_equal(vfs_mem_image_set_whole(image), SQLITE_OK);
+  assert_non_null(vfs_mem_image_data(image));
+  assert_memory_equal(vfs_mem_image_data(image), lazy_storage, size);
+  exec(db, "INSERT INTO t VALUES(30000, randomblob(200))");
+  assert_true(vfs_mem_image_dirty_count(image) > 0);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM t"), 20001);
+  assert_integrity_ok(db);
+  sqlite3_close(db);
+  vfs_mem_set_fetch(NULL);
+  assert_int_equal(vfs_mem_image_delete("track.db"), SQLITE_OK);
+}
+
 /* A write on a lazy image fetches what it changes first: its record is against the
 ** stored bytes, so it replays onto storage; a shrink (VACUUM) keeps the cut group whole. */
 static void writes_on_a_lazy_image_should_replay_onto_what_was_stored(void **state) {
@@ -428,6 +465,7 @@ int main(void) {
     cmocka_unit_test(shrinking_the_file_should_mark_the_cut_chunk_and_report_the_size),
     cmocka_unit_test(a_second_writer_should_get_busy_while_the_first_holds_the_write_lock),
     cmocka_unit_test(a_lazy_image_should_fetch_only_the_groups_a_query_reads),
+    cmocka_unit_test(tracking_should_mark_the_groups_read_and_a_full_lazy_image_become_whole),
     cmocka_unit_test(writes_on_a_lazy_image_should_replay_onto_what_was_stored),
     cmocka_unit_test(a_new_lazy_image_should_grow_in_groups_and_keep_to_its_cache),
   };

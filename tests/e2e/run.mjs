@@ -547,6 +547,33 @@ for (const version of [1, 2]) {
   });
 }
 
+test('a store its last connection closed opens quickly: the groups its open reads first, the rest after; a write meanwhile is kept', async () => {
+  const browser = await launchBrowser(profile());
+  const p1 = await harness(browser);
+  await openWithTable(p1, 'quick');
+  await p1.evaluate(() => H.sql('quick', "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2399)"
+    + " INSERT INTO t SELECT 'a', i, randomblob(3000) FROM n"));   // about 8 MB: some 30 groups
+  await p1.evaluate(() => H.writeLoop('quick', 'a', 2400, 2410));
+  const closed = await image(p1, 'quick');
+  await p1.evaluate(() => H.close('quick'));
+  const { meta } = await idbState(p1, 'quick');
+  const total = Math.ceil(closed.size / (256 << 10));
+  check(meta.hot.length > 0 && meta.hot.length * 2 <= total && meta.hot.includes(0),
+    `the closing connection named the groups an open reads (group 0, the schema's, among them): ${meta.hot} of ${total}`);
+  const p2 = await harness(browser);
+  await p2.evaluate(() => H.open('quick', 'auto', {}, 64 << 20));   // (the default, also under --lazy)
+  const opened = await p2.evaluate(() => H.groups('quick'));
+  check(opened.jspi && opened.quick, `this Chromium has JSPI and the store opened quickly: ${JSON.stringify(opened)}`);
+  await p2.evaluate(() => H.writeLoop('quick', 'b', 0, 30));   // while the rest is read in
+  await until(() => p2.evaluate(() => H.groups('quick')).then((g) => !g.lazy && g.absent === 0), 10000, 'the image whole again');
+  equal((await rows(p2, 'quick', 'a')).size, 2410, 'every row read whole');
+  equal((await rows(p2, 'quick', 'b')).size, 30, 'the writes made while it filled');
+  equal(await integrity(p2, 'quick'), 'ok', 'integrity_check');
+  await p2.evaluate(() => H.writeLoop('quick', 'c', 0, 5));   // and after, on the whole image
+  await p1.evaluate(() => H.open('quick', 'auto', {}, 1 << 30));   // read whole
+  equal(await image(p1, 'quick'), await image(p2, 'quick'), 'the same image as a context that read the store whole');
+}, { only: ['chromium'] });
+
 test('a lazy idb store reads only the groups it needs; a group a checkpoint moved on is re-read', async () => {
   const browser = await launchBrowser(profile());
   const [p1, p2] = [await harness(browser), await harness(browser)];

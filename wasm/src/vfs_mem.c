@@ -61,6 +61,10 @@ struct vfs_mem_image {
   unsigned char **gmem;
   uint64_t *gtick, tick;
   size_t gslots, gbytes;    /* entries in gmem/gtick; bytes they hold               */
+  /* Read tracking (vfs_mem_image_track): one bit per group read while tracking is on. */
+  int tracking;
+  unsigned char *seen;
+  size_t seen_bytes;
 };
 
 typedef struct vfs_mem_file {
@@ -111,6 +115,7 @@ static void image_free(vfs_mem_image *image) {
   for (size_t g = 0; g < image->gslots; g++) free(image->gmem[g]);
   free(image->gmem);
   free(image->gtick);
+  free(image->seen);
   free(image);
 }
 
@@ -423,6 +428,53 @@ size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes) {
   return evicted;
 }
 
+int vfs_mem_image_set_whole(vfs_mem_image *image) {
+  if (!image->lazy) return SQLITE_OK;
+  if (vfs_mem_image_absent_count(image) > 0) return SQLITE_MISUSE;
+  unsigned char *data = image->capacity ? malloc(image->capacity) : NULL;
+  if (image->capacity && !data) return SQLITE_NOMEM;
+  for (size_t g = 0; g < image->gslots; g++) {
+    size_t at = g * VFS_MEM_GROUP, n = at >= image->capacity ? 0 : image->capacity - at;
+    if (n > VFS_MEM_GROUP) n = VFS_MEM_GROUP;
+    if (image->gmem[g]) memcpy(data + at, image->gmem[g], n); else memset(data + at, 0, n);
+    group_free(image, g);
+  }
+  free(image->gmem);
+  free(image->gtick);
+  free(image->absent);
+  image->gmem = NULL, image->gtick = NULL, image->absent = NULL;
+  image->gslots = 0, image->absent_bytes = 0, image->gbytes = 0;
+  image->data = data;
+  image->lazy = 0;
+  return SQLITE_OK;
+}
+
+int vfs_mem_image_track(vfs_mem_image *image, int on) {
+  image->tracking = 0;
+  if (!on) return SQLITE_OK;
+  size_t bytes = (groups_for(image->size) + 8) / 8;
+  if (bytes > image->seen_bytes) {
+    unsigned char *seen = realloc(image->seen, bytes);
+    if (!seen) return SQLITE_NOMEM;
+    image->seen = seen;
+    image->seen_bytes = bytes;
+  }
+  memset(image->seen, 0, image->seen_bytes);
+  image->tracking = 1;
+  return SQLITE_OK;
+}
+
+int vfs_mem_image_tracked(const vfs_mem_image *image, size_t group) {
+  return image->seen && group / 8 < image->seen_bytes && ((image->seen[group / 8] >> (group % 8)) & 1u);
+}
+
+/* Mark the groups of [from, to) read (groups past the size tracking began at are not kept). */
+static void mark_seen(vfs_mem_image *image, size_t from, size_t to) {
+  if (from >= to) return;
+  for (size_t g = from / VFS_MEM_GROUP; g <= (to - 1) / VFS_MEM_GROUP && g / 8 < image->seen_bytes; g++)
+    image->seen[g / 8] = (unsigned char)(image->seen[g / 8] | (1u << (g % 8)));
+}
+
 int vfs_mem_image_group_present(const vfs_mem_image *image, size_t group) { return !is_absent(image, group); }
 
 void vfs_mem_image_set_present(vfs_mem_image *image, size_t group) { set_absent(image, group, 0); }
@@ -547,6 +599,7 @@ static int file_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 of
   size_t want = (size_t)amount, off = (size_t)offset, have = 0;
   int rc = ensure_present(image, off, off + want);
   if (rc != SQLITE_OK) return rc;
+  if (image->tracking) mark_seen(image, off, off + want < image->size ? off + want : image->size);
   if (off < image->size) have = image->size - off < want ? image->size - off : want;
   if (have) copy_out(image, off, buf, have);
   if (have < want) {

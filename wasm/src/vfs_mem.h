@@ -111,6 +111,17 @@ size_t vfs_mem_image_resident_bytes(const vfs_mem_image *image);
 ** number of groups given back. */
 size_t vfs_mem_image_trim(vfs_mem_image *image, size_t max_bytes);
 
+/* Make a lazy image whose every group is present contiguous again (what an image that was
+** never lazy is): its groups copied into one block and given back. SQLITE_OK, SQLITE_MISUSE
+** while a group is absent (nothing changed), SQLITE_NOMEM (nothing changed). */
+int vfs_mem_image_set_whole(vfs_mem_image *image);
+
+/* Read tracking: from vfs_mem_image_track(image, 1) (which forgets earlier marks) until
+** vfs_mem_image_track(image, 0), every group SQLite reads a byte of is marked, for the host to
+** learn which groups a call needs (vfs_mem_image_tracked). SQLITE_OK or SQLITE_NOMEM. */
+int vfs_mem_image_track(vfs_mem_image *image, int on);
+int vfs_mem_image_tracked(const vfs_mem_image *image, size_t group);
+
 /* Delete the image called name. SQLITE_BUSY (nothing changed) while a handle has it
 ** open; SQLITE_OK also when it did not exist. */
 int vfs_mem_image_delete(const char *name);

@@ -200,6 +200,9 @@ EMSCRIPTEN_KEEPALIVE int sc_vfs_group_chunks(void) { return (int)VFS_MEM_GROUP_C
 EMSCRIPTEN_KEEPALIVE unsigned char *sc_vfs_group_ptr(vfs_mem_image *image, int group) { return vfs_mem_image_group(image, (size_t)group); }
 EMSCRIPTEN_KEEPALIVE double sc_vfs_resident_bytes(vfs_mem_image *image) { return (double)vfs_mem_image_resident_bytes(image); }
 EMSCRIPTEN_KEEPALIVE int sc_vfs_trim(vfs_mem_image *image, double max_bytes) { return (int)vfs_mem_image_trim(image, (size_t)max_bytes); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_set_whole(vfs_mem_image *image) { return vfs_mem_image_set_whole(image); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_track(vfs_mem_image *image, int on) { return vfs_mem_image_track(image, on); }
+EMSCRIPTEN_KEEPALIVE int sc_vfs_tracked(vfs_mem_image *image, int group) { return vfs_mem_image_tracked(image, (size_t)group); }
 
 /* The record of the dirty chunks (vfs_mem.h): its length, the malloc'd bytes at *pOut
 ** (free with free()), or -1 when out of memory. */

@@ -70,7 +70,7 @@ export function makeApi(report = () => {}) {
     groups(name) {
       const { core, storage } = db(name);
       const total = Math.ceil(core.imageSize(storage.pImage) / (core.groupChunks * core.chunkSize));
-      return { lazy: !!storage.lazy, jspi: core.jspi, total, absent: core.absentCount(storage.pImage), txId: storage.txId,
+      return { lazy: !!storage.lazy, quick: !!storage.quick, jspi: core.jspi, total, absent: core.absentCount(storage.pImage), txId: storage.txId,
         resident: core.residentBytes(storage.pImage) };
     },
     // A lazy image's page cache size (bytes).
