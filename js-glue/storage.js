@@ -117,6 +117,8 @@ class Storage {
     this.saveFailure = null;       // { err, generation } the last pipelined save that failed
     this.lease = null;             // the write lock while this context holds it (writeLock)
     this.cacheBytes = CACHE_BYTES; // a lazy image's page cache (fetchInto, attempt trim to it)
+    this.quick = false;            // opened with the groups meta.hot names, the rest read after (fillSoon)
+    this.closingHot = null;        // those groups, as the last connection closing found them (probeOpen)
     this.writesQueued = 0;
     this.generation = 0;           // bumped when the image was replaced under open handles
     this.queue = Promise.resolve();
@@ -703,7 +705,7 @@ class Database {
     if (this.closed) return;
     await this.storage.run(() => {
       this.closed = true;
-      if (this.storage.refs === 1 && this.pStore) this.storage.closingHot = this.probeOpen();
+      if (this.storage.refs === 1 && this.pStore && this.storage.persister.saveHot) this.storage.closingHot = this.probeOpen();
       const old = this.pStore;
       this.pStore = 0;
       if (old && this.waits) return this.core.closeAsync(old);
