@@ -33,6 +33,7 @@ try {
   for (let rep = 0; rep < REPS; rep++) {
     if (want('first')) (out.first ||= []).push(await run('firstSync', { name: `first${rep}`, n: N, page: PAGE }));
     if (want('first-uuid')) (out.firstUuid ||= []).push(await run('firstSync', { name: `firstu${rep}`, n: N, page: PAGE, uuid: true, text: true }));
+    if (want('first-bench')) (out.firstBench ||= []).push(await run('firstSync', { name: `firstb${rep}`, n: N, page: PAGE, text: true, shape: 'bench' }));
     if (want('core')) (out.core ||= []).push(await run('coreOnly', { name: `core${rep}`, n: N, page: PAGE }));
     if (want('core-warm')) (out.coreWarm ||= []).push(await run('coreOnly', { name: `corew${rep}`, n: N, page: PAGE, warm: true }));
     if (want('first-memory')) (out.firstMemory ||= []).push(await run('firstSync', { name: `firstm${rep}`, n: N, page: PAGE, storage: 'memory' }));
@@ -51,6 +52,7 @@ try {
   if (out.coreWarm) console.log(`pullResponse alone, second pass in the worker: ${median(out.coreWarm.map((r) => r.rate)).toFixed(0)} records/s (inside core.call: ${median(out.coreWarm.map((r) => r.coreRate)).toFixed(0)}/s)`);
   if (out.firstMemory) console.log(`first sync on the memory backend (core + glue, nothing persisted): ${median(out.firstMemory.map((r) => r.rate)).toFixed(0)} records/s`);
   if (out.pull) console.log(`pull apply, ${N} into ${N} with 2000 edits: ${median(out.pull.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pull));
+  if (out.firstBench) console.log(`first sync, make bench's records, answers as text: ${median(out.firstBench.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.firstBench));
   if (out.pullBench) console.log(`pull apply, make bench's records, answers as text: ${median(out.pullBench.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pullBench));
   if (out.pullUuid) console.log(`pull apply, random ids, answers as text: ${median(out.pullUuid.map((r) => r.rate)).toFixed(0)} records/s`, JSON.stringify(out.pullUuid));
   if (out.open) console.log(`cold open until pendingCount: ${median(out.open.map((r) => r.ms)).toFixed(1)} ms`, JSON.stringify(out.open));
