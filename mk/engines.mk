@@ -9,7 +9,8 @@
 #                            Chromium runs are test-browser and test-js): the whole API suite
 #                            in window, module worker and module service worker on idb, SIGKILL
 #                            and a restart on the same profile, two pages and a worker, a
-#                            conflict resolved, the fallback triggers (start-up after a restart)
+#                            conflict resolved, the fallback triggers (start-up after a restart),
+#                            a quick open (Firefox has JSPI; WebKit reads the store whole)
 # Installs its own deps: firefox-esr, webkit2gtk-driver, xvfb (apt) and the npm drivers.
 ENGINES_ALL  ?= chromium firefox webkit
 ENGINES_FAST ?= firefox webkit
