@@ -513,6 +513,7 @@ class Storage {
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;
+    if (state.lazy && state.lazy.fill) this.fillSoon();   // reloaded quickly: whole again after
   }
 
   onRemoteCommit(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }

@@ -570,6 +570,16 @@ test('a store its last connection closed opens quickly: the groups its open read
   equal((await rows(p2, 'quick', 'b')).size, 30, 'the writes made while it filled');
   equal(await integrity(p2, 'quick'), 'ok', 'integrity_check');
   await p2.evaluate(() => H.writeLoop('quick', 'c', 0, 5));   // and after, on the whole image
+  // A save that fails reloads the image (quickly again, since meta names the groups): it is
+  // whole again after, and the failed write is not there.
+  const failed = await p2.evaluate(async () => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () { throw new DOMException('quota (injected)', 'QuotaExceededError'); };
+    try { return await H.error(() => H.writeLoop('quick', 'd', 0, 1)); } finally { IDBObjectStore.prototype.put = put; }
+  });
+  equal(failed?.code, 'SC_STORAGE', 'the injected failure');
+  await until(() => p2.evaluate(() => H.groups('quick')).then((g) => !g.lazy && g.absent === 0), 10000, 'whole again after the reload');
+  equal((await rows(p2, 'quick', 'd')).size, 0, 'the failed write is not kept');
   await p1.evaluate(() => H.open('quick', 'auto', {}, 1 << 30));   // read whole
   equal(await image(p1, 'quick'), await image(p2, 'quick'), 'the same image as a context that read the store whole');
 }, { fast: true });   // every engine: Firefox opens quickly too (JSPI), WebKit reads whole
