@@ -68,6 +68,7 @@ const FOLD_RECORDS = 128;          // fold the log into the groups when it would
 const FOLD_BYTES = 1 << 20;        // … or this many bytes, or a quarter of the image if that is more
 const FOLD_BATCH = 16;             // groups per transaction of a lazy image's checkpoint (4 MiB)
 const LAZY_MIN_BYTES = 64 << 20;   // a store this large when opened is read on demand (where the module can wait)
+const HOT_MAX = 64;                // most groups (16 MiB) an open of a lazy store reads ahead from meta.hot
 const LAZY_LOG_BYTES = 64 << 20;   // a lazy image folds past a quarter of this when idle, past all of it at once
 
 function applyDelta(base, delta) {
@@ -241,16 +242,17 @@ export class IdbPersister {
       } else if (this.lazy && (this.lazyImage || (sinceTxId === null && (meta.size >= this.lazyMinBytes || quick(meta))))) {
         // The image starts over with every group absent: only the log is read (kept, for
         // rebuilding groups); a group is read when SQLite first needs it (fetchGroups).
-        // A quick open (a store below lazyMinBytes whose checkpoint named the groups an open
-        // and its first status() read: meta.hot) reads those too, in this transaction, and
-        // storage.js reads the rest in the background, the image whole again after.
+        // An open (not a refresh) also reads, in this transaction, the groups the store's last
+        // close found an open and its first status() read (meta.hot), so its first calls wait
+        // for no fetch. A quick open (a store below lazyMinBytes: quick()) then has storage.js
+        // read the rest in the background, the image whole again after.
         const fill = !this.lazyImage && meta.size < this.lazyMinBytes;
         this.lazyImage = true;
         this.log.clear();
         await this.readLog(tx, meta.base);
         this.base = meta.base;
         let hot = [];
-        if (fill) {
+        if (sinceTxId === null && meta.hot.length <= HOT_MAX) {
           const groupBytes = GROUP_CHUNKS * meta.chunkSize, after = this.logUpTo(meta.txId);
           const wanted = meta.hot.filter((g) => g * groupBytes < meta.size);
           const values = await Promise.all(wanted.map((g) => g * groupBytes < meta.baseSize ? request(store.get([g, meta.groups[g]])) : null));
