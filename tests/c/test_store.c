@@ -161,12 +161,19 @@ static void temp_file(char *path) {
   close(fd);
 }
 
+/* A store in a new file at path (a mkstemp template) with collection "a", its device id
+** device (NULL: its own): the config written into cfg (512 bytes). */
+static sc_store *open_in_file(void **state, char *path, const char *device, char *cfg) {
+  temp_file(path);
+  if (device) snprintf(cfg, 512, "{\"name\":\"t\",\"deviceId\":\"%s\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", device, path);
+  else snprintf(cfg, 512, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
+  return tk_open_at(*state, cfg);
+}
+
 static void store_should_persist_device_id_and_records_in_a_file(void **state) {
   char path[] = "/tmp/sc_test_storeXXXXXX";
-  temp_file(path);
   char cfg[512];
-  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
-  sc_store *st = tk_open_at(*state, cfg);
+  sc_store *st = open_in_file(state, path, NULL, cfg);
   cJSON *s1 = tk_call(st, "status", "{}");
   char dev[80];
   snprintf(dev, sizeof dev, "%s", tk_str(s1, "deviceId"));
@@ -184,10 +191,8 @@ static void store_should_persist_device_id_and_records_in_a_file(void **state) {
 
 static void two_contexts_on_one_file_should_see_each_other_and_never_reuse_a_stamp(void **state) {
   char path[] = "/tmp/sc_test_ctxXXXXXX";
-  temp_file(path);
   char cfg[512];
-  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
-  sc_store *one = tk_open_at(*state, cfg), *two = tk_open_at(*state, cfg);
+  sc_store *one = open_in_file(state, path, NULL, cfg), *two = tk_open_at(*state, cfg);
   cJSON_Delete(tk_call(one, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"x\"}}"));
   cJSON_Delete(tk_call(two, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"y\"}}"));
   cJSON *c = tk_call(one, "count", "{\"collection\":\"a\"}");
@@ -232,14 +237,12 @@ static const char *BASE_COLS = "SELECT base_deleted, base_data IS NULL, base_hlc
 
 static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(void **state) {
   char path[] = "/tmp/sc_test_cleanXXXXXX";
-  temp_file(path);
   char cfg[512];
-  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"deviceId\":\"dA\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
   tk_server srv;
   tk_server_init(&srv);
   tk_env eb = *(tk_env *)*state;
   eb.rng = 99;
-  sc_store *a = tk_open_at(*state, cfg);
+  sc_store *a = open_in_file(state, path, "dA", cfg);
   sc_store *b = tk_open_at(&eb, "{\"name\":\"t\",\"deviceId\":\"dB\",\"collections\":{\"a\":{}}}");
   cJSON_Delete(tk_call(b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
   cJSON_Delete(tk_call(b, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"s\",\"v\":1}}"));
@@ -292,10 +295,8 @@ static void a_clean_record_should_be_stored_once_and_an_old_full_row_still_read(
 ** index untouched) and, if the row went meanwhile, writes it anew. */
 static void a_loaded_record_should_be_updated_in_place_and_written_anew_if_its_row_went(void **state) {
   char path[] = "/tmp/sc_test_inplaceXXXXXX";
-  temp_file(path);
   char cfg[512];
-  snprintf(cfg, sizeof cfg, "{\"name\":\"t\",\"deviceId\":\"dA\",\"path\":\"%s\",\"collections\":{\"a\":{}}}", path);
-  sc_store *a = tk_open_at(*state, cfg);
+  sc_store *a = open_in_file(state, path, "dA", cfg);
   cJSON_Delete(tk_call(a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"r\",\"v\":1}}"));
   cJSON_Delete(tk_call(a, "put", "{\"collection\":\"a\",\"record\":{\"id\":\"q\",\"v\":0}}"));   /* after r: a re-insert of r moves it */
   static const char *ROW = "SELECT rowid, json_extract(data, '$.v') FROM records WHERE id=?";
