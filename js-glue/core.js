@@ -190,8 +190,10 @@ class Core {
   // ---------------------------------------------------------------- memory
   get heap() { return this.m.HEAPU8; }        // re-read after every call: memory may grow
 
-  allocString(text) {
-    const bytes = encoder.encode(text);
+  allocString(text) { return this.allocBytes(encoder.encode(text)); }
+
+  // bytes, NUL-terminated, in a malloc'd block (free it).
+  allocBytes(bytes) {
     const p = this.m._malloc(bytes.length + 1) >>> 0;
     if (!p) throw new SyncoreError('syncore: out of memory', this.names[7] || 'SC_NO_MEMORY');
     this.heap.set(bytes, p);
@@ -303,7 +305,7 @@ class Core {
     if (typeof value === 'string') {
       const { read, written } = encoder.encodeInto(value, this.heap.subarray(pText, pText + TIME_TEXT - 1));
       if (read === value.length) { this.heap[pText + written] = 0; pValue = pText; length = written; }
-      else { pValue = pOwn = this.allocString(value); length = encoder.encode(value).length; }   // (rare: over 255 bytes)
+      else { const bytes = encoder.encode(value); pValue = pOwn = this.allocBytes(bytes); length = bytes.length; }   // (rare: over 255 bytes)
     }
     try {
       const rc = m._sc_normalize_time_raw(pValue, length, typeof value === 'number' ? value : 0, assumeOffsetMinutes | 0, pOut, pErr);

@@ -118,11 +118,11 @@ function readMeta(value) {
 }
 
 // Whether a store is opened quickly (storage.js "quick open"): the last connection to close
-// it named the groups an open and its first status() read (meta.hot), and they are at most
-// half of the image (past that, reading it whole in one go costs about the same).
+// it named the groups an open and its first status() read (meta.hot), at most HOT_MAX of
+// them and at most half of the image (past that, reading it whole in one go costs about the same).
 function quick(meta) {
   const groups = Math.ceil(meta.size / (GROUP_CHUNKS * (meta.chunkSize || 1)));
-  return meta.hot.length > 0 && meta.hot.length * 2 <= groups;
+  return meta.hot.length > 0 && meta.hot.length <= HOT_MAX && meta.hot.length * 2 <= groups;
 }
 
 // Version 1 or 2 → 3, inside the upgrade transaction: the chunk store becomes groups of
@@ -249,15 +249,13 @@ export class IdbPersister {
         const fill = !this.lazyImage && meta.size < this.lazyMinBytes;
         this.lazyImage = true;
         this.log.clear();
-        await this.readLog(tx, meta.base);
+        const groupBytes = GROUP_CHUNKS * meta.chunkSize;
+        const wanted = sinceTxId === null && meta.hot.length <= HOT_MAX ? meta.hot.filter((g) => g * groupBytes < meta.size) : [];
+        const values = Promise.all(wanted.map((g) => g * groupBytes < meta.baseSize ? request(store.get([g, meta.groups[g]])) : null));
+        await this.readLog(tx, meta.base);   // (the hot groups are read meanwhile)
         this.base = meta.base;
-        let hot = [];
-        if (sinceTxId === null && meta.hot.length <= HOT_MAX) {
-          const groupBytes = GROUP_CHUNKS * meta.chunkSize, after = this.logUpTo(meta.txId);
-          const wanted = meta.hot.filter((g) => g * groupBytes < meta.size);
-          const values = await Promise.all(wanted.map((g) => g * groupBytes < meta.baseSize ? request(store.get([g, meta.groups[g]])) : null));
-          hot = wanted.map((g, i) => [g, this.rebuild(g, values[i], meta, after, meta.chunkSize)]);
-        }
+        const after = this.logUpTo(meta.txId);
+        const hot = (await values).map((value, i) => [wanted[i], this.rebuild(wanted[i], value, meta, after, meta.chunkSize)]);
         return { txId: meta.txId, chunkSize: meta.chunkSize, lazy: { size: meta.size, fill }, hot, steps: [] };
       } else {
         const wanted = meta.groups.map((v, g) => [g, v]).filter(([, v]) => sinceTxId === null || v > sinceTxId);
@@ -487,6 +485,7 @@ export class IdbPersister {
   // put only if meta is still at txId and says otherwise.
   async saveHot(txId, hot) {
     this.check('cannot save');
+    if (this.meta.txId === txId && sameList(this.meta.hot, hot)) return;   // a checkpoint at close wrote it, or it was so
     await transact(this.db, ['meta'], 'readwrite', async (tx) => {
       const metaStore = tx.objectStore('meta'), stored = await request(metaStore.get('meta'));
       if (stored && stored.txId === txId && !sameList(readMeta(stored).hot, hot)) metaStore.put(this.meta = readMeta({ ...stored, hot }), 'meta');

@@ -118,6 +118,7 @@ class Storage {
     this.lease = null;             // the write lock while this context holds it (writeLock)
     this.cacheBytes = CACHE_BYTES; // a lazy image's page cache (fetchInto, attempt trim to it)
     this.quick = false;            // opened with the groups meta.hot names, the rest read after (fillSoon)
+    this.filling = false;          // … and those are being read now
     this.closingHot = null;        // those groups, as the last connection closing found them (probeOpen)
     this.writesQueued = 0;
     this.generation = 0;           // bumped when the image was replaced under open handles
@@ -145,7 +146,6 @@ class Storage {
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;
-    if (state.lazy && state.lazy.fill) { this.quick = true; this.fillSoon(); }
     if (this.shared && typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(`syncore:${this.name}`);
       this.channel.onmessage = (event) => this.onMessage(event.data);
@@ -163,7 +163,8 @@ class Storage {
     for (const step of state.steps || [state]) {
       this.core.loadImage(this.pImage, step.size, step.chunks);
     }
-    if (state.hot) this.install(state.hot);   // a quick open: the groups its first calls read
+    if (state.hot) this.install(state.hot);   // the groups the first calls read (meta.hot)
+    if (state.lazy && state.lazy.fill) this.fillSoon();   // a quick open (or reload): whole again after
   }
 
   // Lazy images: bring absent group g into the image, as of the state the image is at, with
@@ -201,6 +202,9 @@ class Storage {
   // checkpointed past this state, IndexedDB failed) ends the filling: the store stays read on
   // demand, which is correct, only slower.
   fillSoon() {
+    this.quick = true;
+    if (this.filling) return;
+    this.filling = true;
     const step = () => this.serialize(async () => {
       const core = this.core, groupBytes = core.groupChunks * core.chunkSize;
       if (!this.lazy || this.persister.closed) return false;
@@ -215,7 +219,7 @@ class Storage {
       }
       return false;
     });
-    const next = () => step().then((more) => { if (more) setTimeout(next); }, () => {});
+    const next = () => step().then((more) => { if (more) setTimeout(next); else this.filling = false; }, () => { this.filling = false; });
     setTimeout(next, FILL_DELAY_MS);
   }
 
@@ -513,7 +517,6 @@ class Storage {
     core.clearDirty(this.pImage);
     this.txId = state.txId;
     this.generation++;
-    if (state.lazy && state.lazy.fill) this.fillSoon();   // reloaded quickly: whole again after
   }
 
   onRemoteCommit(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
